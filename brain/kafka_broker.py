@@ -1,0 +1,316 @@
+"""The embedded Apache Kafka broker: one KRaft node (broker + controller).
+
+Runs the real broker from the Maven-resolved jars with ``java -cp``; its data,
+config and logs live under ``<paths.state>/kafka``. ``start`` is idempotent,
+``stop`` is graceful (SIGTERM, then SIGKILL after a timeout) and waits until
+the port is free.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from brain.config import Config
+from brain.jars import kafka_jars
+
+
+class BrokerError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    running: bool
+    pid: int | None
+    host: str
+    port: int
+    reachable: bool
+    detail: str
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass(frozen=True)
+class BrokerPaths:
+    home: Path
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def config(self) -> Path:
+        return self.home / "server.properties"
+
+    @property
+    def log4j(self) -> Path:
+        return self.home / "log4j2.properties"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.home / "broker.pid"
+
+    @property
+    def stdout(self) -> Path:
+        return self.logs / "broker.out"
+
+
+def paths(cfg: Config) -> BrokerPaths:
+    return BrokerPaths(cfg.path("paths.state") / "kafka")
+
+
+def server_properties(cfg: Config, data_dir: Path) -> str:
+    host = cfg.get("kafka.embedded.host", type_=str)
+    port = cfg.get("kafka.embedded.port", type_=int)
+    cport = cfg.get("kafka.embedded.controller_port", type_=int)
+    partitions = cfg.get("kafka.embedded.default_partitions", 3)
+    props = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": f"1@{host}:{cport}",
+        "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{cport}",
+        "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "log.dirs": str(data_dir),
+        "num.partitions": str(partitions),
+        # Single node: internal topics cannot have more replicas than brokers.
+        "offsets.topic.replication.factor": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        # Topics are created on purpose (brain topics create); a typo in a
+        # topic name must fail, not silently create an empty topic.
+        "auto.create.topics.enable": "false",
+        # Factories send batches; allow messages up to 8 MiB so an oversized
+        # record reaches quarantine with a reason instead of being refused.
+        "message.max.bytes": str(8 * 1024 * 1024),
+        "log.retention.hours": "168",
+    }
+    return "".join(f"{k}={v}\n" for k, v in props.items())
+
+
+LOG4J2 = """\
+status = warn
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = {logs}/server.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.apache.name = org.apache.kafka
+logger.apache.level = INFO
+"""
+
+
+def _classpath(cfg: Config) -> str:
+    return os.pathsep.join(str(j) for j in kafka_jars(cfg))
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    return str(Path(java_home) / "bin" / "java") if java_home else "java"
+
+
+def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still answers kill(0); treat it as gone.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        return state != "Z"
+    except OSError:
+        return True
+
+
+def _read_pid(bp: BrokerPaths) -> int | None:
+    try:
+        pid = int(bp.pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _pid_alive(pid) else None
+
+
+def _cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def _format_storage(cfg: Config, bp: BrokerPaths) -> None:
+    if (bp.data / "meta.properties").exists():
+        return
+    bp.data.mkdir(parents=True, exist_ok=True)
+    cmd = [_java(), "-cp", _classpath(cfg), f"-Dlog4j2.configurationFile={bp.log4j}",
+           "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(bp.config)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise BrokerError(f"formatting KRaft storage in {bp.data} failed:\n{proc.stdout}{proc.stderr}")
+
+
+def status(cfg: Config) -> BrokerStatus:
+    bp = paths(cfg)
+    host = cfg.get("kafka.embedded.host", type_=str)
+    port = cfg.get("kafka.embedded.port", type_=int)
+    pid = _read_pid(bp)
+    reachable = _port_open(host, port)
+    if pid and reachable:
+        detail = f"running (pid {pid}) on {host}:{port}"
+    elif pid:
+        detail = f"process {pid} alive but {host}:{port} not accepting connections (starting, or stuck: see {bp.logs})"
+    elif reachable:
+        detail = f"{host}:{port} is answered by a process this project did not start"
+    else:
+        detail = f"not running (start it with `brain kafka start`)"
+    return BrokerStatus(bool(pid), pid, host, port, reachable, detail)
+
+
+def _ready(cfg: Config) -> bool:
+    """The broker answers a metadata request (not just an open socket)."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=cfg.get("kafka.bootstrap_servers"),
+                                 request_timeout_ms=3000)
+        try:
+            admin.list_topics()
+            return True
+        finally:
+            admin.close()
+    except (KafkaError, OSError, ValueError):
+        return False
+
+
+def start(cfg: Config, log=print) -> BrokerStatus:
+    """Start the broker unless it already runs; return once it serves requests."""
+    if not cfg.get("kafka.embedded.managed", type_=bool):
+        raise BrokerError("kafka.embedded.managed is false in this environment: the broker is external "
+                          f"({cfg.get('kafka.bootstrap_servers')})")
+    bp = paths(cfg)
+    current = status(cfg)
+    if current.running:
+        if not _wait_ready(cfg, float(cfg.get("kafka.embedded.start_timeout_s", 90))):
+            raise BrokerError(f"broker pid {current.pid} runs but does not answer; see {bp.logs}/server.log")
+        log(f"kafka: already running (pid {current.pid}) on {current.host}:{current.port}")
+        return status(cfg)
+    if current.reachable:
+        raise BrokerError(f"port {current.port} on {current.host} is taken by another process; stop it or "
+                          f"set kafka.embedded.port (env BRAIN__KAFKA__EMBEDDED__PORT)")
+
+    bp.logs.mkdir(parents=True, exist_ok=True)
+    bp.config.write_text(server_properties(cfg, bp.data))
+    bp.log4j.write_text(LOG4J2.format(logs=bp.logs))
+    _format_storage(cfg, bp)
+
+    heap = cfg.get("kafka.embedded.heap", "512m")
+    cmd = [_java(), f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+           f"-Dlog4j2.configurationFile={bp.log4j}", f"-Dkafka.logs.dir={bp.logs}",
+           "-cp", _classpath(cfg), "kafka.Kafka", str(bp.config)]
+    with open(bp.stdout, "ab") as out:
+        # A new session: the broker outlives the CLI process that started it.
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=bp.home)
+    bp.pidfile.write_text(str(proc.pid))
+    log(f"kafka: starting broker pid {proc.pid} on {cfg.get('kafka.embedded.host')}:"
+        f"{cfg.get('kafka.embedded.port')} (data {bp.data})")
+
+    timeout = float(cfg.get("kafka.embedded.start_timeout_s", 90))
+    if not _wait_ready(cfg, timeout, proc):
+        tail = _tail(bp.logs / "server.log") or _tail(bp.stdout)
+        _terminate(proc.pid, 10)
+        raise BrokerError(f"broker did not become ready within {timeout:.0f}s; last log lines:\n{tail}")
+    st = status(cfg)
+    log(f"kafka: ready ({st.detail})")
+    return st
+
+
+def _wait_ready(cfg: Config, timeout: float, proc: subprocess.Popen | None = None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        if _ready(cfg):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _terminate(pid: int, timeout: float) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(pid):
+        _reap(pid)
+        time.sleep(0.2)
+    if _pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def stop(cfg: Config, timeout: float = 60.0, log=print) -> BrokerStatus:
+    """Stop the broker gracefully and wait for its port to be free."""
+    bp = paths(cfg)
+    pid = _read_pid(bp)
+    if pid is None:
+        log("kafka: not running")
+    else:
+        log(f"kafka: stopping pid {pid}")
+        _terminate(pid, timeout)
+    bp.pidfile.unlink(missing_ok=True)
+    host, port = cfg.get("kafka.embedded.host"), cfg.get("kafka.embedded.port")
+    deadline = time.monotonic() + 10
+    while _port_open(host, port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    st = status(cfg)
+    if st.reachable:
+        raise BrokerError(f"{host}:{port} still accepts connections after stop: {st.detail}")
+    if pid is not None:
+        log("kafka: stopped, port free")
+    return st
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

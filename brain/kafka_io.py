@@ -1,0 +1,155 @@
+"""Kafka topics and producing, with one naming scheme and one set of producer settings.
+
+Topic names are ``<industry>.<record_type>`` (e.g. ``energy.energy_meter``);
+records are keyed by device so one device's records stay in order in one
+partition.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from brain.config import Config
+
+
+def topic_name(industry: str, record_type: str) -> str:
+    return f"{industry}.{record_type}"
+
+
+def industry_topics(cfg: Config, industry: str) -> list[str]:
+    spec = cfg.get(f"industries.{industry}", type_=dict)
+    return [topic_name(industry, rt) for rt in spec.get("record_types", [])]
+
+
+def all_topics(cfg: Config, industries: Iterable[str] | None = None) -> list[str]:
+    names = list(industries) if industries else cfg.industry_names()
+    return [t for ind in names for t in industry_topics(cfg, ind)]
+
+
+def record_key(record: dict) -> bytes | None:
+    """Partition key: the device, so its readings stay ordered."""
+    parts = [str(record.get(k, "")) for k in ("site", "line", "device")]
+    return "/".join(parts).encode() if any(parts) else None
+
+
+def admin(cfg: Config):
+    from kafka import KafkaAdminClient
+
+    return KafkaAdminClient(bootstrap_servers=cfg.get("kafka.bootstrap_servers", type_=str),
+                            request_timeout_ms=15000, client_id="brain-admin")
+
+
+def create_topics(cfg: Config, topics: Iterable[str], partitions: int | None = None) -> list[str]:
+    """Create the topics that do not exist yet; returns the ones created."""
+    from kafka.admin import NewTopic
+
+    partitions = partitions or cfg.get("kafka.topic_partitions", type_=int)
+    client = admin(cfg)
+    try:
+        existing = set(client.list_topics())
+        wanted = [t for t in topics if t not in existing]
+        if wanted:
+            client.create_topics([NewTopic(t, partitions, 1) for t in wanted])
+        return wanted
+    finally:
+        client.close()
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    topic: str
+    partitions: int
+    end_offsets: dict[int, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.end_offsets.values())
+
+
+def describe_topics(cfg: Config, topics: Iterable[str] | None = None) -> list[TopicInfo]:
+    """Topics with their end offsets (records ever written, per partition)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=cfg.get("kafka.bootstrap_servers", type_=str),
+                             client_id="brain-describe", enable_auto_commit=False)
+    try:
+        names = sorted(topics) if topics is not None else sorted(
+            t for t in consumer.topics() if not t.startswith("__"))
+        out = []
+        for t in names:
+            parts = consumer.partitions_for_topic(t) or set()
+            tps = [TopicPartition(t, p) for p in sorted(parts)]
+            ends = consumer.end_offsets(tps) if tps else {}
+            out.append(TopicInfo(t, len(tps), {tp.partition: ends[tp] for tp in tps}))
+        return out
+    finally:
+        consumer.close()
+
+
+def producer(cfg: Config, **overrides):
+    """A producer with our durability settings: acks=all and idempotence on."""
+    from kafka import KafkaProducer
+
+    settings = cfg.get("kafka.producer", {}, type_=dict)
+    conf = {
+        "bootstrap_servers": cfg.get("kafka.bootstrap_servers", type_=str),
+        "acks": "all" if str(settings.get("acks", "all")) == "all" else int(settings["acks"]),
+        "enable_idempotence": True,
+        "linger_ms": int(settings.get("linger_ms", 20)),
+        "batch_size": int(settings.get("batch_size", 262144)),
+        "compression_type": settings.get("compression_type") or None,
+        "max_request_size": 8 * 1024 * 1024,
+        "client_id": "brain-producer",
+    }
+    conf.update(overrides)
+    return KafkaProducer(**conf)
+
+
+def encode(record: dict) -> bytes:
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def produce(cfg: Config, messages: Iterable[tuple[str, bytes | None, bytes]], flush_timeout: float = 120) -> dict[str, int]:
+    """Send (topic, key, value) messages and wait for every acknowledgement.
+
+    Returns acknowledged counts per topic; raises if any send failed, so a
+    caller never believes a record is in Kafka when it is not.
+    """
+    prod = producer(cfg)
+    futures = []
+    try:
+        for topic, key, value in messages:
+            futures.append((topic, prod.send(topic, key=key, value=value)))
+        prod.flush(timeout=flush_timeout)
+    finally:
+        prod.close(timeout=flush_timeout)
+    counts: dict[str, int] = {}
+    for topic, fut in futures:
+        fut.get(timeout=0)  # re-raises the send error, if any
+        counts[topic] = counts.get(topic, 0) + 1
+    return counts
+
+
+def consume_all(cfg: Config, topic: str, timeout_ms: int = 5000) -> Iterator:
+    """Read a topic from the beginning to its current end (tests, doctor)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=cfg.get("kafka.bootstrap_servers", type_=str),
+                             enable_auto_commit=False, consumer_timeout_ms=timeout_ms)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
+        remaining = {tp: ends[tp] for tp in tps if ends[tp] > 0}
+        for msg in consumer:
+            yield msg
+            tp = TopicPartition(msg.topic, msg.partition)
+            if tp in remaining and msg.offset + 1 >= remaining[tp]:
+                del remaining[tp]
+            if not remaining:
+                break
+    finally:
+        consumer.close()

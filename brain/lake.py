@@ -1,0 +1,63 @@
+"""Where tables live, by name.
+
+Every table has a two-part name ``<layer>.<table>`` (``silver.energy_meter``)
+and lives at ``<lake.root>/<layer>/<table>`` as a path-based Delta table, so
+Spark, DuckDB and delta-rs all read the same files without a metastore.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from brain.config import Config
+
+LAYERS = ("bronze", "silver", "gold", "quality")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class UnknownTable(ValueError):
+    pass
+
+
+def split_name(name: str) -> tuple[str, str]:
+    layer, _, table = name.partition(".")
+    if layer not in LAYERS or not _NAME.match(table):
+        raise UnknownTable(f"table name {name!r} must be <layer>.<table> with layer one of "
+                           f"{', '.join(LAYERS)} and a lower-case table name")
+    return layer, table
+
+
+def table_path(cfg: Config, name: str) -> Path:
+    layer, table = split_name(name)
+    return cfg.path("lake.root") / layer / table
+
+
+def checkpoint_path(cfg: Config, query_name: str) -> Path:
+    if not _NAME.match(query_name.replace(".", "_")):
+        raise ValueError(f"bad checkpoint name {query_name!r}")
+    return cfg.path("lake.checkpoints") / query_name
+
+
+def table_base(industry: str, record_type: str) -> str:
+    """``<industry>_<record_type>``, without repeating the industry (energy + energy_meter -> energy_meter)."""
+    if record_type.startswith(industry + "_") or record_type == industry:
+        return record_type
+    return f"{industry}_{record_type}"
+
+
+def bronze_table(industry: str, record_type: str) -> str:
+    return f"bronze.{table_base(industry, record_type)}"
+
+
+def silver_table(industry: str, record_type: str) -> str:
+    return f"silver.{table_base(industry, record_type)}"
+
+
+# One quarantine for every industry (partitioned by industry), so an operator
+# looks in one place for every record that did not make it.
+QUARANTINE = "silver.quarantine"
+
+
+def is_delta(path: Path) -> bool:
+    return (path / "_delta_log").is_dir()
