@@ -1,0 +1,118 @@
+"""Kafka -> bronze: raw bytes plus Kafka coordinates, appended exactly once.
+
+One Structured Streaming query per topic, each with its own checkpoint. The
+Delta sink commits each micro-batch with the query id and batch id, so a
+batch replayed after a crash is not written twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from brain.config import Config
+from brain.lake import checkpoint_path, is_delta, table_path
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+class CheckpointLost(RuntimeError):
+    """Bronze has data but its checkpoint is gone: starting over would duplicate or skip."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    topic: str
+    table: str
+    rows: int
+    batches: int
+
+
+def kafka_to_bronze_frame(kafka_df: "DataFrame") -> "DataFrame":
+    """The bronze row shape (pure)."""
+    from pyspark.sql import functions as F
+
+    return kafka_df.select(
+        F.col("value").alias("payload"),
+        "key", "topic", "partition", "offset",
+        F.col("timestamp").alias("kafka_ts"),
+        "headers",
+        F.current_timestamp().alias("ingest_ts"),
+    ).withColumn("ingest_date", F.to_date("ingest_ts"))
+
+
+def _trigger(cfg: Config) -> dict:
+    if cfg.get("pipeline.trigger") == "continuous":
+        return {"processingTime": str(cfg.get("pipeline.processing_time", "10 seconds"))}
+    return {"availableNow": True}
+
+
+def _guard_checkpoint(cfg: Config, table: str, checkpoint) -> None:
+    path = table_path(cfg, table)
+    if is_delta(path) and not (checkpoint / "offsets").is_dir():
+        raise CheckpointLost(
+            f"{table} at {path} already holds data but its checkpoint {checkpoint} is missing. "
+            f"Starting again would re-read the topic from the beginning and double the data, or skip "
+            f"records if it started from 'latest'. Restore the checkpoint from backup, or run "
+            f"`brain ingest --recover-from-bronze` to resume from the last offsets bronze holds."
+        )
+
+
+def start_query(spark: "SparkSession", cfg: Config, topic: str, table: str,
+                starting_offsets: str = "earliest"):
+    """Start (not await) the ingest query for one topic."""
+    checkpoint = checkpoint_path(cfg, f"bronze.{table.split('.', 1)[1]}")
+    if starting_offsets == "earliest":
+        _guard_checkpoint(cfg, table, checkpoint)
+    source = (spark.readStream.format("kafka")
+              .option("kafka.bootstrap.servers", cfg.get("kafka.bootstrap_servers"))
+              .option("subscribe", topic)
+              .option("startingOffsets", starting_offsets)
+              # Offsets lost to retention must stop the job, never be skipped.
+              .option("failOnDataLoss", "true")
+              .option("includeHeaders", "true")
+              .option("maxOffsetsPerTrigger", str(cfg.get("pipeline.max_offsets_per_trigger", 500000)))
+              .load())
+    return (kafka_to_bronze_frame(source).writeStream.format("delta")
+            .queryName(f"bronze_{table.split('.', 1)[1]}")
+            .option("checkpointLocation", str(checkpoint))
+            .partitionBy("ingest_date")
+            .outputMode("append")
+            .trigger(**_trigger(cfg))
+            .start(str(table_path(cfg, table))))
+
+
+def rows_written(query) -> tuple[int, int]:
+    """(rows, batches) the query processed, from its progress reports."""
+    progress = [p for p in query.recentProgress if p]
+    return sum(int(p.get("numInputRows", 0)) for p in progress), sum(
+        1 for p in progress if int(p.get("numInputRows", 0)) > 0)
+
+
+def recovery_offsets(spark: "SparkSession", cfg: Config, topic: str, table: str) -> str:
+    """startingOffsets JSON resuming after the last offset bronze holds per partition."""
+    import json
+
+    from pyspark.sql import functions as F
+
+    rows = (spark.read.format("delta").load(str(table_path(cfg, table)))
+            .where(F.col("topic") == topic).groupBy("partition").agg(F.max("offset").alias("o")).collect())
+    return json.dumps({topic: {str(r["partition"]): int(r["o"]) + 1 for r in rows}})
+
+
+def ingest(spark: "SparkSession", cfg: Config, topics_tables: list[tuple[str, str]],
+           recover: bool = False) -> list[IngestResult]:
+    """Drain each topic into its bronze table (available-now), or run continuously."""
+    queries = []
+    for topic, table in topics_tables:
+        offsets = "earliest"
+        if recover and is_delta(table_path(cfg, table)):
+            offsets = recovery_offsets(spark, cfg, topic, table)
+        queries.append((topic, table, start_query(spark, cfg, topic, table, offsets)))
+    results = []
+    for topic, table, q in queries:
+        q.awaitTermination()
+        rows, batches = rows_written(q)
+        results.append(IngestResult(topic, table, rows, batches))
+    return results

@@ -1,0 +1,95 @@
+"""silver -> gold: recompute exactly the days that new or late data touched.
+
+brain.silver records every (table, event_date) that received rows in
+``quality.touched_days``; publishing recomputes those days of each gold table
+with a partition overwrite (``replaceWhere``), so running it twice gives the
+same table, and a late record for an old day changes that day and no other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from brain.config import Config
+from brain.lake import is_delta, table_path
+from brain.silver import TOUCHED
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    table: str
+    days: tuple[date, ...]
+    rows: int
+
+
+def pending_days(spark: "SparkSession", cfg: Config, silver_name: str) -> list[date]:
+    from pyspark.sql import functions as F
+
+    path = table_path(cfg, TOUCHED)
+    if not is_delta(path):
+        return []
+    df = spark.read.format("delta").load(str(path)).where(F.col("table") == silver_name)
+    published = _published(spark, cfg)
+    if published is not None:
+        df = df.join(published, ["table", "event_date", "run_id"], "left_anti")
+    return sorted({r["event_date"] for r in df.select("event_date").distinct().collect()})
+
+
+def _published(spark: "SparkSession", cfg: Config):
+    path = table_path(cfg, "quality.published_days")
+    return spark.read.format("delta").load(str(path)) if is_delta(path) else None
+
+
+def _mark_published(spark: "SparkSession", cfg: Config, silver_name: str, days: list[date]) -> None:
+    from pyspark.sql import functions as F
+
+    touched = (spark.read.format("delta").load(str(table_path(cfg, TOUCHED)))
+               .where((F.col("table") == silver_name) & F.col("event_date").isin(days))
+               .select("table", "event_date", "run_id").withColumn("published_at", F.current_timestamp()))
+    published = _published(spark, cfg)
+    if published is not None:
+        touched = touched.join(published.select("table", "event_date", "run_id"),
+                               ["table", "event_date", "run_id"], "left_anti")
+    touched.write.format("delta").mode("append").save(str(table_path(cfg, "quality.published_days")))
+
+
+def publish(spark: "SparkSession", cfg: Config, gold_name: str, silver_name: str, transform,
+            days: list[date]) -> PublishResult:
+    """Recompute ``days`` of one gold table from silver."""
+    from pyspark.sql import functions as F
+
+    if not days:
+        return PublishResult(gold_name, (), 0)
+    silver = (spark.read.format("delta").load(str(table_path(cfg, silver_name)))
+              .where(F.col("event_date").isin(days)))
+    out = transform(silver).withColumn("computed_at", F.current_timestamp()).localCheckpoint()
+    path = str(table_path(cfg, gold_name))
+    writer = out.write.format("delta").partitionBy("event_date")
+    if is_delta(table_path(cfg, gold_name)):
+        in_list = ", ".join(f"DATE'{d.isoformat()}'" for d in days)
+        writer = writer.mode("overwrite").option("replaceWhere", f"event_date IN ({in_list})")
+    else:
+        writer = writer.mode("append")
+    writer.save(path)
+    return PublishResult(gold_name, tuple(days), out.count())
+
+
+def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) -> list[PublishResult]:
+    from brain.lake import silver_table
+
+    results = []
+    by_silver: dict[str, list] = {}
+    for gold_name, (record_type, transform) in module.GOLD.items():
+        by_silver.setdefault(silver_table(industry, record_type), []).append((gold_name, transform))
+    for silver_name, golds in by_silver.items():
+        days = pending_days(spark, cfg, silver_name)
+        for gold_name, transform in golds:
+            results.append(publish(spark, cfg, gold_name, silver_name, transform, days))
+        if days:
+            _mark_published(spark, cfg, silver_name, days)
+    return results

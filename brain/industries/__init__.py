@@ -1,0 +1,29 @@
+"""One module per industry: its record specs and its gold tables.
+
+Adding an industry = an entry under ``industries:`` in conf/defaults.yaml
+(naming its module) plus that module, which defines ``RECORD_SPECS`` (record
+type -> brain.records.RecordSpec) and ``GOLD`` (gold table name -> function
+``(silver: dict[str, DataFrame]) -> DataFrame``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from brain.config import Config, ConfigError
+
+
+def load(cfg: Config, industry: str) -> ModuleType:
+    spec = cfg.get(f"industries.{industry}", type_=dict)
+    name = spec.get("module") or f"brain.industries.{industry}"
+    try:
+        module = importlib.import_module(name)
+    except ImportError as exc:
+        raise ConfigError(f"industries.{industry}.module = {name!r} cannot be imported "
+                          f"(set in {cfg.source_of(f'industries.{industry}')}): {exc}") from exc
+    missing = [r for r in spec.get("record_types", []) if r not in getattr(module, "RECORD_SPECS", {})]
+    if missing:
+        raise ConfigError(f"industries.{industry}.record_types lists {missing} but {name} defines no "
+                          f"RECORD_SPECS for them")
+    return module

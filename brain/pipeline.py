@@ -1,0 +1,129 @@
+"""The pipeline's stages, called the same way by `brain run` and by the DAGs.
+
+ingest (Kafka -> bronze) -> clean (bronze -> silver/quarantine/duplicates)
+-> validate (Great Expectations on the rows this run added) -> publish (gold).
+Each stage takes a Config and plain values and returns a plain report, so an
+Airflow task is one call and its return value is the task's XCom.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+
+from brain import industries
+from brain.config import Config
+from brain.kafka_io import topic_name
+from brain.lake import bronze_table, is_delta, silver_table, table_path
+
+
+def new_run_id() -> str:
+    return time.strftime("run_%Y%m%dT%H%M%SZ_", time.gmtime()) + uuid.uuid4().hex[:8]
+
+
+def _spark(cfg: Config):
+    from brain.spark import get_session
+
+    return get_session(cfg)
+
+
+def ingest(cfg: Config, industry: str, recover: bool = False) -> list[dict]:
+    from brain.bronze import ingest as run_ingest
+
+    module = industries.load(cfg, industry)
+    pairs = [(topic_name(industry, rt), bronze_table(industry, rt)) for rt in module.RECORD_SPECS
+             if rt in cfg.get(f"industries.{industry}.record_types")]
+    return [asdict(r) for r in run_ingest(_spark(cfg), cfg, pairs, recover=recover)]
+
+
+def clean(cfg: Config, industry: str, run_id: str) -> list[dict]:
+    from brain.silver import clean as run_clean
+
+    module = industries.load(cfg, industry)
+    out = []
+    for rt in cfg.get(f"industries.{industry}.record_types"):
+        res = run_clean(_spark(cfg), cfg, module.RECORD_SPECS[rt], bronze_table(industry, rt),
+                        silver_table(industry, rt), run_id)
+        d = asdict(res)
+        d["touched_days"] = sorted(str(x) for x in res.touched_days)
+        out.append(d)
+    return out
+
+
+def validate(cfg: Config, industry: str, run_id: str) -> list[dict]:
+    """Great Expectations on the silver rows this run added.
+
+    Raises brain.quality.QualityGateFailed when a `fail`-policy expectation
+    fails, which fails the Airflow task and leaves the silver Asset unmarked.
+    """
+    from pyspark.sql import functions as F
+
+    from brain import quality
+
+    spark = _spark(cfg)
+    reports = []
+    outcomes = []
+    for rt in cfg.get(f"industries.{industry}.record_types"):
+        name = silver_table(industry, rt)
+        path = table_path(cfg, name)
+        if not is_delta(path) or not quality.has_suite(cfg, name):
+            reports.append({"table": name, "validated": False, "reason": "no table or no suite"})
+            continue
+        rows = spark.read.format("delta").load(str(path)).where(F.col("_run_id") == run_id)
+        outcome = quality.validate_batch(spark, rows, name, run_id, cfg)
+        quality.record_results(spark, outcome, cfg)
+        moved = quality.apply_quarantine(spark, cfg, outcome, industry, rt)
+        outcomes.append(outcome)
+        reports.append({"table": name, "validated": True, "success": outcome.success,
+                        "expectations": len(outcome.results),
+                        "failed": [r.expectation for r in outcome.results if not r.success],
+                        "quarantined_by_expectations": moved})
+    quality.build_docs(cfg)
+    for outcome in outcomes:
+        quality.enforce(outcome)
+    return reports
+
+
+def publish(cfg: Config, industry: str) -> list[dict]:
+    from brain.gold import publish_industry
+
+    module = industries.load(cfg, industry)
+    results = publish_industry(_spark(cfg), cfg, industry, module)
+    return [{"table": r.table, "days": [str(d) for d in r.days], "rows": r.rows} for r in results]
+
+
+@dataclass
+class CycleReport:
+    run_id: str
+    industries: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def totals(self) -> dict:
+        t = {"records_in": 0, "inserted": 0, "quarantined": 0, "duplicates": 0}
+        for ind in self.industries.values():
+            for c in ind.get("clean", []):
+                t["records_in"] += c["bronze_rows"]
+                t["inserted"] += c["inserted"]
+                t["quarantined"] += c["quarantined"]
+                t["duplicates"] += c["duplicates"]
+        return t
+
+
+def run_cycle(cfg: Config, industry_names: list[str], run_id: str | None = None, log=print) -> CycleReport:
+    """One full cycle for each industry, without the scheduler."""
+    run_id = run_id or new_run_id()
+    report = CycleReport(run_id)
+    started = time.monotonic()
+    for ind in industry_names:
+        log(f"[{ind}] ingest: Kafka -> bronze")
+        r = {"ingest": ingest(cfg, ind)}
+        log(f"[{ind}] clean: bronze -> silver / quarantine / duplicates")
+        r["clean"] = clean(cfg, ind, run_id)
+        log(f"[{ind}] validate: Great Expectations on this run's rows")
+        r["validate"] = validate(cfg, ind, run_id)
+        log(f"[{ind}] publish: gold tables for the touched days")
+        r["publish"] = publish(cfg, ind)
+        report.industries[ind] = r
+    report.seconds = round(time.monotonic() - started, 1)
+    return report

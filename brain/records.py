@@ -1,0 +1,273 @@
+"""Record specs and the pure transforms that decide each record's fate.
+
+A bronze row (raw Kafka bytes) becomes either a typed silver row or a
+quarantine row with exactly one ``reason``. The order of checks in
+``_reasons`` is the order a reason is reported in: the first failing check
+wins, so every record gets one, stable reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from brain.units import CONVERSIONS
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# Location ids end up in partition paths and SQL; keep them to a safe alphabet.
+SAFE_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+OFFSET_TS_RE = r"(Z|z|[+-][0-9]{2}:?[0-9]{2})$"
+EPOCH_MS_RE = r"^-?[0-9]{1,15}$"
+
+QUALITY_FLAGS = ("GOOD", "UNCERTAIN", "BAD")
+LOCATION = ("enterprise", "site", "area", "line", "device")
+
+# Reason codes, documented in docs/quarantine.md.
+OVERSIZED = "oversized"
+NON_UTF8 = "non_utf8"
+MALFORMED = "malformed_json"
+SCHEMA_MISMATCH = "schema_mismatch"
+WRONG_TOPIC = "wrong_topic"
+MISSING = "missing_field"
+WRONG_TYPE = "wrong_type"
+INVALID_ID = "invalid_id"
+INVALID_VALUE = "invalid_value"
+UNKNOWN_UNIT = "unknown_unit"
+BAD_TS = "bad_timestamp"
+FUTURE_TS = "future_timestamp"
+TOO_LATE = "late_beyond_horizon"
+OUT_OF_RANGE = "out_of_range"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str  # string | double | long | int | boolean | timestamp
+    required: bool = True
+    allowed: tuple[str, ...] | None = None
+    min: float | None = None  # instrument range: outside it the reading is impossible
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    industry: str
+    record_type: str
+    contract_version: str
+    fields: tuple[Field, ...]
+    # Unit handling: ``value_field`` is converted to the standard unit of
+    # ``unit_field``; ``units_by`` restricts which units are valid per value of
+    # another field (e.g. carrier=electricity allows kWh, MWh, Wh).
+    value_field: str | None = None
+    unit_field: str | None = None
+    units_by: tuple[str, dict[str, tuple[str, ...]]] | None = None
+    partition_by: tuple[str, ...] = ("event_date",)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def contract_major(self) -> str:
+        return self.contract_version.split(".")[0]
+
+
+ENVELOPE: tuple[Field, ...] = (
+    Field("schema_version", "string"),
+    Field("event_id", "string"),
+    Field("record_type", "string"),
+    Field("industry", "string"),
+    Field("enterprise", "string"),
+    Field("site", "string"),
+    Field("area", "string"),
+    Field("line", "string"),
+    Field("device", "string"),
+    Field("event_ts", "string"),
+    Field("quality", "string", allowed=QUALITY_FLAGS),
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_payload_bytes: int
+    future_tolerance_s: int
+    late_horizon_days: int
+
+
+def all_fields(spec: RecordSpec) -> tuple[Field, ...]:
+    return ENVELOPE + spec.fields
+
+
+def raw_schema(spec: RecordSpec):
+    """Every field as a string: JSON numbers and objects keep their text, so a
+    wrong type is detected by a failed cast instead of a silently null row."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    cols = [StructField(f.name, StringType()) for f in all_fields(spec)]
+    return StructType(cols + [StructField("_corrupt", StringType())])
+
+
+def decode(bronze: "DataFrame") -> "DataFrame":
+    """Bytes -> text; remembers size and whether the bytes were valid UTF-8."""
+    from pyspark.sql import functions as F
+
+    text = F.try_validate_utf8(F.col("payload").cast("string"))
+    return (bronze
+            .withColumn("_size", F.coalesce(F.length("payload"), F.lit(0)))
+            .withColumn("_utf8_ok", text.isNotNull() | F.col("payload").isNull())
+            .withColumn("_text", F.when(text.isNotNull(), text)))
+
+
+def parse(decoded: "DataFrame", spec: RecordSpec) -> "DataFrame":
+    """Adds ``_r`` (raw string fields) and one typed column per field."""
+    from pyspark.sql import functions as F
+
+    opts = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"}
+    df = decoded.withColumn("_r", F.from_json(F.col("_text"), raw_schema(spec), opts))
+    for f in all_fields(spec):
+        df = df.withColumn(f.name, _typed(F.col(f"_r.{f.name}"), f.type))
+    ts_raw = F.trim(F.col("_r.event_ts"))
+    event_ts = (F.when(ts_raw.rlike(EPOCH_MS_RE), F.timestamp_millis(ts_raw.try_cast("long")))
+                .when(ts_raw.rlike(OFFSET_TS_RE), ts_raw.try_cast("timestamp")))
+    return (df.withColumn("event_ts_utc", event_ts)
+              .withColumn("event_date", F.to_date("event_ts_utc")))
+
+
+def _typed(raw: "Column", type_: str) -> "Column":
+    from pyspark.sql import functions as F
+
+    if type_ == "string":
+        return F.when(F.trim(raw) != "", raw)
+    if type_ == "timestamp":
+        return raw  # parsed with its own rules in parse()
+    return raw.try_cast(type_)
+
+
+def _is_blank(raw: "Column") -> "Column":
+    from pyspark.sql import functions as F
+
+    return raw.isNull() | (F.trim(raw) == "")
+
+
+def _reasons(spec: RecordSpec, limits: Limits, now: "Column") -> list[tuple["Column", "Column"]]:
+    """(condition, reason) in priority order."""
+    from pyspark.sql import functions as F
+
+    r = lambda name: F.col(f"_r.{name}")  # noqa: E731
+    lit = F.lit
+    checks: list[tuple[Column, Column]] = [
+        (F.col("_size") > limits.max_payload_bytes, lit(OVERSIZED)),
+        (~F.col("_utf8_ok"), lit(NON_UTF8)),
+        (F.col("_text").isNull() | F.col("_r").isNull() | F.col("_r._corrupt").isNotNull(), lit(MALFORMED)),
+        (_is_blank(r("schema_version")), lit(f"{MISSING}:schema_version")),
+        (F.split(r("schema_version"), r"\.").getItem(0) != spec.contract_major, lit(SCHEMA_MISMATCH)),
+    ]
+    for f in all_fields(spec):
+        if f.required:
+            checks.append((_is_blank(r(f.name)), lit(f"{MISSING}:{f.name}")))
+    checks += [
+        (r("record_type") != spec.record_type, lit(WRONG_TOPIC)),
+        (r("industry") != spec.industry, lit(WRONG_TOPIC)),
+    ]
+    for f in all_fields(spec):
+        if f.type not in ("string", "timestamp"):
+            checks.append((r(f.name).isNotNull() & F.col(f.name).isNull(), lit(f"{WRONG_TYPE}:{f.name}")))
+    checks.append((~F.col("event_id").rlike(UUID_RE), lit(f"{INVALID_ID}:event_id")))
+    for name in LOCATION:
+        checks.append((~F.col(name).rlike(SAFE_ID_RE), lit(f"{INVALID_ID}:{name}")))
+    for f in all_fields(spec):
+        if f.allowed:
+            checks.append((F.col(f.name).isNotNull() & ~F.col(f.name).isin(*f.allowed),
+                           lit(f"{INVALID_VALUE}:{f.name}")))
+    if spec.unit_field:
+        checks.append((~F.col(spec.unit_field).isin(*CONVERSIONS), lit(UNKNOWN_UNIT)))
+    if spec.units_by:
+        key, allowed = spec.units_by
+        ok = F.lit(False)
+        for k, units in allowed.items():
+            ok = ok | ((F.col(key) == k) & F.col(spec.unit_field).isin(*units))
+        checks.append((~ok, lit(UNKNOWN_UNIT)))
+    checks += [
+        (F.col("event_ts_utc").isNull(), lit(BAD_TS)),
+        (F.col("event_ts_utc") > now + F.make_interval(secs=F.lit(limits.future_tolerance_s)), lit(FUTURE_TS)),
+        (F.col("event_ts_utc") < now - F.make_interval(days=F.lit(limits.late_horizon_days)), lit(TOO_LATE)),
+    ]
+    for f in all_fields(spec):
+        if f.type in ("double", "long", "int") and (f.min is not None or f.max is not None):
+            checks.append((_out_of_range(F.col(f.name), f), lit(f"{OUT_OF_RANGE}:{f.name}")))
+    return checks
+
+
+def _out_of_range(col: "Column", f: Field) -> "Column":
+    from pyspark.sql import functions as F
+
+    bad = F.isnan(col) | (col == float("inf")) | (col == float("-inf")) if f.type == "double" else F.lit(False)
+    if f.min is not None:
+        bad = bad | (col < f.min)
+    if f.max is not None:
+        bad = bad | (col > f.max)
+    return col.isNotNull() & bad
+
+
+def classify(parsed: "DataFrame", spec: RecordSpec, limits: Limits, now: "Column | None" = None) -> "DataFrame":
+    """Adds ``reason``: null for a valid record, else the first failing check."""
+    from pyspark.sql import functions as F
+
+    # Judge future/late against when the record reached the lake, not the
+    # wall clock: a replayed batch must be classified exactly as the first time.
+    now = F.col("ingest_ts") if now is None else now
+    reason = F.coalesce(*[F.when(cond, why) for cond, why in _reasons(spec, limits, now)])
+    return parsed.withColumn("reason", reason)
+
+
+def normalise_units(valid: "DataFrame", spec: RecordSpec) -> "DataFrame":
+    """Converts ``value_field`` to its standard unit; keeps the sent unit as ``source_unit``."""
+    from itertools import chain
+
+    from pyspark.sql import functions as F
+
+    if not spec.unit_field or not spec.value_field:
+        return valid
+    factor = F.create_map(*chain.from_iterable((F.lit(u), F.lit(c.factor)) for u, c in CONVERSIONS.items()))
+    offset = F.create_map(*chain.from_iterable((F.lit(u), F.lit(c.offset)) for u, c in CONVERSIONS.items()))
+    std = F.create_map(*chain.from_iterable((F.lit(u), F.lit(c.standard)) for u, c in CONVERSIONS.items()))
+    unit, value = F.col(spec.unit_field), F.col(spec.value_field)
+    return (valid.withColumn("source_unit", unit)
+                 .withColumn(spec.value_field, value * factor[unit] + offset[unit])
+                 .withColumn(spec.unit_field, std[unit]))
+
+
+LINEAGE = ("_topic", "_partition", "_offset", "_kafka_ts", "_ingest_ts")
+
+
+def silver_columns(spec: RecordSpec) -> list[str]:
+    names = [f.name for f in all_fields(spec) if f.name not in ("event_ts",)]
+    extra = ["source_unit"] if spec.unit_field and spec.value_field else []
+    return names + ["event_ts_utc", "event_date"] + extra + list(LINEAGE)
+
+
+def to_silver(classified: "DataFrame", spec: RecordSpec) -> "DataFrame":
+    """Valid rows, typed and normalised, with Kafka lineage."""
+    from pyspark.sql import functions as F
+
+    valid = classified.where(F.col("reason").isNull())
+    valid = normalise_units(valid, spec)
+    valid = (valid.withColumn("_topic", F.col("topic")).withColumn("_partition", F.col("partition"))
+                  .withColumn("_offset", F.col("offset")).withColumn("_kafka_ts", F.col("kafka_ts"))
+                  .withColumn("_ingest_ts", F.col("ingest_ts")))
+    return valid.select(*silver_columns(spec))
+
+
+QUARANTINE_COLUMNS = ("industry", "record_type", "reason", "event_id", "payload", "topic", "partition",
+                      "offset", "kafka_ts", "key", "quarantined_at")
+
+
+def to_quarantine(classified: "DataFrame", spec: RecordSpec) -> "DataFrame":
+    """Invalid rows with their reason, raw payload and Kafka coordinates."""
+    from pyspark.sql import functions as F
+
+    bad = classified.where(F.col("reason").isNotNull())
+    return bad.select(
+        F.lit(spec.industry).alias("industry"), F.lit(spec.record_type).alias("record_type"),
+        "reason", F.col("_r.event_id").alias("event_id"), "payload", "topic", "partition", "offset",
+        "kafka_ts", "key", F.current_timestamp().alias("quarantined_at"))

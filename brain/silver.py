@@ -1,0 +1,185 @@
+"""bronze -> silver + quarantine + counted duplicates, for one record type.
+
+Reads bronze incrementally (a Delta streaming source with its own
+checkpoint) and, per micro-batch, decides each record's fate with
+brain.records. Every write is a MERGE keyed so that replaying a batch after a
+crash changes nothing:
+- silver on ``event_id`` (a record resent a day later is still one row);
+- quarantine and duplicates on the Kafka coordinates (topic, partition, offset).
+A record whose ``event_id`` is already in silver under other coordinates is a
+duplicate; under the same coordinates it is this batch being replayed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from brain.config import Config
+from brain.lake import QUARANTINE, checkpoint_path, is_delta, table_path
+from brain.records import Limits, RecordSpec, classify, decode, parse, to_quarantine, to_silver
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+DUPLICATES = "quality.duplicates"
+TOUCHED = "quality.touched_days"
+
+
+@dataclass
+class CleanResult:
+    table: str
+    bronze_rows: int = 0
+    inserted: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    touched_days: set = field(default_factory=set)
+
+    def add(self, other: "CleanResult") -> None:
+        self.bronze_rows += other.bronze_rows
+        self.inserted += other.inserted
+        self.quarantined += other.quarantined
+        self.duplicates += other.duplicates
+        self.touched_days |= other.touched_days
+
+
+def limits(cfg: Config) -> Limits:
+    return Limits(
+        max_payload_bytes=int(cfg.get("pipeline.max_payload_bytes", 1048576)),
+        future_tolerance_s=int(cfg.get("pipeline.future_tolerance_s", 300)),
+        late_horizon_days=int(cfg.get("pipeline.late_horizon_days", 30)),
+    )
+
+
+def split_duplicates(valid: "DataFrame", existing: "DataFrame | None") -> tuple["DataFrame", "DataFrame"]:
+    """(new rows, duplicate rows). Pure given ``existing`` = silver's (event_id, coordinates).
+
+    Within the batch the lowest (topic, partition, offset) wins; against
+    silver, a row whose event_id is stored under different coordinates is a
+    duplicate, and one stored under the same coordinates is a replay (neither).
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    w = Window.partitionBy("event_id").orderBy("_topic", "_partition", "_offset")
+    ranked = valid.withColumn("_rank", F.row_number().over(w))
+    dup_in_batch = ranked.where(F.col("_rank") > 1).drop("_rank")
+    first = ranked.where(F.col("_rank") == 1).drop("_rank")
+    if existing is None:
+        return first, dup_in_batch
+    ex = existing.select(F.col("event_id").alias("_ex_id"), F.col("_topic").alias("_ex_topic"),
+                         F.col("_partition").alias("_ex_partition"), F.col("_offset").alias("_ex_offset"))
+    joined = first.join(ex, first["event_id"] == ex["_ex_id"], "left")
+    same = ((F.col("_ex_topic") == F.col("_topic")) & (F.col("_ex_partition") == F.col("_partition"))
+            & (F.col("_ex_offset") == F.col("_offset")))
+    cols = first.columns
+    new = joined.where(F.col("_ex_id").isNull()).select(*cols)
+    dup_vs_silver = joined.where(F.col("_ex_id").isNotNull() & ~same).select(*cols)
+    return new, dup_in_batch.unionByName(dup_vs_silver)
+
+
+def _merge_insert(spark: "SparkSession", path: str, df: "DataFrame", keys: list[str],
+                  partition_by: list[str], props: dict[str, str]) -> None:
+    """Insert rows whose keys are not in the table yet; create the table if needed."""
+    from delta.tables import DeltaTable
+
+    if not is_delta_path(path):
+        writer = df.write.format("delta").mode("append")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        writer.save(path)
+        if props:
+            spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({_props_sql(props)})")
+        return
+    cond = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+    (DeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), cond)
+     .whenNotMatchedInsertAll().execute())
+
+
+def is_delta_path(path: str) -> bool:
+    from pathlib import Path
+
+    return is_delta(Path(path))
+
+
+def _props_sql(props: dict[str, str]) -> str:
+    return ", ".join(f"'{k}' = '{str(v).replace(chr(39), '')}'" for k, v in props.items())
+
+
+def _duplicates_frame(dups: "DataFrame", spec: RecordSpec) -> "DataFrame":
+    from pyspark.sql import functions as F
+
+    return dups.select(F.lit(spec.industry).alias("industry"), F.lit(spec.record_type).alias("record_type"),
+                       "event_id", F.col("_topic").alias("topic"), F.col("_partition").alias("partition"),
+                       F.col("_offset").alias("offset"), F.current_timestamp().alias("counted_at"))
+
+
+def process_batch(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str,
+                  bronze_batch: "DataFrame", run_id: str) -> CleanResult:
+    """Decide and write the fate of one micro-batch of bronze rows."""
+    from pyspark.sql import functions as F
+
+    result = CleanResult(silver_name)
+    classified = classify(parse(decode(bronze_batch), spec), spec, limits(cfg)).persist()
+    try:
+        result.bronze_rows = classified.count()
+        if result.bronze_rows == 0:
+            return result
+        silver_path = str(table_path(cfg, silver_name))
+        valid = to_silver(classified, spec).withColumn("_run_id", F.lit(run_id))
+        existing = (spark.read.format("delta").load(silver_path).select("event_id", "_topic", "_partition",
+                                                                       "_offset")
+                    if is_delta_path(silver_path) else None)
+        new, dups = split_duplicates(valid, existing)
+        # Materialise before writing: both frames are defined against silver,
+        # which the MERGE below changes.
+        new, dups = new.localCheckpoint(), dups.localCheckpoint()
+        result.inserted = new.count()
+        result.duplicates = dups.count()
+        result.quarantined = classified.where(F.col("reason").isNotNull()).count()
+        result.touched_days = {r["event_date"] for r in new.select("event_date").distinct().collect()}
+        props = {"brain.owner": cfg.get("project.owner"), "brain.industry": spec.industry,
+                 "brain.record_type": spec.record_type, "brain.contract_version": spec.contract_version,
+                 "brain.layer": "silver"}
+        _merge_insert(spark, silver_path, new, ["event_id"], list(spec.partition_by), props)
+        _merge_insert(spark, str(table_path(cfg, QUARANTINE)), to_quarantine(classified, spec),
+                      ["topic", "partition", "offset"], ["industry"],
+                      {"brain.layer": "quarantine", "brain.owner": cfg.get("project.owner")})
+        _merge_insert(spark, str(table_path(cfg, DUPLICATES)), _duplicates_frame(dups, spec),
+                      ["topic", "partition", "offset"], ["industry"], {"brain.layer": "quality"})
+        _record_touched(spark, cfg, silver_name, sorted(result.touched_days), run_id)
+        return result
+    finally:
+        classified.unpersist()
+
+
+def _record_touched(spark: "SparkSession", cfg: Config, table: str, days: list, run_id: str) -> None:
+    """Days that received rows, so gold recomputes exactly those (late data included)."""
+    if not days:
+        return
+    from pyspark.sql import functions as F
+
+    df = spark.createDataFrame([(table, d, run_id) for d in days], "table string, event_date date, run_id string")
+    df = df.withColumn("recorded_at", F.current_timestamp())
+    _merge_insert(spark, str(table_path(cfg, TOUCHED)), df, ["table", "event_date", "run_id"], [], {})
+
+
+def clean(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: str, silver_name: str,
+          run_id: str) -> CleanResult:
+    """Process every bronze row not yet processed (available-now), batch by batch."""
+    total = CleanResult(silver_name)
+    bronze_path = table_path(cfg, bronze_name)
+    if not is_delta(bronze_path):
+        return total
+
+    def on_batch(batch_df, batch_id):
+        total.add(process_batch(spark, cfg, spec, silver_name, batch_df, run_id))
+
+    query = (spark.readStream.format("delta").load(str(bronze_path))
+             .writeStream.queryName(f"silver_{silver_name.split('.', 1)[1]}")
+             .option("checkpointLocation", str(checkpoint_path(cfg, silver_name)))
+             .foreachBatch(on_batch)
+             .trigger(availableNow=True)
+             .start())
+    query.awaitTermination()
+    return total
