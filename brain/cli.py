@@ -82,6 +82,23 @@ def _cmd_show(args, cfg) -> int:
     return 0
 
 
+def _cmd_airflow_env(args, cfg) -> int:
+    import shlex
+
+    from brain.airflow_env import airflow_env
+
+    for key, value in airflow_env(cfg).items():
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def _add_airflow_env(sub) -> None:
+    p = sub.add_parser("airflow-env", help="print the environment Airflow needs for this project",
+                       description="Print `export` lines (AIRFLOW_HOME, DAGs folder, ...) so that "
+                                   "`eval \"$(brain airflow-env)\"; airflow standalone` runs our DAGs.")
+    p.set_defaults(func=_cmd_airflow_env)
+
+
 def _add_kafka(sub) -> None:
     p = sub.add_parser("kafka", help="start/stop/status of the embedded Kafka broker",
                        description="Manage the embedded single-node Apache Kafka broker (KRaft mode, "
@@ -155,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     _add_show(sub)
     _add_doctor(sub)
+    _add_airflow_env(sub)
     return parser
 
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from brain import industries
 from brain.config import Config
-from brain.kafka_io import topic_name
+from brain.kafka_io import topic_for
 from brain.lake import bronze_table, is_delta, silver_table, table_path
 
 
@@ -32,7 +32,7 @@ def ingest(cfg: Config, industry: str, recover: bool = False) -> list[dict]:
     from brain.bronze import ingest as run_ingest
 
     module = industries.load(cfg, industry)
-    pairs = [(topic_name(industry, rt), bronze_table(industry, rt)) for rt in module.RECORD_SPECS
+    pairs = [(topic_for(cfg, industry, rt), bronze_table(industry, rt)) for rt in module.RECORD_SPECS
              if rt in cfg.get(f"industries.{industry}.record_types")]
     return [asdict(r) for r in run_ingest(_spark(cfg), cfg, pairs, recover=recover)]
 

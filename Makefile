@@ -1,0 +1,76 @@
+# Enterprise Brain. Quick start: `make run`, `make test`. Everything is
+# installed from scratch into git-ignored folders: .venv (pinned Python
+# packages), .jars (Maven-resolved JVM artifacts), .state (broker, lake, Airflow).
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+BRAIN := $(BIN)/brain
+UV_VERSION := 0.13.8
+PYTEST_ARGS ?=
+
+export GX_ANALYTICS_ENABLED := False
+export PYTHONUNBUFFERED := 1
+
+.PHONY: help setup jars run test test-fast lint bench bench-quick airflow doctor clean distclean lock
+
+help:
+	@echo "make run        set up, start Kafka, simulate a little energy data, run the pipeline, print gold"
+	@echo "make test       set up, start Kafka, run every test (unit, integration, e2e), stop Kafka"
+	@echo "make test-fast  the same without the slow end-to-end DAG tests"
+	@echo "make doctor     check every part of the stack (brain doctor)"
+	@echo "make airflow    Airflow UI on http://127.0.0.1:8080 (airflow standalone)"
+	@echo "make lint       ruff"
+	@echo "make clean      remove broker data, lake and Airflow state (.state)"
+	@echo "make distclean  also remove .venv and .jars"
+
+setup: $(VENV)/.installed jars
+
+$(VENV)/.installed: setup.cfg constraints.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
+	$(BIN)/uv pip install --python $(BIN)/python -q -c constraints.txt -e ".[dev]"
+	@touch $@
+
+jars: .jars/spark/.resolved .jars/kafka/.resolved
+
+.jars/%/.resolved: jvm/%/pom.xml
+	@rm -rf .jars/$*
+	mvn -q -B -f jvm/$*/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/.jars/$*
+	@touch $@
+
+run: setup
+	$(BRAIN) kafka start
+	$(BRAIN) topics create
+	$(BRAIN) simulate --industry energy --records 2000 --seed 1
+	$(BRAIN) run --industry energy
+	$(BRAIN) show gold.energy_daily_site_kwh
+
+test: setup
+	@$(BRAIN) kafka start
+	@set +e; $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; $(BRAIN) kafka stop; exit $$rc
+
+test-fast: PYTEST_ARGS += -m "not e2e and not slow"
+test-fast: test
+
+doctor: setup
+	$(BRAIN) kafka start
+	$(BRAIN) doctor
+
+airflow: setup
+	$(BRAIN) kafka start
+	eval "$$($(BRAIN) airflow-env)" && $(BIN)/airflow standalone
+
+lint: setup
+	$(BIN)/ruff check brain dags jobs tests bench
+
+lock: $(VENV)/.installed
+	$(BIN)/uv pip freeze --python $(BIN)/python --exclude-editable | grep -v '^enterprise-brain' > constraints.txt
+
+clean:
+	-@test -x $(BRAIN) && $(BRAIN) kafka stop
+	rm -rf .state reports spark-warehouse metastore_db derby.log
+
+distclean: clean
+	rm -rf $(VENV) .jars

@@ -1,0 +1,39 @@
+"""Shared wiring for the DAG files in dags/: default args and the silver Assets, from conf/.
+
+Reading conf/ is a few small YAML files: cheap enough for parse time. Nothing
+here imports Spark, GX or Kafka.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from airflow.sdk import Asset
+
+from brain.config import load
+from brain.lake import silver_table
+
+START_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def config():
+    return load()
+
+
+def default_args(cfg) -> dict:
+    return {
+        "owner": cfg.get("project.owner"),
+        "retries": int(cfg.get("airflow.retries", 3)),
+        "retry_delay": timedelta(seconds=int(cfg.get("airflow.retry_delay_s", 30))),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(seconds=int(cfg.get("airflow.max_retry_delay_s", 600))),
+    }
+
+
+def silver_asset(industry: str, record_type: str) -> Asset:
+    name = silver_table(industry, record_type)
+    return Asset(name=name, uri=f"x-brain://lake/{name.replace('.', '/')}", group="silver")
+
+
+def silver_assets(cfg, industry: str) -> list[Asset]:
+    return [silver_asset(industry, rt) for rt in cfg.get(f"industries.{industry}.record_types")]

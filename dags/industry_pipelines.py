@@ -1,0 +1,76 @@
+"""
+### Industry pipelines: Kafka -> bronze -> silver, validated
+
+One DAG per industry in `conf/ industries:` (`brain_<industry>`), all built
+here the same way:
+
+1. **ingest** - Spark Structured Streaming drains the industry's Kafka topics
+   (`<industry>.<record_type>`) into bronze Delta tables, exactly once
+   (`availableNow` trigger, one checkpoint per topic).
+2. **clean** - bronze rows become typed silver rows, quarantine rows with a
+   reason, or counted duplicates; replays change nothing.
+3. **validate** - Great Expectations checks the rows this run added
+   (`expectations/<table>.json`). A `fail` expectation fails the task, so the
+   silver Asset stays unmarked and `brain_metrics` does not run on bad data.
+
+Each task calls one function of `brain.pipeline`, the same the `brain run`
+command calls. Retries back off exponentially; one run at a time per industry.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import dag, get_current_context, task
+
+from brain.orchestration import START_DATE, config, default_args, silver_assets
+
+
+def _run_id() -> str:
+    # Airflow's run id, so a retried task handles the same rows as its first try.
+    ctx = get_current_context()
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in ctx["run_id"])
+
+
+def build(industry: str, cfg):
+    spec = cfg.get(f"industries.{industry}")
+
+    @dag(
+        dag_id=f"brain_{industry}",
+        description=spec.get("description", industry),
+        schedule=spec.get("schedule", "@hourly"),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=default_args(cfg),
+        tags=["brain", "ingest", industry],
+        doc_md=__doc__,
+    )
+    def pipeline():
+        @task
+        def ingest() -> list:
+            from brain import pipeline as p
+            from brain.config import load
+
+            return p.ingest(load(), industry)
+
+        @task
+        def clean() -> list:
+            from brain import pipeline as p
+            from brain.config import load
+
+            return p.clean(load(), industry, _run_id())
+
+        @task(outlets=silver_assets(cfg, industry))
+        def validate() -> list:
+            from brain import pipeline as p
+            from brain.config import load
+
+            return p.validate(load(), industry, _run_id())
+
+        ingest() >> clean() >> validate()
+
+    return pipeline()
+
+
+_cfg = config()
+for _industry in _cfg.industry_names():
+    globals()[f"brain_{_industry}"] = build(_industry, _cfg)

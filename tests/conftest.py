@@ -1,0 +1,87 @@
+"""Test isolation and shared fixtures.
+
+Tests never touch a developer's broker, lake or Airflow database: before
+anything is imported, the environment points every state path at a fresh
+folder for this session and the embedded broker at its own ports. The test
+broker is real (same jars, same code as `brain kafka start`); it is started on
+first use and stopped when the session ends.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="brain-test-"))
+TEST_KAFKA_PORT = int(os.environ.get("BRAIN_TEST_KAFKA_PORT", "19092"))
+
+_ISOLATION = {
+    # The test broker keeps its data in a fixed folder so a broker left over
+    # from a killed run is found (and reused) instead of blocking the port.
+    "BRAIN__PATHS__STATE": str(ROOT / ".state" / "test"),
+    "BRAIN__LAKE__ROOT": str(SESSION_DIR / "lake"),
+    "BRAIN__LAKE__CHECKPOINTS": str(SESSION_DIR / "checkpoints"),
+    "BRAIN__AIRFLOW__HOME": str(SESSION_DIR / "airflow"),
+    "BRAIN__KAFKA__EMBEDDED__PORT": str(TEST_KAFKA_PORT),
+    "BRAIN__KAFKA__EMBEDDED__CONTROLLER_PORT": str(TEST_KAFKA_PORT + 1),
+    "BRAIN__KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{TEST_KAFKA_PORT}",
+    "BRAIN__SPARK__MASTER": "local[2]",
+    "BRAIN__SPARK__SHUFFLE_PARTITIONS": "2",
+    "BRAIN_ENV": "local",
+    "GX_ANALYTICS_ENABLED": "False",
+}
+os.environ.update(_ISOLATION)
+
+from brain import config  # noqa: E402  (after the environment is set)
+from brain.airflow_env import airflow_env  # noqa: E402
+
+for _k, _v in airflow_env(config.load()).items():
+    os.environ[_k] = _v
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{SESSION_DIR / 'airflow' / 'airflow.db'}"
+(SESSION_DIR / "airflow").mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def base_cfg():
+    return config.load()
+
+
+@pytest.fixture(scope="session")
+def broker(base_cfg):
+    """The real test broker; started once, stopped at the end if this session started it."""
+    from brain import kafka_broker
+
+    was_running = kafka_broker.status(base_cfg).running
+    kafka_broker.start(base_cfg, log=lambda m: None)
+    yield base_cfg.get("kafka.bootstrap_servers")
+    if not was_running:
+        kafka_broker.stop(base_cfg, log=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def spark(base_cfg):
+    """One SparkSession for the whole run (starting one costs ~10 s)."""
+    from brain.spark import get_session
+
+    session = get_session(base_cfg)
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def isolated_cfg(monkeypatch, tmp_path):
+    """A config with its own lake, checkpoints and Kafka topic prefix.
+
+    Set through the environment, so code that calls config.load() itself
+    (Airflow tasks, the CLI) sees the same isolation.
+    """
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    monkeypatch.setenv("BRAIN__LAKE__ROOT", str(tmp_path / "lake"))
+    monkeypatch.setenv("BRAIN__LAKE__CHECKPOINTS", str(tmp_path / "checkpoints"))
+    monkeypatch.setenv("BRAIN__KAFKA__TOPIC_PREFIX", prefix)
+    return config.load()

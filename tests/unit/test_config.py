@@ -1,0 +1,68 @@
+from pathlib import Path
+
+import pytest
+
+from brain.config import ConfigError, load
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_and_local_overlay_merge():
+    cfg = load(env="local", environ={})
+    assert cfg.get("spark.master") == "local[2]"  # from conf/env/local.yaml
+    assert cfg.get("kafka.embedded.port") == 9092  # from conf/defaults.yaml
+    assert cfg.source_of("spark.master").endswith("conf/env/local.yaml")
+
+
+def test_cluster_overlay_points_at_services():
+    cfg = load(env="cluster", environ={})
+    assert cfg.get("spark.master") == "spark://spark-master:7077"
+    assert cfg.get("kafka.embedded.managed") is False
+
+
+def test_env_var_overrides_one_key_with_its_yaml_type():
+    cfg = load(env="local", environ={"BRAIN__KAFKA__EMBEDDED__PORT": "19999", "BRAIN__SPARK__UI_ENABLED": "true"})
+    assert cfg.get("kafka.embedded.port") == 19999
+    assert cfg.get("spark.ui_enabled") is True
+    assert cfg.source_of("kafka.embedded.port") == "environment variable BRAIN__KAFKA__EMBEDDED__PORT"
+
+
+def test_missing_key_names_key_and_files():
+    cfg = load(env="local", environ={})
+    with pytest.raises(ConfigError) as err:
+        cfg.get("kafka.no_such_key")
+    msg = str(err.value)
+    assert "kafka.no_such_key" in msg and "defaults.yaml" in msg and "BRAIN__KAFKA__NO_SUCH_KEY" in msg
+
+
+def test_wrong_type_names_key_and_the_file_that_set_it(tmp_path):
+    conf = tmp_path / "conf"
+    (conf / "env").mkdir(parents=True)
+    (conf / "defaults.yaml").write_text((ROOT / "conf" / "defaults.yaml").read_text())
+    (conf / "env" / "local.yaml").write_text("kafka:\n  embedded:\n    port: not-a-port\n")
+    with pytest.raises(ConfigError) as err:
+        load(env="local", environ={"BRAIN_CONF_DIR": str(conf)})
+    msg = str(err.value)
+    assert "kafka.embedded.port" in msg and str(conf / "env" / "local.yaml") in msg and "integer" in msg
+
+
+def test_bool_is_not_accepted_as_int():
+    with pytest.raises(ConfigError, match="kafka.embedded.port"):
+        load(env="local", environ={"BRAIN__KAFKA__EMBEDDED__PORT": "true"})
+
+
+def test_unknown_environment_lists_known_ones():
+    with pytest.raises(ConfigError) as err:
+        load(env="staging", environ={})
+    assert "staging" in str(err.value) and "cluster" in str(err.value) and "local" in str(err.value)
+
+
+def test_invalid_trigger_is_rejected_with_source():
+    with pytest.raises(ConfigError, match="pipeline.trigger.*BRAIN__PIPELINE__TRIGGER"):
+        load(env="local", environ={"BRAIN__PIPELINE__TRIGGER": "sometimes"})
+
+
+def test_relative_paths_resolve_against_project_root():
+    cfg = load(env="local", environ={"BRAIN__LAKE__ROOT": "somewhere/lake"})
+    assert cfg.path("lake.root") == cfg.root / "somewhere" / "lake"
+    assert load(env="local", environ={"BRAIN__LAKE__ROOT": "/abs/lake"}).path("lake.root") == Path("/abs/lake")

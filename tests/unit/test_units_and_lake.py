@@ -1,0 +1,33 @@
+import pytest
+
+from brain.lake import QUARANTINE, UnknownTable, bronze_table, silver_table, split_name, table_path
+from brain.units import to_standard
+
+
+@pytest.mark.parametrize("value,unit,expected,std", [
+    (212.0, "degF", 100.0, "degC"),
+    (32.0, "degF", 0.0, "degC"),
+    (1.5, "MWh", 1500.0, "kWh"),
+    (250.0, "Wh", 0.25, "kWh"),
+    (14.5037738, "psi", 100.0, "kPa"),
+    (2.0, "bar", 200.0, "kPa"),
+    (500.0, "kg", 0.5, "t"),
+    (0.0, "K", -273.15, "degC"),
+])
+def test_conversions(value, unit, expected, std):
+    got, unit_std = to_standard(value, unit)
+    assert unit_std == std
+    assert got == pytest.approx(expected, abs=1e-6)
+
+
+def test_table_names_map_to_layer_folders(base_cfg):
+    assert table_path(base_cfg, "silver.energy_meter") == base_cfg.path("lake.root") / "silver" / "energy_meter"
+    assert silver_table("energy", "energy_meter") == "silver.energy_meter"
+    assert bronze_table("consumer_goods", "production") == "bronze.consumer_goods_production"
+    assert split_name(QUARANTINE) == ("silver", "quarantine")
+
+
+@pytest.mark.parametrize("bad", ["silver", "platinum.x", "silver.../etc", "silver.Energy", "gold.a;drop"])
+def test_bad_table_names_are_refused(bad):
+    with pytest.raises(UnknownTable):
+        split_name(bad)
