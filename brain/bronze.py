@@ -91,14 +91,22 @@ def rows_written(query) -> tuple[int, int]:
 
 
 def recovery_offsets(spark: "SparkSession", cfg: Config, topic: str, table: str) -> str:
-    """startingOffsets JSON resuming after the last offset bronze holds per partition."""
+    """startingOffsets JSON resuming after the last offset bronze holds per partition.
+
+    Partitions bronze has never seen start at the earliest offset (-2), as
+    Spark needs every partition named once specific offsets are given.
+    """
     import json
 
     from pyspark.sql import functions as F
 
+    from brain.kafka_io import describe_topics
+
     rows = (spark.read.format("delta").load(str(table_path(cfg, table)))
             .where(F.col("topic") == topic).groupBy("partition").agg(F.max("offset").alias("o")).collect())
-    return json.dumps({topic: {str(r["partition"]): int(r["o"]) + 1 for r in rows}})
+    seen = {int(r["partition"]): int(r["o"]) + 1 for r in rows}
+    partitions = describe_topics(cfg, [topic])[0].end_offsets
+    return json.dumps({topic: {str(p): seen.get(p, -2) for p in sorted(partitions)}})
 
 
 def ingest(spark: "SparkSession", cfg: Config, topics_tables: list[tuple[str, str]],

@@ -54,32 +54,44 @@ def clean(cfg: Config, industry: str, run_id: str) -> list[dict]:
 def validate(cfg: Config, industry: str, run_id: str) -> list[dict]:
     """Great Expectations on the silver rows this run added.
 
-    Raises brain.quality.QualityGateFailed when a `fail`-policy expectation
-    fails, which fails the Airflow task and leaves the silver Asset unmarked.
+    Rows failing a `quarantine` expectation move to quarantine; the results
+    go to quality.validation_results and Data Docs. Raises
+    brain.quality.QualityGateFailed when a `fail` expectation fails, which
+    fails the Airflow task and leaves the silver Asset unmarked.
     """
     from pyspark.sql import functions as F
 
     from brain import quality
+    from brain.quality.suites import suite_path
+    from brain.silver import move_to_quarantine
 
     spark = _spark(cfg)
-    reports = []
-    outcomes = []
+    module = industries.load(cfg, industry)
+    reports, outcomes = [], []
     for rt in cfg.get(f"industries.{industry}.record_types"):
         name = silver_table(industry, rt)
         path = table_path(cfg, name)
-        if not is_delta(path) or not quality.has_suite(cfg, name):
-            reports.append({"table": name, "validated": False, "reason": "no table or no suite"})
+        if not suite_path(cfg, name).is_file():
+            reports.append({"table": name, "validated": False, "reason": f"no suite {suite_path(cfg, name)}"})
+            continue
+        if not is_delta(path):
+            reports.append({"table": name, "validated": False, "reason": "no rows yet"})
             continue
         rows = spark.read.format("delta").load(str(path)).where(F.col("_run_id") == run_id)
         outcome = quality.validate_batch(spark, rows, name, run_id, cfg)
-        quality.record_results(spark, outcome, cfg)
-        moved = quality.apply_quarantine(spark, cfg, outcome, industry, rt)
+        try:
+            quality.record_results(spark, outcome, cfg)
+            moved = 0
+            if outcome.failed(quality.QUARANTINE):
+                moved = move_to_quarantine(spark, cfg, module.RECORD_SPECS[rt], name, outcome.quarantine_df,
+                                           bronze_table(industry, rt))
+        finally:
+            outcome.release()
         outcomes.append(outcome)
-        reports.append({"table": name, "validated": True, "success": outcome.success,
+        reports.append({"table": name, "validated": True, "success": outcome.success, "rows": outcome.row_count,
                         "expectations": len(outcome.results),
-                        "failed": [r.expectation for r in outcome.results if not r.success],
-                        "quarantined_by_expectations": moved})
-    quality.build_docs(cfg)
+                        "failed": [r.name for r in outcome.results if not r.success],
+                        "quarantined_by_expectations": moved, "data_docs": outcome.data_docs_index})
     for outcome in outcomes:
         quality.enforce(outcome)
     return reports

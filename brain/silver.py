@@ -183,3 +183,35 @@ def clean(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: str
              .start())
     query.awaitTermination()
     return total
+
+
+def move_to_quarantine(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str,
+                       rows: "DataFrame", bronze_name: str) -> int:
+    """Move silver rows that failed a `quarantine` expectation into the quarantine table.
+
+    ``rows`` carry silver columns plus ``reason`` (the expectation's name).
+    The raw payload comes back from bronze by Kafka coordinates. Quarantine is
+    written first, keyed on coordinates, then the rows leave silver: a retry
+    after a crash between the two finishes the move without doubling it.
+    """
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    rows = rows.select("event_id", "_topic", "_partition", "_offset", "reason").localCheckpoint()
+    n = rows.count()
+    if n == 0:
+        return 0
+    bronze = spark.read.format("delta").load(str(table_path(cfg, bronze_name)))
+    quarantine = (rows.join(bronze, (rows["_topic"] == bronze["topic"]) & (rows["_partition"] == bronze["partition"])
+                            & (rows["_offset"] == bronze["offset"]))
+                  .select(F.lit(spec.industry).alias("industry"), F.lit(spec.record_type).alias("record_type"),
+                          F.concat(F.lit("expectation:"), F.col("reason")).alias("reason"), "event_id", "payload",
+                          "topic", "partition", "offset", "kafka_ts", "key",
+                          F.current_timestamp().alias("quarantined_at")))
+    _merge_insert(spark, str(table_path(cfg, QUARANTINE)), quarantine, ["topic", "partition", "offset"],
+                  ["industry"], {})
+    (DeltaTable.forPath(spark, str(table_path(cfg, silver_name))).alias("t")
+     .merge(rows.alias("s"), "t.event_id = s.event_id AND t._topic = s._topic AND t._partition = s._partition "
+                             "AND t._offset = s._offset")
+     .whenMatchedDelete().execute())
+    return n

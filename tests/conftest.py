@@ -34,6 +34,9 @@ _ISOLATION = {
     "BRAIN__SPARK__SHUFFLE_PARTITIONS": "2",
     "BRAIN_ENV": "local",
     "GX_ANALYTICS_ENABLED": "False",
+    # dag.test() waits out retry delays; keep them short in tests.
+    "BRAIN__AIRFLOW__RETRY_DELAY_S": "1",
+    "BRAIN__AIRFLOW__MAX_RETRY_DELAY_S": "2",
 }
 os.environ.update(_ISOLATION)
 

@@ -10,12 +10,33 @@
 from __future__ import annotations
 
 from brain.config import Config
-from brain.contracts.assets import (HOST_INDUSTRIES, Device, DeviceClass, Line, Meter, Registry,
-                                    RegistryError, SensorSpec, Site, load_registry)
+from brain.contracts.assets import (
+    HOST_INDUSTRIES,
+    Device,
+    DeviceClass,
+    Line,
+    Meter,
+    Registry,
+    RegistryError,
+    SensorSpec,
+    Site,
+    load_registry,
+)
 from brain.contracts.checks import event_ts_ms, in_future, out_of_range
-from brain.contracts.schemas import (CURRENT_VERSION, ENVELOPE_FIELDS, INDUSTRIES, MAX_RECORD_BYTES,
-                                     RECORD_TYPES, Contract, contract, contracts, is_valid, parse,
-                                     schema, validate)
+from brain.contracts.schemas import (
+    CURRENT_VERSION,
+    ENVELOPE_FIELDS,
+    INDUSTRIES,
+    MAX_RECORD_BYTES,
+    RECORD_TYPES,
+    Contract,
+    contract,
+    contracts,
+    is_valid,
+    parse,
+    schema,
+    validate,
+)
 from brain.contracts.units import UnitTable, UnknownUnit, load_units
 
 __all__ = [

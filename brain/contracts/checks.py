@@ -16,10 +16,10 @@ from brain.contracts.units import UnitTable, UnknownUnit
 def event_ts_ms(value: str | int) -> int:
     """An event_ts (RFC 3339 with offset, or epoch milliseconds) as epoch milliseconds."""
     if isinstance(value, bool):
-        raise ValueError("event_ts must be a string or an integer")
+        raise TypeError("event_ts must be a string or an integer")
     if isinstance(value, int):
         return value
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValueError(f"event_ts {value!r} has no UTC offset")
     return round(parsed.timestamp() * 1000)

@@ -9,7 +9,8 @@ A policy is resolved per expectation, most specific first:
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 WARN = "warn"              # record the result and continue
 QUARANTINE = "quarantine"  # failing rows leave the batch for the quarantine table

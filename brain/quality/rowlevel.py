@@ -9,7 +9,9 @@ rows moved to quarantine are exactly the ones GX counted as unexpected:
   (``filter_column_isnull``): a null ``value`` is not "out of range";
 - a condition that evaluates to SQL NULL counts as expected, as in GX's
   ``filter(__unexpected == True)``;
-- ``_to_be_unique`` flags *every* copy of a repeated value (GX counts them all).
+- ``_to_be_unique`` flags *every* copy of a repeated value (GX counts them all);
+- ``mostly`` only decides the expectation's verdict: every row GX counted as
+  unexpected is quarantined, even when ``mostly`` lets the expectation pass.
 
 ``validate_batch`` checks the per-expectation row counts against GX's
 ``unexpected_count`` in one aggregate pass and raises on any difference.
@@ -19,7 +21,8 @@ only ``warn`` or ``fail``: a batch statistic has no failing rows to move.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -63,7 +66,7 @@ def unsupported_reason(exp_type: str, kwargs: Mapping[str, Any]) -> str | None:
     return None
 
 
-def unexpected_condition(exp_type: str, kwargs: Mapping[str, Any]) -> "Column":
+def unexpected_condition(exp_type: str, kwargs: Mapping[str, Any]) -> Column:
     """The Spark condition that is true exactly for the rows GX counts as unexpected."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -94,7 +97,7 @@ def unexpected_condition(exp_type: str, kwargs: Mapping[str, Any]) -> "Column":
     return col.isNotNull() & ~expected
 
 
-def flag_rows(df: "DataFrame", rules: Sequence[tuple[str, "Column"]]) -> tuple["DataFrame", list[str]]:
+def flag_rows(df: DataFrame, rules: Sequence[tuple[str, Column]]) -> tuple[DataFrame, list[str]]:
     """``df`` plus one boolean column per rule and the ``reasons`` array (names, in rule order)."""
     from pyspark.sql import functions as F
 
@@ -111,7 +114,7 @@ def flag_rows(df: "DataFrame", rules: Sequence[tuple[str, "Column"]]) -> tuple["
     return flagged.withColumn(REASONS, reasons), flags
 
 
-def split(flagged: "DataFrame", columns: Sequence[str]) -> tuple["DataFrame", "DataFrame"]:
+def split(flagged: DataFrame, columns: Sequence[str]) -> tuple[DataFrame, DataFrame]:
     """(passed, quarantined) from a ``flag_rows`` frame; quarantined keeps ``columns`` + reason(s)."""
     from pyspark.sql import functions as F
 
@@ -122,7 +125,7 @@ def split(flagged: "DataFrame", columns: Sequence[str]) -> tuple["DataFrame", "D
     return passed, quarantined
 
 
-def count_flags(flagged: "DataFrame", flags: Sequence[str]) -> tuple[list[int], int]:
+def count_flags(flagged: DataFrame, flags: Sequence[str]) -> tuple[list[int], int]:
     """Rows per flag and rows with any flag, in one pass."""
     from pyspark.sql import functions as F
 

@@ -25,7 +25,7 @@ class QualitySettings:
     verify_quarantine: bool      # check quarantine row counts against GX (one extra pass)
 
     @classmethod
-    def from_config(cls, cfg: Config) -> "QualitySettings":
+    def from_config(cls, cfg: Config) -> QualitySettings:
         return cls(
             gx_dir=_path(cfg, "quality.gx_dir", ".state/gx"),
             data_docs_dir=_path(cfg, "quality.data_docs_dir", ".state/data_docs"),

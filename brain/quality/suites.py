@@ -10,9 +10,10 @@ own ExpectationSuite constructor only logs and skips invalid expectations).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from brain.config import Config
 from brain.lake import split_name
@@ -134,7 +135,9 @@ def _parse_rule(exp: Any, i: int, suite: str, source: str, overrides: Mapping[st
 
 def _check_with_gx(raw: Mapping[str, Any], source: str) -> None:
     """Build every expectation with GX so a bad type or kwarg fails here, loudly."""
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
 
     for i, exp in enumerate(raw["expectations"]):
         try:

@@ -1,0 +1,121 @@
+"""Benchmark: GX validation of one batch vs the plain Spark work around it.
+
+    python bench/quality_validation.py [ROWS] [--bad-share 0.001]
+
+Generates ROWS silver.energy_meter rows (a share of them out of range) as
+Parquet, then times: a plain ``count()``; ``validate_batch`` (GX checkpoint,
+samples, quarantine check, Data Docs) with the number of Spark jobs each phase
+starts; and writing passed + quarantined rows to Delta, a stand-in for the
+rest of the batch. Results go to bench/results/quality_validation.json.
+The lake, GX stores and Data Docs live in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("rows", nargs="?", type=int, default=200_000)
+    ap.add_argument("--bad-share", type=float, default=0.001)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="brain-bench-quality-"))
+    os.environ.update({"BRAIN__LAKE__ROOT": str(tmp / "lake"), "BRAIN__LAKE__CHECKPOINTS": str(tmp / "ck"),
+                       "BRAIN__PATHS__STATE": str(tmp / "state"), "BRAIN__QUALITY__GX_DIR": str(tmp / "gx"),
+                       "BRAIN__QUALITY__DATA_DOCS_DIR": str(tmp / "docs"), "GX_ANALYTICS_ENABLED": "False"})
+    sys.path.insert(0, str(ROOT))
+    from brain import config
+    from brain.quality import validate_batch
+    from brain.spark import get_session
+
+    cfg = config.load()
+    spark = get_session(cfg)
+    sc = spark.sparkContext
+    src = str(tmp / "batch.parquet")
+    _generate(spark, args.rows, args.bad_share).write.parquet(src)
+
+    def timed(label, fn, repeat=1):
+        times, jobs, result = [], 0, None
+        for i in range(repeat):
+            group = f"{label}-{i}"
+            sc.setJobGroup(group, group)
+            t = time.perf_counter()
+            result = fn()
+            times.append(time.perf_counter() - t)
+            jobs = len(sc.statusTracker().getJobIdsForGroup(group))
+        sc.setJobGroup("idle", "idle")
+        return result, statistics.median(times), jobs
+
+    # Warm-up: JVM code paths, GX imports and metric registry (paid once per process).
+    validate_batch(spark, spark.read.parquet(src).limit(100), "silver.energy_meter", "warmup", cfg).release()
+
+    _, count_s, count_jobs = timed("count", lambda: spark.read.parquet(src).count(), repeat=3)
+    outcome, validate_s, validate_jobs = timed(
+        "validate", lambda: validate_batch(spark, spark.read.parquet(src), "silver.energy_meter", "bench", cfg))
+
+    def write():
+        outcome.passed_df.write.format("delta").mode("append").save(str(tmp / "lake/silver/energy_meter"))
+        outcome.quarantine_df.write.format("delta").mode("append").save(str(tmp / "lake/silver/quarantine"))
+    _, write_s, write_jobs = timed("write", write)
+    outcome.release()
+
+    # Same batch, GX alone with a stock SUMMARY result format (what a default checkpoint does).
+    from brain.quality import gx_run
+    stock = dict(gx_run.COUNTS_ONLY)
+    gx_run.COUNTS_ONLY = {"result_format": "SUMMARY", "unexpected_index_column_names": ["event_id"],
+                          "partial_unexpected_count": 20}
+    df = spark.read.parquet(src).persist()
+    df.count()
+    _, stock_s, stock_jobs = timed("stock", lambda: validate_batch(spark, df, "silver.energy_meter", "stock", cfg))
+    gx_run.COUNTS_ONLY = stock
+    df.unpersist()
+
+    report = {
+        "rows": args.rows, "bad_share": args.bad_share, "spark_master": cfg.get("spark.master"),
+        "count_s": round(count_s, 3), "count_jobs": count_jobs,
+        "validate_s": round(validate_s, 3), "validate_jobs": validate_jobs,
+        "validate_phases_s": {k: round(v, 3) for k, v in outcome.timings_s.items()},
+        "write_passed_and_quarantine_s": round(write_s, 3), "write_jobs": write_jobs,
+        "validation_share_of_validate_plus_write": round(validate_s / (validate_s + write_s), 3),
+        "stock_summary_result_format_s_on_cached_batch": round(stock_s, 3), "stock_summary_jobs": stock_jobs,
+        "quarantined_rows": outcome.quarantined_count,
+        "failed_expectations": [r.name for r in outcome.failed()],
+    }
+    out = ROOT / "bench" / "results" / "quality_validation.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+def _generate(spark, n: int, bad_share: float):
+    from pyspark.sql import functions as F
+
+    bad = F.rand(7) < F.lit(bad_share)
+    carriers = F.array(*[F.lit(c) for c in ("electricity", "natural_gas", "coal", "steam")])
+    units = F.array(*[F.lit(u) for u in ("kWh", "m3", "t", "t")])
+    k = (F.col("id") % 4).cast("int")
+    return spark.range(n).select(
+        F.expr("uuid()").alias("event_id"), F.lit("acme").alias("enterprise"),
+        F.concat(F.lit("site-"), (F.col("id") % 5).cast("string")).alias("site"), F.lit("area-1").alias("area"),
+        F.lit("line-1").alias("line"), F.concat(F.lit("meter-"), (F.col("id") % 500).cast("string")).alias("device"),
+        F.lit("energy").alias("industry"), F.expr("timestamp_seconds(1735689600 + id)").alias("event_ts_utc"),
+        F.expr("to_date(timestamp_seconds(1735689600 + id))").alias("event_date"), F.lit("GOOD").alias("quality"),
+        F.element_at(carriers, k + 1).alias("carrier"),
+        F.when(bad, F.lit(-1.0)).otherwise(F.rand(3) * 100).alias("value"),
+        F.element_at(units, k + 1).alias("unit"), F.element_at(units, k + 1).alias("source_unit"),
+        F.lit(60).alias("interval_s"), (F.rand(5) * 50).alias("demand_kw"),
+        F.when(k == 0, F.rand(11)).alias("power_factor"))
+
+
+if __name__ == "__main__":
+    main()
