@@ -47,9 +47,14 @@ run: setup
 	$(BRAIN) run --industry energy
 	$(BRAIN) show gold.energy_daily_site_kwh
 
+# The tests start their own broker (tests/conftest.py: ports 19092/19093,
+# data in .state/test) and stop it at the end; the stop below catches a
+# broker left behind by an interrupted run.
+TEST_BROKER_ENV := BRAIN__PATHS__STATE=.state/test BRAIN__KAFKA__EMBEDDED__PORT=19092 \
+	BRAIN__KAFKA__EMBEDDED__CONTROLLER_PORT=19093 BRAIN__KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:19092
+
 test: setup
-	@$(BRAIN) kafka start
-	@set +e; $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; $(BRAIN) kafka stop; exit $$rc
+	@set +e; $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; $(TEST_BROKER_ENV) $(BRAIN) kafka stop >/dev/null; exit $$rc
 
 test-fast: PYTEST_ARGS += -m "not e2e and not slow"
 test-fast: test

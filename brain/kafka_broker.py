@@ -196,9 +196,13 @@ def status(cfg: Config) -> BrokerStatus:
 
 def _ready(cfg: Config) -> bool:
     """The broker answers a metadata request (not just an open socket)."""
+    import logging
+
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
+    # Refused connections are expected while the broker boots; don't log each one.
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
     try:
         admin = KafkaAdminClient(bootstrap_servers=cfg.get("kafka.bootstrap_servers"),
                                  request_timeout_ms=3000)

@@ -64,6 +64,9 @@ class RecordSpec:
     value_field: str | None = None
     unit_field: str | None = None
     units_by: tuple[str, dict[str, tuple[str, ...]]] | None = None
+    # Per-key instrument range and standard unit of the converted value, e.g.
+    # ("sensor", {"furnace_temp": (0, 1800, "degC")}) from the asset registry.
+    range_by: tuple[str, dict[str, tuple[float, float, str]]] | None = None
     partition_by: tuple[str, ...] = ("event_date",)
     extra: dict = field(default_factory=dict)
 
@@ -82,7 +85,7 @@ ENVELOPE: tuple[Field, ...] = (
     Field("area", "string"),
     Field("line", "string"),
     Field("device", "string"),
-    Field("event_ts", "string"),
+    Field("event_ts", "timestamp"),
     Field("quality", "string", allowed=QUALITY_FLAGS),
 )
 
@@ -125,12 +128,42 @@ def parse(decoded: "DataFrame", spec: RecordSpec) -> "DataFrame":
     opts = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"}
     df = decoded.withColumn("_r", F.from_json(F.col("_text"), raw_schema(spec), opts))
     for f in all_fields(spec):
-        df = df.withColumn(f.name, _typed(F.col(f"_r.{f.name}"), f.type))
-    ts_raw = F.trim(F.col("_r.event_ts"))
-    event_ts = (F.when(ts_raw.rlike(EPOCH_MS_RE), F.timestamp_millis(ts_raw.try_cast("long")))
-                .when(ts_raw.rlike(OFFSET_TS_RE), ts_raw.try_cast("timestamp")))
-    return (df.withColumn("event_ts_utc", event_ts)
-              .withColumn("event_date", F.to_date("event_ts_utc")))
+        if f.type == "timestamp":
+            df = df.withColumn(f"{f.name}_utc", _timestamp(F.col(f"_r.{f.name}")))
+        else:
+            df = df.withColumn(f.name, _typed(F.col(f"_r.{f.name}"), f.type))
+    df = df.withColumn("event_date", F.to_date("event_ts_utc"))
+    return _with_standard_value(df, spec)
+
+
+def _timestamp(raw: "Column") -> "Column":
+    """Epoch milliseconds, or RFC 3339 with an offset (a bare local time is ambiguous: null)."""
+    from pyspark.sql import functions as F
+
+    ts = F.trim(raw)
+    return (F.when(ts.rlike(EPOCH_MS_RE), F.timestamp_millis(ts.try_cast("long")))
+             .when(ts.rlike(OFFSET_TS_RE), ts.try_cast("timestamp")))
+
+
+def _lookup(mapping: dict) -> "Column":
+    from itertools import chain
+
+    from pyspark.sql import functions as F
+
+    return F.create_map(*chain.from_iterable((F.lit(k), F.lit(v)) for k, v in mapping.items()))
+
+
+def _with_standard_value(df: "DataFrame", spec: RecordSpec) -> "DataFrame":
+    """``_std_value`` / ``_std_unit``: the value in its standard unit (null for an unknown unit)."""
+    from pyspark.sql import functions as F
+
+    if not spec.unit_field or not spec.value_field:
+        return df
+    unit = F.col(spec.unit_field)
+    factor = _lookup({u: c.factor for u, c in CONVERSIONS.items()})[unit]
+    offset = _lookup({u: c.offset for u, c in CONVERSIONS.items()})[unit]
+    return (df.withColumn("_std_value", F.col(spec.value_field) * factor + offset)
+              .withColumn("_std_unit", _lookup({u: c.standard for u, c in CONVERSIONS.items()})[unit]))
 
 
 def _typed(raw: "Column", type_: str) -> "Column":
@@ -138,8 +171,8 @@ def _typed(raw: "Column", type_: str) -> "Column":
 
     if type_ == "string":
         return F.when(F.trim(raw) != "", raw)
-    if type_ == "timestamp":
-        return raw  # parsed with its own rules in parse()
+    if type_.startswith("array<"):
+        return F.from_json(raw, type_)
     return raw.try_cast(type_)
 
 
@@ -172,6 +205,9 @@ def _reasons(spec: RecordSpec, limits: Limits, now: "Column") -> list[tuple["Col
     for f in all_fields(spec):
         if f.type not in ("string", "timestamp"):
             checks.append((r(f.name).isNotNull() & F.col(f.name).isNull(), lit(f"{WRONG_TYPE}:{f.name}")))
+    for f in spec.fields:
+        if f.type == "timestamp":
+            checks.append((r(f.name).isNotNull() & F.col(f"{f.name}_utc").isNull(), lit(f"{BAD_TS}:{f.name}")))
     checks.append((~F.col("event_id").rlike(UUID_RE), lit(f"{INVALID_ID}:event_id")))
     for name in LOCATION:
         checks.append((~F.col(name).rlike(SAFE_ID_RE), lit(f"{INVALID_ID}:{name}")))
@@ -187,6 +223,12 @@ def _reasons(spec: RecordSpec, limits: Limits, now: "Column") -> list[tuple["Col
         for k, units in allowed.items():
             ok = ok | ((F.col(key) == k) & F.col(spec.unit_field).isin(*units))
         checks.append((~ok, lit(UNKNOWN_UNIT)))
+    if spec.range_by:
+        key, ranges = spec.range_by
+        checks.append((F.col(key).isNotNull() & ~F.col(key).isin(*ranges), lit(f"{INVALID_VALUE}:{key}")))
+        # A unit of the wrong quantity (ppm for a temperature) is as unknown as a made-up one.
+        checks.append((_lookup({k: r[2] for k, r in ranges.items()})[F.col(key)] != F.col("_std_unit"),
+                       lit(UNKNOWN_UNIT)))
     checks += [
         (F.col("event_ts_utc").isNull(), lit(BAD_TS)),
         (F.col("event_ts_utc") > now + F.make_interval(secs=F.lit(limits.future_tolerance_s)), lit(FUTURE_TS)),
@@ -195,6 +237,13 @@ def _reasons(spec: RecordSpec, limits: Limits, now: "Column") -> list[tuple["Col
     for f in all_fields(spec):
         if f.type in ("double", "long", "int") and (f.min is not None or f.max is not None):
             checks.append((_out_of_range(F.col(f.name), f), lit(f"{OUT_OF_RANGE}:{f.name}")))
+    if spec.range_by:
+        key, ranges = spec.range_by
+        lo = _lookup({k: float(r[0]) for k, r in ranges.items()})[F.col(key)]
+        hi = _lookup({k: float(r[1]) for k, r in ranges.items()})[F.col(key)]
+        v = F.col("_std_value")
+        bad = F.isnan(v) | (v < lo) | (v > hi)
+        checks.append((v.isNotNull() & bad, lit(f"{OUT_OF_RANGE}:{spec.value_field}")))
     return checks
 
 
@@ -222,28 +271,22 @@ def classify(parsed: "DataFrame", spec: RecordSpec, limits: Limits, now: "Column
 
 def normalise_units(valid: "DataFrame", spec: RecordSpec) -> "DataFrame":
     """Converts ``value_field`` to its standard unit; keeps the sent unit as ``source_unit``."""
-    from itertools import chain
-
     from pyspark.sql import functions as F
 
     if not spec.unit_field or not spec.value_field:
         return valid
-    factor = F.create_map(*chain.from_iterable((F.lit(u), F.lit(c.factor)) for u, c in CONVERSIONS.items()))
-    offset = F.create_map(*chain.from_iterable((F.lit(u), F.lit(c.offset)) for u, c in CONVERSIONS.items()))
-    std = F.create_map(*chain.from_iterable((F.lit(u), F.lit(c.standard)) for u, c in CONVERSIONS.items()))
-    unit, value = F.col(spec.unit_field), F.col(spec.value_field)
-    return (valid.withColumn("source_unit", unit)
-                 .withColumn(spec.value_field, value * factor[unit] + offset[unit])
-                 .withColumn(spec.unit_field, std[unit]))
+    return (valid.withColumn("source_unit", F.col(spec.unit_field))
+                 .withColumn(spec.value_field, F.col("_std_value"))
+                 .withColumn(spec.unit_field, F.col("_std_unit")))
 
 
 LINEAGE = ("_topic", "_partition", "_offset", "_kafka_ts", "_ingest_ts")
 
 
 def silver_columns(spec: RecordSpec) -> list[str]:
-    names = [f.name for f in all_fields(spec) if f.name not in ("event_ts",)]
+    names = [f"{f.name}_utc" if f.type == "timestamp" else f.name for f in all_fields(spec)]
     extra = ["source_unit"] if spec.unit_field and spec.value_field else []
-    return names + ["event_ts_utc", "event_date"] + extra + list(LINEAGE)
+    return names + ["event_date"] + extra + list(LINEAGE)
 
 
 def to_silver(classified: "DataFrame", spec: RecordSpec) -> "DataFrame":

@@ -5,18 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from brain.records import Field, RecordSpec
+from brain.units import CARRIER_UNITS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 INDUSTRY = "energy"
-
-CARRIER_UNITS = {
-    "electricity": ("kWh", "MWh", "Wh"),
-    "natural_gas": ("m3",),
-    "coal": ("t", "kg"),
-    "steam": ("t", "kg"),
-}
 
 ENERGY_METER = RecordSpec(
     industry=INDUSTRY,

@@ -75,6 +75,12 @@ class ValidationOutcome:
         """What makes success False: failed `fail` expectations and any that errored."""
         return [r for r in self.results if (not r.success and r.policy == FAIL) or r.error]
 
+    @property
+    def has_quarantine(self) -> bool:
+        """Whether quarantine_df may hold rows: a `quarantine` expectation counted unexpected rows
+        (even one that passed thanks to ``mostly``). Cheaper than counting quarantine_df."""
+        return any(r.policy == QUARANTINE and r.unexpected_count for r in self.results)
+
     def release(self) -> None:
         """Unpersist the batch cached for validation; call after passed/quarantine are written."""
         if self._cached is not None:

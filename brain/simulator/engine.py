@@ -4,8 +4,9 @@ Sampling is thinned or densified to hit a target record rate: telemetry
 periods are multiplied by ``scales.telemetry`` and reporting intervals
 (production, inspections, meters) by ``scales.reports`` (never below their
 nominal value unless telemetry is not emitted at all). Physics runs in steps of
-``STEP_MS`` (shorter only when meters alone must report faster than that), so
-the plant behaves the same whatever the sampling.
+``STEP_MS`` (shorter only when meters alone must report faster than that,
+longer when even reports are thinned out), so the plant behaves the same
+whatever the sampling.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from brain.simulator.records import (
 )
 
 STEP_MS = 30_000
+MAX_STEP_MS = 300_000   # sparse histories (months in few records) step faster; stops still last >= 1 step
 _TS = itemgetter(0)
 SENSOR_FAULT_P = 0.0005   # per stream-step: the transmitter reports quality BAD
 
@@ -49,7 +51,7 @@ class _Tel:
 
 
 class _Report:
-    __slots__ = ("due", "env", "fmt", "kind", "line", "meta", "meter", "period", "site")
+    __slots__ = ("due", "env", "fmt", "kind", "line", "meta", "meter", "period")
 
 
 class Engine:
@@ -77,14 +79,14 @@ class Engine:
     def _meta(self, env: dict, **kw) -> Meta:
         return Meta(self._topic(env["industry"], env["record_type"]), self._key(env), env["record_type"], **kw)
 
-    def _event_target(self, ls: LineSim, record_type: str, device: str, unit: str | None = None) -> tuple:
+    def _event_target(self, ls: LineSim, record_type: str, device: str) -> tuple:
         """(meta, envelope, ts format) for an unscheduled record, built once per device and type."""
-        k = (id(ls), record_type, device, unit)
+        k = (id(ls), record_type, device)
         hit = self._targets.get(k)
         if hit is None:
             site, ln = ls.site, ls.line
             env = envelope(record_type, ls.industry, self.registry.enterprise, site.id, ln.area, ln.id, device)
-            hit = self._targets[k] = (self._meta(env, unit=unit), env, self._fmts[site.id])
+            hit = self._targets[k] = (self._meta(env), env, self._fmts[site.id])
         return hit
 
     def _build(self, start_ms: int) -> None:
@@ -105,7 +107,7 @@ class Engine:
                 for ms in meters:
                     env = envelope("energy_meter", "energy", ent, site.id, SITE_METER_AREA, SITE_METER_LINE,
                                    ms.meter.device)
-                    self._report("meter", env, fmt, ms.meter.interval_s, line=None, meter=ms, unit=ms.meter.unit)
+                    self._report("meter", env, fmt, ms.meter.interval_s, meter=ms)
 
     def _line_streams(self, site: Site, ls: LineSim, fmt: TsFormat, ent: str) -> None:
         ind, ln = site.industry, ls.line
@@ -115,7 +117,7 @@ class Engine:
                 env = envelope("telemetry", ind, ent, site.id, ln.area, ln.id, d.id)
                 for spec in (self.registry.sensors[n] for n in d.cls.sensors):
                     s = _Tel()
-                    s.meta = self._meta(env, spec=spec, unit=spec.unit)
+                    s.meta = self._meta(env, spec=spec)
                     s.dev, s.line, s.spec, s.fmt = d, ls, spec, fmt
                     s.tmpl = telemetry_template(env, spec)
                     s.period, s.due = spec.period_s * 1000, 0
@@ -129,13 +131,12 @@ class Engine:
                 self._report(rt, env, fmt, interval, line=ls)
         if "energy" in self.emit and ln.meter:
             env = envelope("energy_meter", "energy", ent, site.id, ln.area, ln.id, ln.meter.device)
-            self._report("electricity", env, fmt, ln.meter.interval_s, line=ls, unit=ln.meter.unit)
+            self._report("electricity", env, fmt, ln.meter.interval_s, line=ls)
 
-    def _report(self, kind: str, env: dict, fmt: TsFormat, interval_s: float, line=None, meter=None,
-                unit: str | None = None) -> None:
+    def _report(self, kind: str, env: dict, fmt: TsFormat, interval_s: float, line=None, meter=None) -> None:
         r = _Report()
         r.kind, r.env, r.fmt, r.line, r.meter = kind, env, fmt, line, meter
-        r.meta = self._meta(env, unit=unit)
+        r.meta = self._meta(env)
         r.period, r.due = interval_s * 1000, 0
         self.reports.append(r)
 
@@ -167,7 +168,9 @@ class Engine:
         for s in self.tel:
             s.period = max(1, round(s.period * self.scales.telemetry))
             s.due = start_ms + self.rng.randrange(s.period)
-        if self.reports and self.scales.reports < 1:
+        if self.scales.reports >= 2:
+            self.step_ms = min(MAX_STEP_MS, STEP_MS * int(self.scales.reports))
+        elif self.reports and self.scales.reports < 1:
             # Reports fall on step boundaries; dense meter-only streams need shorter steps.
             fastest = min(r.period for r in self.reports) * self.scales.reports
             self.step_ms = int(max(1000, min(STEP_MS, fastest // 1000 * 1000)))
@@ -299,7 +302,7 @@ class Engine:
     def _genealogy(self, ls: LineSim, ts: int, link: str, parent: str, child: str, qty: float, unit: str,
                    material: str | None) -> None:
         # Materials are consumed and batches released at the head of the line.
-        meta, env, fmt = self._event_target(ls, "material_genealogy", ls.line.devices[0].id, unit)
+        meta, env, fmt = self._event_target(ls, "material_genealogy", ls.line.devices[0].id)
         fields = {"link_type": link, "parent_id": parent, "child_id": child, "quantity": qty, "unit": unit}
         if material:
             fields["material"] = material

@@ -56,7 +56,7 @@ def parse_ratios(spec: str | None, bad_ratio: float = 0.0) -> dict[str, float]:
             ratios[name.strip()] = float(value)
         except ValueError:
             raise BadRatioError(f"--bad {part!r}: {value!r} is not a number") from None
-    if any(r < 0 for r in ratios.values()) or sum(ratios.values()) > 1:
+    if not all(0 <= r <= 1 for r in ratios.values()) or sum(ratios.values()) > 1:
         raise BadRatioError(f"bad-data ratios must be >= 0 and sum to at most 1, got {ratios}")
     return {k: ratios[k] for k in KINDS if ratios.get(k)}
 

@@ -63,8 +63,7 @@ class Meta:
     topic: str
     key: bytes
     record_type: str
-    spec: SensorSpec | None = None     # telemetry: the sensor
-    unit: str | None = None            # the record's unit, when it has one
+    spec: SensorSpec | None = None     # telemetry: the sensor (for out-of-range values)
 
 
 def envelope(record_type: str, industry: str, enterprise: str, site: str, area: str, line: str,
@@ -75,7 +74,11 @@ def envelope(record_type: str, industry: str, enterprise: str, site: str, area: 
 
 
 def telemetry_template(env: dict, spec: SensorSpec) -> str:
-    """A %-template taking (event_id, event_ts JSON token, quality, value); same bytes as dumps()."""
+    """A %-template taking (event_id, event_ts JSON token, quality, value).
+
+    Field order and separators match ``dumps`` of the dict records; only the
+    value is formatted with the sensor's fixed number of decimals.
+    """
     fixed = {k: v for k, v in env.items() if k not in ("schema_version", "event_id", "event_ts", "quality")}
     middle = dumps(fixed)[1:-1].replace("%", "%%")
     tail = dumps({"sensor": spec.name})[1:-1].replace("%", "%%")

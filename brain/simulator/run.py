@@ -61,6 +61,7 @@ class Plan:
     limit: int | None         # stop after this many messages
     target_rate: float | None  # records per second of event time, None = nominal periods
     paced: bool
+    days: float | None = None  # the history span asked for
 
 
 def parse_start(value: str | datetime | date | None) -> int | None:
@@ -105,7 +106,7 @@ def plan(opts: SimOptions, now_ms: int | None = None) -> Plan:
         start = now_ms // DAY_MS * DAY_MS - int(days * DAY_MS)
     if records is None:
         return Plan(start, start + int(days * DAY_MS), None, None, paced=False)
-    return Plan(start, None, records, records / (days * 86400), paced=False)
+    return Plan(start, None, records, records / (days * 86400), paced=False, days=days)
 
 
 def selected_industries(cfg: Config, industry: str | list[str]) -> list[str]:
@@ -143,6 +144,7 @@ def run_simulation(cfg: Config, **options) -> Summary:
                       telemetry_period_scale=round(engine.scales.telemetry, 6),
                       report_interval_scale=round(engine.scales.reports, 6), fleet=_fleet_size(engine))
     summary.topics = dict.fromkeys(topics, 0)
+    summary.days_requested = p.days
     progress = Progress(p.limit, enabled=opts.progress)
     _drive(engine, Injector(ratios, seed, units), sink, p, summary, progress)
     return summary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 from brain.simulator.inject import DETECTABLE, INVALID, KINDS, VALID
 
@@ -31,6 +32,7 @@ class Summary:
     telemetry_period_scale: float = 1.0
     report_interval_scale: float = 1.0
     fleet: dict[str, int] = field(default_factory=dict)
+    days_requested: float | None = None
     interrupted: bool = False
     elapsed_s: float = 0.0
     records_per_s: float = 0.0
@@ -39,11 +41,6 @@ class Summary:
     def bad_total(self) -> int:
         """Messages a consumer must not accept as they are (invalid or detectably wrong)."""
         return sum(n for k, n in self.kinds.items() if k in INVALID or k in DETECTABLE)
-
-    @property
-    def expected_valid(self) -> int:
-        """Messages that pass the contract: clean, alternate_unit, late_event, duplicate, out_of_range, future."""
-        return self.total - sum(n for k, n in self.kinds.items() if k in INVALID)
 
     def to_dict(self, timing: bool = True) -> dict:
         d = asdict(self)
@@ -70,8 +67,21 @@ class Summary:
             for k in bad_kinds:
                 lines.append(f"{k:<18} {self.kinds[k]:>10,}  {advice[kind_category(k)]}")
         lines.append("")
+        lines += self._coverage_note()
         rate = f", {self.records_per_s:,.0f} records/s" if self.elapsed_s else ""
         lines.append(f"sink {self.sink}{' ' + self.out if self.out else ''}; seed {self.seed}; "
                      f"event time {self.first_event_ts or '-'} .. {self.last_event_ts or '-'}; {self.elapsed_s:.2f} s{rate}"
                      + ("; interrupted" if self.interrupted else ""))
         return "\n".join(lines)
+
+    def _coverage_note(self) -> list[str]:
+        # Unscheduled records (state changes, batches, genealogy) cannot be thinned out; a big
+        # fleet over many days can use up the record budget before the last day.
+        if not (self.days_requested and self.first_event_ts and self.last_event_ts):
+            return []
+        first, last = (datetime.fromisoformat(t) for t in (self.first_event_ts, self.last_event_ts))
+        covered = (last - first).total_seconds() / 86400
+        if covered >= 0.9 * self.days_requested:
+            return []
+        return [(f"note: {self.total:,} records covered {covered:.1f} of {self.days_requested:g} days; the fleet's "
+                "state changes and batch records alone need more: raise --records or lower --sites/--lines"), ""]

@@ -41,10 +41,10 @@ def eid(n: int) -> str:
 
 
 def reading(n: int, **over) -> tuple:
-    rec = dict(event_id=eid(n), enterprise="acme", site="site-01", area="utilities", line="line-01",
-               device="meter-01", industry="energy", event_ts_utc=TS, event_date=TS.date(), quality="GOOD",
-               carrier="electricity", value=12.5, unit="kWh", source_unit="kWh", interval_s=900,
-               demand_kw=None, power_factor=0.95)
+    rec = {"event_id": eid(n), "enterprise": "acme", "site": "site-01", "area": "utilities", "line": "line-01",
+           "device": "meter-01", "industry": "energy", "event_ts_utc": TS, "event_date": TS.date(),
+           "quality": "GOOD", "carrier": "electricity", "value": 12.5, "unit": "kWh", "source_unit": "kWh",
+           "interval_s": 900, "demand_kw": None, "power_factor": 0.95}
     rec.update(over)
     return tuple(rec[c] for c in COLUMNS)
 
@@ -69,8 +69,8 @@ def qcfg(env):
 # Out-of-range rows: 100 negative, 101 too large and in a non-normalised unit, 102 NaN
 # (NaN sorts above every number in Spark, so GX counts it out of range), 103 no value at all
 # (not_null:value, but *not* between: GX skips nulls), 104 unknown quality flag (warn only).
-DIRTY = {100: dict(value=-5.0), 101: dict(value=2e7, unit="kg"), 102: dict(value=float("nan")),
-         103: dict(value=None), 104: dict(quality="WEIRD")}
+DIRTY = {100: {"value": -5.0}, 101: {"value": 2e7, "unit": "kg"}, 102: {"value": float("nan")},
+         103: {"value": None}, 104: {"quality": "WEIRD"}}
 EXPECTED_REASONS = {eid(100): [BETWEEN_VALUE], eid(101): [UNIT_IN_SET, BETWEEN_VALUE],
                     eid(102): [BETWEEN_VALUE], eid(103): [NOT_NULL_VALUE]}
 
@@ -112,7 +112,7 @@ def test_quarantine_moves_exactly_the_failing_rows(dirty):
         assert sum(name in v[REASONS] for v in q.values()) == results[name].unexpected_count
     assert results[BETWEEN_VALUE].unexpected_count == 3
     assert set(results[BETWEEN_VALUE].unexpected_sample) == {eid(100), eid(101), eid(102)}
-    assert dirty.quarantined_count == 4
+    assert dirty.quarantined_count == 4 and dirty.has_quarantine
 
 
 def test_clean_expectations_report_counts_without_samples(dirty):
@@ -135,7 +135,7 @@ def test_fail_policy_blocks_with_expectations_and_sample_ids(spark, qcfg, monkey
         msg = str(info.value)
         assert f"{BETWEEN_VALUE} [fail]: 1 of 7 rows unexpected; sample event_ids: {eid(200)}" in msg
         assert f"{EVENT_ID_NOT_NULL} [fail]: 1 of 7 rows unexpected" in msg
-        assert outcome.quarantine_df.count() == 0  # a fail rule moves nothing: the gate decides
+        assert outcome.quarantine_df.count() == 0 and not outcome.has_quarantine  # fail rules move nothing
         assert record_results(spark, outcome, cfg) == len(outcome.results)
     finally:
         outcome.release()

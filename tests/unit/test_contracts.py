@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from brain import contracts
-from brain.contracts import HOST_INDUSTRIES, RECORD_TYPES, RegistryError, UnknownUnit, validate
+from brain.contracts import (
+    HOST_INDUSTRIES,
+    RECORD_TYPES,
+    RegistryError,
+    UnknownUnit,
+    validate,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "conf" / "contracts" / "examples"
 
@@ -86,31 +92,31 @@ def test_envelope_rules_apply_to_every_type(record_type):
 
 GOOD_AND_BAD = {
     "telemetry": (
-        [dict(unit="degF", value=2783.66), dict(value=-3), dict(unit="%", sensor="tool_wear", value=12.5)],
-        [dict(unit="degR"), dict(unit="°C"), dict(value="1528.7"), dict(value=None), dict(sensor="Furnace Temp"),
-         dict(industry="energy")]),
+        [{"unit": "degF", "value": 2783.66}, {"value": -3}, {"unit": "%", "sensor": "tool_wear", "value": 12.5}],
+        [{"unit": "degR"}, {"unit": "°C"}, {"value": "1528.7"}, {"value": None}, {"sensor": "Furnace Temp"},
+         {"industry": "energy"}]),
     "machine_state": (
-        [dict(state="RUNNING", reason_code=None, planned=False), dict(state="SETUP", reason_code="CHANGEOVER",
-                                                                      planned=True)],
-        [dict(state="BROKEN"), dict(state="running"), dict(planned="yes"), dict(reason_code=5), dict(planned=None)]),
+        [{"state": "RUNNING", "reason_code": None, "planned": False}, {"state": "SETUP", "reason_code": "CHANGEOVER",
+                                                                      "planned": True}],
+        [{"state": "BROKEN"}, {"state": "running"}, {"planned": "yes"}, {"reason_code": 5}, {"planned": None}]),
     "production": (
-        [dict(produced=0, good=0, scrap=0, rework=0), dict(count_unit="t"), dict(start_ts=1795132800000)],
-        [dict(produced=-1), dict(scrap=1.5), dict(planned_cycle_time_s=0), dict(good="4316"), dict(count_unit="kg"),
-         dict(end_ts="yesterday"), dict(order_id="")]),
+        [{"produced": 0, "good": 0, "scrap": 0, "rework": 0}, {"count_unit": "t"}, {"start_ts": 1795132800000}],
+        [{"produced": -1}, {"scrap": 1.5}, {"planned_cycle_time_s": 0}, {"good": "4316"}, {"count_unit": "kg"},
+         {"end_ts": "yesterday"}, {"order_id": ""}]),
     "quality_inspection": (
-        [dict(defect_codes=[]), dict(inspected=0, passed=0)],
-        [dict(defect_codes="DIMENSION_OVERSIZE"), dict(defect_codes=["a-b"]), dict(defect_codes=["X", "X"]),
-         dict(passed=-1), dict(inspected=7.5)]),
+        [{"defect_codes": []}, {"inspected": 0, "passed": 0}],
+        [{"defect_codes": "DIMENSION_OVERSIZE"}, {"defect_codes": ["a-b"]}, {"defect_codes": ["X", "X"]},
+         {"passed": -1}, {"inspected": 7.5}]),
     "material_genealogy": (
-        [dict(link_type="batch_to_shipment", unit="pcs", quantity=29912), dict(unit="t", quantity=7.5)],
-        [dict(industry="energy"), dict(link_type="lot_to_shipment"), dict(quantity=0), dict(unit="barrel"),
-         dict(quantity="7500")]),
+        [{"link_type": "batch_to_shipment", "unit": "pcs", "quantity": 29912}, {"unit": "t", "quantity": 7.5}],
+        [{"industry": "energy"}, {"link_type": "lot_to_shipment"}, {"quantity": 0}, {"unit": "barrel"},
+         {"quantity": "7500"}]),
     "energy_meter": (
-        [dict(unit="MWh", value=2.242395), dict(carrier="coal", unit="kg", value=350.0),
-         dict(carrier="natural_gas", unit="m3", value=1500.0), dict(power_factor=1.0, demand_kw=0)],
-        [dict(unit="m3"), dict(carrier="natural_gas", unit="kWh"), dict(carrier="steam", unit="MWh"),
-         dict(carrier="oil"), dict(value=-1.0), dict(power_factor=1.2), dict(interval_s=900.5),
-         dict(interval_s=0), dict(industry="raw_materials")]),
+        [{"unit": "MWh", "value": 2.242395}, {"carrier": "coal", "unit": "kg", "value": 350.0},
+         {"carrier": "natural_gas", "unit": "m3", "value": 1500.0}, {"power_factor": 1.0, "demand_kw": 0}],
+        [{"unit": "m3"}, {"carrier": "natural_gas", "unit": "kWh"}, {"carrier": "steam", "unit": "MWh"},
+         {"carrier": "oil"}, {"value": -1.0}, {"power_factor": 1.2}, {"interval_s": 900.5},
+         {"interval_s": 0}, {"industry": "raw_materials"}]),
 }
 
 

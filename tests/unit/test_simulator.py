@@ -12,8 +12,15 @@ import pytest
 
 from brain import contracts
 from brain.contracts import event_ts_ms, validate
-from brain.simulator import (INVALID, KINDS, BadRatioError, OptionsError, parse_ratios, produce_file,
-                             run_simulation)
+from brain.simulator import (
+    INVALID,
+    KINDS,
+    BadRatioError,
+    OptionsError,
+    parse_ratios,
+    produce_file,
+    run_simulation,
+)
 from brain.simulator import cli as sim_cli
 from brain.simulator.calendar import compile_calendar
 from brain.simulator.physics import LineSim
@@ -201,7 +208,7 @@ def test_plan_modes():
     assert p.start_ms == event_ts_ms("2026-11-01T05:00:00Z") and p.end_ms == p.start_ms + 86_400_000
     p = plan(SimOptions(rate=50, duration=10), now_ms=now)
     assert p.paced and p.start_ms == now and p.end_ms == now + 10_000 and p.target_rate == 50
-    for bad in (dict(rate=5, days=1), dict(records=0), dict(start="yesterday"), dict(days=-1)):
+    for bad in ({"rate": 5, "days": 1}, {"records": 0}, {"start": "yesterday"}, {"days": -1}):
         with pytest.raises(OptionsError):
             plan(SimOptions(**bad))
 
@@ -322,7 +329,7 @@ def test_shift_calendar_plans_stops(machining_week):
 def test_calendar_lookup_in_local_time():
     reg = contracts.load_registry()
     cal = compile_calendar(reg.calendar("equipment_manufacturing"))
-    local = lambda iso: event_ts_ms(iso)   # noqa: E731
+    local = event_ts_ms
     assert cal.planned(local("2026-11-16T05:00:00+01:00"), 3600) == ("IDLE", "NO_SHIFT")
     assert cal.planned(local("2026-11-16T08:00:00+01:00"), 3600) is None
     assert cal.planned(local("2026-11-16T10:05:00+01:00"), 3600) == ("IDLE", "BREAK")

@@ -1,0 +1,77 @@
+"""Record specs shared by the producing industries, and their common gold table.
+
+The fields mirror the JSON Schemas in conf/contracts/; instrument ranges and
+units of telemetry come from the asset registry (conf/assets.yaml).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from brain.records import Field, RecordSpec
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+CONTRACT_VERSION = "1.0"
+COUNT_MAX = 4294967295  # uint32, as PackML counters
+
+
+@lru_cache(maxsize=1)
+def sensor_ranges() -> dict[str, tuple[float, float, str]]:
+    """sensor -> (instrument min, instrument max, standard unit), from the asset registry."""
+    from brain.contracts import load_registry
+
+    return {name: (float(s.instrument[0]), float(s.instrument[1]), s.unit)
+            for name, s in load_registry().sensors.items()}
+
+
+def telemetry(industry: str) -> RecordSpec:
+    return RecordSpec(
+        industry=industry, record_type="telemetry", contract_version=CONTRACT_VERSION,
+        fields=(Field("sensor", "string"), Field("value", "double"), Field("unit", "string")),
+        value_field="value", unit_field="unit", range_by=("sensor", sensor_ranges()))
+
+
+def machine_state(industry: str) -> RecordSpec:
+    return RecordSpec(
+        industry=industry, record_type="machine_state", contract_version=CONTRACT_VERSION,
+        fields=(Field("state", "string", allowed=("RUNNING", "IDLE", "DOWN", "SETUP")),
+                Field("reason_code", "string", required=False),
+                Field("planned", "boolean")))
+
+
+def production(industry: str) -> RecordSpec:
+    counts = tuple(Field(n, "long", min=0, max=COUNT_MAX) for n in ("produced", "good", "scrap", "rework"))
+    return RecordSpec(
+        industry=industry, record_type="production", contract_version=CONTRACT_VERSION,
+        fields=(Field("order_id", "string"), Field("batch_id", "string"), Field("product", "string"),
+                Field("planned_cycle_time_s", "double", min=1e-6, max=86400.0),
+                *counts,
+                Field("start_ts", "timestamp"), Field("end_ts", "timestamp"),
+                Field("count_unit", "string", required=False, allowed=("pcs", "t"))))
+
+
+def quality_inspection(industry: str) -> RecordSpec:
+    return RecordSpec(
+        industry=industry, record_type="quality_inspection", contract_version=CONTRACT_VERSION,
+        fields=(Field("batch_id", "string"),
+                Field("inspected", "long", min=0, max=COUNT_MAX), Field("passed", "long", min=0, max=COUNT_MAX),
+                Field("defect_codes", "array<string>"), Field("product", "string", required=False)))
+
+
+def daily_line_production(production_df: "DataFrame") -> "DataFrame":
+    """Counts per line and day, and the ISO 22400 quality ratio GQ/PQ.
+
+    BAD records are excluded (and counted); UNCERTAIN ones are kept and counted.
+    """
+    from pyspark.sql import functions as F
+
+    good_rec = F.col("quality") != "BAD"
+    agg = [F.sum(F.when(good_rec, F.col(c))).alias(c) for c in ("produced", "good", "scrap", "rework")]
+    out = (production_df.groupBy("enterprise", "site", "line", "event_date")
+           .agg(*agg, F.count(F.when(good_rec, 1)).alias("records"),
+                F.count(F.when(F.col("quality") == "UNCERTAIN", 1)).alias("uncertain_records"),
+                F.count(F.when(~good_rec, 1)).alias("bad_records_excluded")))
+    return out.withColumn("quality_ratio", F.when(F.col("produced") > 0, F.col("good") / F.col("produced")))

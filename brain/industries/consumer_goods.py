@@ -1,0 +1,29 @@
+"""Consumer goods: filling and packaging lines (PackML counters, fill weight) and material genealogy."""
+
+from __future__ import annotations
+
+from brain.industries import common
+from brain.records import Field, RecordSpec
+
+INDUSTRY = "consumer_goods"
+
+MATERIAL_GENEALOGY = RecordSpec(
+    industry=INDUSTRY, record_type="material_genealogy", contract_version=common.CONTRACT_VERSION,
+    fields=(Field("link_type", "string", allowed=("lot_to_batch", "batch_to_shipment")),
+            Field("parent_id", "string"), Field("child_id", "string"),
+            Field("quantity", "double", min=1e-9, max=1e12),
+            Field("unit", "string", allowed=("kg", "t", "lb", "g", "L", "m3", "pcs")),
+            Field("material", "string", required=False)),
+    value_field="quantity", unit_field="unit")
+
+RECORD_SPECS = {
+    "telemetry": common.telemetry(INDUSTRY),
+    "machine_state": common.machine_state(INDUSTRY),
+    "production": common.production(INDUSTRY),
+    "quality_inspection": common.quality_inspection(INDUSTRY),
+    "material_genealogy": MATERIAL_GENEALOGY,
+}
+
+GOLD = {
+    "gold.consumer_goods_daily_line_production": ("production", common.daily_line_production),
+}
