@@ -202,7 +202,9 @@ def _ready(cfg: Config) -> bool:
     from kafka.errors import KafkaError
 
     # Refused connections are expected while the broker boots; don't log each one.
-    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    kafka_log = logging.getLogger("kafka")
+    level = kafka_log.level
+    kafka_log.setLevel(logging.CRITICAL)
     try:
         admin = KafkaAdminClient(bootstrap_servers=cfg.get("kafka.bootstrap_servers"),
                                  request_timeout_ms=3000)
@@ -213,6 +215,8 @@ def _ready(cfg: Config) -> bool:
             admin.close()
     except (KafkaError, OSError, ValueError):
         return False
+    finally:
+        kafka_log.setLevel(level)
 
 
 def start(cfg: Config, log=print) -> BrokerStatus:
