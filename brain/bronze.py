@@ -42,7 +42,7 @@ def kafka_to_bronze_frame(kafka_df: "DataFrame") -> "DataFrame":
     ).withColumn("ingest_date", F.to_date("ingest_ts"))
 
 
-def _trigger(cfg: Config) -> dict:
+def trigger_options(cfg: Config) -> dict:
     if cfg.get("pipeline.trigger") == "continuous":
         return {"processingTime": str(cfg.get("pipeline.processing_time", "10 seconds"))}
     return {"availableNow": True}
@@ -79,7 +79,7 @@ def start_query(spark: "SparkSession", cfg: Config, topic: str, table: str,
             .option("checkpointLocation", str(checkpoint))
             .partitionBy("ingest_date")
             .outputMode("append")
-            .trigger(**_trigger(cfg))
+            .trigger(**trigger_options(cfg))
             .start(str(table_path(cfg, table))))
 
 
@@ -109,17 +109,23 @@ def recovery_offsets(spark: "SparkSession", cfg: Config, topic: str, table: str)
     return json.dumps({topic: {str(p): seen.get(p, -2) for p in sorted(partitions)}})
 
 
-def ingest(spark: "SparkSession", cfg: Config, topics_tables: list[tuple[str, str]],
-           recover: bool = False) -> list[IngestResult]:
-    """Drain each topic into its bronze table (available-now), or run continuously."""
+def start_all(spark: "SparkSession", cfg: Config, topics_tables: list[tuple[str, str]],
+              recover: bool = False) -> list[tuple[str, str, object]]:
+    """Start one ingest query per topic; returns (topic, table, query)."""
     queries = []
     for topic, table in topics_tables:
         offsets = "earliest"
         if recover and is_delta(table_path(cfg, table)):
             offsets = recovery_offsets(spark, cfg, topic, table)
         queries.append((topic, table, start_query(spark, cfg, topic, table, offsets)))
+    return queries
+
+
+def ingest(spark: "SparkSession", cfg: Config, topics_tables: list[tuple[str, str]],
+           recover: bool = False) -> list[IngestResult]:
+    """Drain each topic into its bronze table and return what each query wrote."""
     results = []
-    for topic, table, q in queries:
+    for topic, table, q in start_all(spark, cfg, topics_tables, recover):
         q.awaitTermination()
         rows, batches = rows_written(q)
         results.append(IngestResult(topic, table, rows, batches))

@@ -64,6 +64,72 @@ def _cmd_run(args, cfg) -> int:
     return 0
 
 
+def _cmd_ingest(args, cfg) -> int:
+    import os
+
+    from brain import pipeline
+    from brain.config import load
+
+    names = _industries(cfg, args.industry)
+    if args.continuous:
+        cfg = load(env=args.env, environ={**os.environ, "BRAIN__PIPELINE__TRIGGER": "continuous"})
+        pipeline.stream(cfg, names, pipeline.new_run_id(), log=lambda m: print(m, file=sys.stderr))
+        return 0
+    out = {ind: pipeline.ingest(cfg, ind, recover=args.recover_from_bronze) for ind in names}
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def _cmd_backfill(args, cfg) -> int:
+    from brain import pipeline
+
+    run_id = pipeline.new_run_id()
+    out = {}
+    for ind in _industries(cfg, args.industry):
+        out[ind] = pipeline.backfill(cfg, ind, args.start, args.end, run_id)
+        out[ind + ":validate"] = pipeline.validate(cfg, ind, run_id)
+    print(json.dumps({"run_id": run_id, "industries": out}, indent=2, default=str))
+    return 0
+
+
+def _cmd_maintain(args, cfg) -> int:
+    from brain.maintenance import maintain
+    from brain.spark import get_session
+
+    for entry in maintain(get_session(cfg), cfg, vacuum=not args.no_vacuum):
+        print(json.dumps(entry))
+    return 0
+
+
+def _add_ops(sub) -> None:
+    p = sub.add_parser("ingest", help="Kafka -> bronze only, once or continuously",
+                       description="Drain the industry's topics into bronze (available-now), or with "
+                                   "--continuous keep ingesting and cleaning (bronze -> silver) on a "
+                                   "processing-time trigger (pipeline.processing_time) until Ctrl-C. "
+                                   "Validation and gold stay with the scheduled DAGs.")
+    p.add_argument("--industry", default="all")
+    p.add_argument("--continuous", action="store_true", help="run until stopped (processing-time trigger)")
+    p.add_argument("--recover-from-bronze", action="store_true",
+                   help="after a lost checkpoint: resume each partition after the last offset bronze holds")
+    p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("backfill", help="reprocess bronze -> silver for an ingest-date range",
+                       description="Reprocess the bronze rows ingested between --start and --end (inclusive) "
+                                   "with today's rules, then validate. Keyed writes: nothing already in "
+                                   "silver, quarantine or duplicates is doubled. `brain_metrics` (or `brain "
+                                   "run`) then recomputes the touched days.")
+    p.add_argument("--industry", default="all")
+    p.add_argument("--start", required=True, help="first ingest date, YYYY-MM-DD")
+    p.add_argument("--end", required=True, help="last ingest date, YYYY-MM-DD")
+    p.set_defaults(func=_cmd_backfill)
+
+    p = sub.add_parser("maintain", help="OPTIMIZE and VACUUM every lake table",
+                       description="Compact small files and remove unreferenced ones older than "
+                                   "lake.vacuum_retain_hours (what the brain_maintenance DAG runs daily).")
+    p.add_argument("--no-vacuum", action="store_true", help="only compact")
+    p.set_defaults(func=_cmd_maintain)
+
+
 def _cmd_doctor(args, cfg) -> int:
     from brain.doctor import print_checks, run_checks
 
@@ -170,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_kafka(sub)
     _add_delegated(sub)
     _add_run(sub)
+    _add_ops(sub)
     _add_show(sub)
     _add_doctor(sub)
     _add_airflow_env(sub)

@@ -190,7 +190,7 @@ def status(cfg: Config) -> BrokerStatus:
     elif reachable:
         detail = f"{host}:{port} is answered by a process this project did not start"
     else:
-        detail = f"not running (start it with `brain kafka start`)"
+        detail = "not running (start it with `brain kafka start`)"
     return BrokerStatus(bool(pid), pid, host, port, reachable, detail)
 
 

@@ -119,7 +119,8 @@ def encode(record: dict) -> bytes:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def produce(cfg: Config, messages: Iterable[tuple[str, bytes | None, bytes]], flush_timeout: float = 120) -> dict[str, int]:
+def produce(cfg: Config, messages: Iterable[tuple[str, bytes | None, bytes]],
+            flush_timeout: float = 120) -> dict[str, int]:
     """Send (topic, key, value) messages and wait for every acknowledgement.
 
     Returns acknowledged counts per topic; raises if any send failed, so a

@@ -28,13 +28,49 @@ def _spark(cfg: Config):
     return get_session(cfg)
 
 
+def _topic_tables(cfg: Config, industry: str) -> list[tuple[str, str]]:
+    industries.load(cfg, industry)  # fails early, naming the config key, if the module is wrong
+    return [(topic_for(cfg, industry, rt), bronze_table(industry, rt))
+            for rt in cfg.get(f"industries.{industry}.record_types")]
+
+
 def ingest(cfg: Config, industry: str, recover: bool = False) -> list[dict]:
     from brain.bronze import ingest as run_ingest
 
-    module = industries.load(cfg, industry)
-    pairs = [(topic_for(cfg, industry, rt), bronze_table(industry, rt)) for rt in module.RECORD_SPECS
-             if rt in cfg.get(f"industries.{industry}.record_types")]
-    return [asdict(r) for r in run_ingest(_spark(cfg), cfg, pairs, recover=recover)]
+    return [asdict(r) for r in run_ingest(_spark(cfg), cfg, _topic_tables(cfg, industry), recover=recover)]
+
+
+def stream(cfg: Config, industry_names: list[str], run_id: str, log=print, report_every_s: float = 30.0) -> None:
+    """Run ingest and clean continuously (processing-time trigger) until stopped.
+
+    Validation and gold stay on the schedule (the DAGs): they work on whole
+    runs. Progress is logged every ``report_every_s`` seconds.
+    """
+    from brain.bronze import start_all
+    from brain.silver import CleanResult, start_clean
+
+    if cfg.get("pipeline.trigger") != "continuous":
+        raise ValueError("stream() needs pipeline.trigger=continuous (brain ingest --continuous sets it)")
+    spark = _spark(cfg)
+    for ind in industry_names:
+        start_all(spark, cfg, _topic_tables(cfg, ind))
+    # Silver queries start once their bronze table exists (after its first batch).
+    pending = {silver_table(ind, rt): (ind, rt) for ind in industry_names
+               for rt in cfg.get(f"industries.{ind}.record_types")}
+    totals: dict[str, CleanResult] = {}
+    log(f"streaming {', '.join(industry_names)} (trigger every {cfg.get('pipeline.processing_time')}); "
+        f"Ctrl-C stops")
+    while spark.streams.active:
+        for name, (ind, rt) in list(pending.items()):
+            if is_delta(table_path(cfg, bronze_table(ind, rt))):
+                totals[name] = CleanResult(name)
+                spec = industries.load(cfg, ind).RECORD_SPECS[rt]
+                start_clean(spark, cfg, spec, bronze_table(ind, rt), name, run_id, totals[name])
+                del pending[name]
+        spark.streams.awaitAnyTermination(report_every_s)  # raises if a query failed
+        log(f"{time.strftime('%H:%M:%S')} silver +{sum(t.inserted for t in totals.values())}, "
+            f"quarantine +{sum(t.quarantined for t in totals.values())}, "
+            f"duplicates +{sum(t.duplicates for t in totals.values())}")
 
 
 def clean(cfg: Config, industry: str, run_id: str) -> list[dict]:
@@ -45,6 +81,26 @@ def clean(cfg: Config, industry: str, run_id: str) -> list[dict]:
     for rt in cfg.get(f"industries.{industry}.record_types"):
         res = run_clean(_spark(cfg), cfg, module.RECORD_SPECS[rt], bronze_table(industry, rt),
                         silver_table(industry, rt), run_id)
+        d = asdict(res)
+        d["touched_days"] = sorted(str(x) for x in res.touched_days)
+        out.append(d)
+    return out
+
+
+def backfill(cfg: Config, industry: str, start: str, end: str, run_id: str) -> list[dict]:
+    """Reprocess bronze -> silver for rows ingested between two dates (inclusive)."""
+    from datetime import date
+
+    from brain.silver import backfill as run_backfill
+
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    if last < first:
+        raise ValueError(f"backfill end {end} is before start {start}")
+    module = industries.load(cfg, industry)
+    out = []
+    for rt in cfg.get(f"industries.{industry}.record_types"):
+        res = run_backfill(_spark(cfg), cfg, module.RECORD_SPECS[rt], bronze_table(industry, rt),
+                           silver_table(industry, rt), run_id, first, last)
         d = asdict(res)
         d["touched_days"] = sorted(str(x) for x in res.touched_days)
         out.append(d)

@@ -29,7 +29,7 @@ def print_cycle(report) -> None:
     ingested = [(i["topic"], i["rows"]) for r in report.industries.values() for i in r.get("ingest", [])]
     if ingested:
         print("\nKafka -> bronze: " + ", ".join(f"{t}: {n}" for t, n in ingested))
-    for ind, r in report.industries.items():
+    for r in report.industries.values():
         for v in r.get("validate", []):
             state = ("passed" if v.get("success") else "FAILED") if v.get("validated") else "skipped"
             print(f"validate {v['table']}: {state} ({v.get('expectations', 0)} expectations)")

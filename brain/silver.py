@@ -78,6 +78,19 @@ def split_duplicates(valid: "DataFrame", existing: "DataFrame | None") -> tuple[
     return new, dup_in_batch.unionByName(dup_vs_silver)
 
 
+def _not_in_quarantine(spark: "SparkSession", cfg: Config, rows: "DataFrame") -> "DataFrame":
+    from pyspark.sql import functions as F
+
+    path = table_path(cfg, QUARANTINE)
+    if not is_delta(path):
+        return rows
+    q = spark.read.format("delta").load(str(path)).select(
+        F.col("topic").alias("_q_topic"), F.col("partition").alias("_q_partition"), F.col("offset").alias("_q_offset"))
+    cond = ((rows["_topic"] == q["_q_topic"]) & (rows["_partition"] == q["_q_partition"])
+            & (rows["_offset"] == q["_q_offset"]))
+    return rows.join(q, cond, "left_anti")
+
+
 def _merge_insert(spark: "SparkSession", path: str, df: "DataFrame", keys: list[str],
                   partition_by: list[str], props: dict[str, str]) -> None:
     """Insert rows whose keys are not in the table yet; create the table if needed."""
@@ -131,6 +144,9 @@ def process_batch(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_n
                                                                        "_offset")
                     if is_delta_path(silver_path) else None)
         new, dups = split_duplicates(valid, existing)
+        # A record already in quarantine (e.g. moved there by an expectation)
+        # stays there when bronze is reprocessed by a backfill.
+        new = _not_in_quarantine(spark, cfg, new)
         # Materialise before writing: both frames are defined against silver,
         # which the MERGE below changes.
         new, dups = new.localCheckpoint(), dups.localCheckpoint()
@@ -164,54 +180,45 @@ def _record_touched(spark: "SparkSession", cfg: Config, table: str, days: list, 
     _merge_insert(spark, str(table_path(cfg, TOUCHED)), df, ["table", "event_date", "run_id"], [], {})
 
 
-def clean(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: str, silver_name: str,
-          run_id: str) -> CleanResult:
-    """Process every bronze row not yet processed (available-now), batch by batch."""
-    total = CleanResult(silver_name)
-    bronze_path = table_path(cfg, bronze_name)
-    if not is_delta(bronze_path):
-        return total
+def backfill(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: str, silver_name: str,
+             run_id: str, start, end) -> CleanResult:
+    """Reprocess the bronze rows ingested between ``start`` and ``end`` (dates, inclusive).
+
+    Every write is keyed, so rows already in silver, quarantine or duplicates
+    are left alone: a backfill restores what is missing (a lost or repaired
+    silver table) and never doubles what is there.
+    """
+    from pyspark.sql import functions as F
+
+    path = table_path(cfg, bronze_name)
+    if not is_delta(path):
+        return CleanResult(silver_name)
+    rows = (spark.read.format("delta").load(str(path))
+            .where(F.col("ingest_date").between(F.lit(start), F.lit(end))))
+    return process_batch(spark, cfg, spec, silver_name, rows, run_id)
+
+
+def start_clean(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: str, silver_name: str,
+                run_id: str, total: CleanResult):
+    """Start the bronze -> silver query; each micro-batch adds its counts to ``total``."""
+    from brain.bronze import trigger_options
 
     def on_batch(batch_df, batch_id):
         total.add(process_batch(spark, cfg, spec, silver_name, batch_df, run_id))
 
-    query = (spark.readStream.format("delta").load(str(bronze_path))
-             .writeStream.queryName(f"silver_{silver_name.split('.', 1)[1]}")
-             .option("checkpointLocation", str(checkpoint_path(cfg, silver_name)))
-             .foreachBatch(on_batch)
-             .trigger(availableNow=True)
-             .start())
-    query.awaitTermination()
+    return (spark.readStream.format("delta").load(str(table_path(cfg, bronze_name)))
+            .writeStream.queryName(f"silver_{silver_name.split('.', 1)[1]}")
+            .option("checkpointLocation", str(checkpoint_path(cfg, silver_name)))
+            .foreachBatch(on_batch)
+            .trigger(**trigger_options(cfg))
+            .start())
+
+
+def clean(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: str, silver_name: str,
+          run_id: str) -> CleanResult:
+    """Process every bronze row not yet processed (available-now), batch by batch."""
+    total = CleanResult(silver_name)
+    if not is_delta(table_path(cfg, bronze_name)):
+        return total
+    start_clean(spark, cfg, spec, bronze_name, silver_name, run_id, total).awaitTermination()
     return total
-
-
-def move_to_quarantine(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str,
-                       rows: "DataFrame", bronze_name: str) -> int:
-    """Move silver rows that failed a `quarantine` expectation into the quarantine table.
-
-    ``rows`` carry silver columns plus ``reason`` (the expectation's name).
-    The raw payload comes back from bronze by Kafka coordinates. Quarantine is
-    written first, keyed on coordinates, then the rows leave silver: a retry
-    after a crash between the two finishes the move without doubling it.
-    """
-    from delta.tables import DeltaTable
-    from pyspark.sql import functions as F
-
-    rows = rows.select("event_id", "_topic", "_partition", "_offset", "reason").localCheckpoint()
-    n = rows.count()
-    if n == 0:
-        return 0
-    bronze = spark.read.format("delta").load(str(table_path(cfg, bronze_name)))
-    quarantine = (rows.join(bronze, (rows["_topic"] == bronze["topic"]) & (rows["_partition"] == bronze["partition"])
-                            & (rows["_offset"] == bronze["offset"]))
-                  .select(F.lit(spec.industry).alias("industry"), F.lit(spec.record_type).alias("record_type"),
-                          F.concat(F.lit("expectation:"), F.col("reason")).alias("reason"), "event_id", "payload",
-                          "topic", "partition", "offset", "kafka_ts", "key",
-                          F.current_timestamp().alias("quarantined_at")))
-    _merge_insert(spark, str(table_path(cfg, QUARANTINE)), quarantine, ["topic", "partition", "offset"],
-                  ["industry"], {})
-    (DeltaTable.forPath(spark, str(table_path(cfg, silver_name))).alias("t")
-     .merge(rows.alias("s"), "t.event_id = s.event_id AND t._topic = s._topic AND t._partition = s._partition "
-                             "AND t._offset = s._offset")
-     .whenMatchedDelete().execute())
-    return n

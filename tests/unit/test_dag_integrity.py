@@ -28,9 +28,10 @@ def test_every_dag_file_imports_without_errors(dagbag):
     assert {f.name for f in DAGS.glob("*.py")} == {Path(d.fileloc).name for d in dagbag.dags.values()}
 
 
-def test_one_dag_per_configured_industry_plus_metrics(dagbag):
+def test_one_dag_per_configured_industry_plus_metrics_maintenance_backfill(dagbag):
     industries = config.load().industry_names()
-    assert set(dagbag.dags) == {f"brain_{i}" for i in industries} | {"brain_metrics"}
+    assert set(dagbag.dags) == {f"brain_{i}" for i in industries} | {
+        "brain_metrics", "brain_maintenance", "brain_backfill"}
 
 
 def test_dags_are_safe_to_retry_and_rerun(dagbag):
