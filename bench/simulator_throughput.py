@@ -37,6 +37,7 @@ def main() -> None:
     cfg = config.load()
     topics = kafka_io.all_topics(cfg)
     results: dict[str, list[float]] = {"kafka": [], "jsonl": [], "generate_only": []}
+    load_before = os.getloadavg()[0]
     try:
         for i in range(args.repeat):
             summary = run_simulation(cfg, records=args.records, seed=1000 + i)
@@ -58,7 +59,9 @@ def main() -> None:
         "repeat": args.repeat,
         "records_per_s_median": {k: round(statistics.median(v)) for k, v in results.items()},
         "records_per_s_runs": {k: [round(x) for x in v] for k, v in results.items()},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    # Other work on the machine (Spark, the broker's own load) halves these figures.
+                    "load_average_1m_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
         "producer": "confluent-kafka (librdkafka), acks=all, idempotence, lz4, linger 100 ms, 2 MB batches",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

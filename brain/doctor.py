@@ -49,8 +49,21 @@ def _jars(cfg: Config) -> tuple[str, str]:
 
 
 def _kafka(cfg: Config) -> tuple[str, str]:
+    import socket
+
     from brain import kafka_io
 
+    servers = cfg.get("kafka.bootstrap_servers", type_=str)
+    reachable = []
+    for server in servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=3).close()
+            reachable.append(server)
+        except (OSError, ValueError):
+            pass
+    if not reachable:
+        raise RuntimeError(f"no Kafka broker answers at {servers}")
     topic = "_brain_doctor"
     kafka_io.create_topics(cfg, [topic], partitions=1)
     token = uuid.uuid4().hex.encode()
