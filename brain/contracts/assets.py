@@ -220,13 +220,17 @@ def _check(reg: Registry) -> None:
         if spec["calendar"] not in reg.raw["calendars"]:
             raise RegistryError(f"industry {ind} uses unknown calendar {spec['calendar']!r}")
         for site in spec["sites"]:
-            for area in site["areas"]:
-                for ln in area["lines"]:
-                    if ln["product"] not in reg.products:
-                        raise RegistryError(f"line {site['id']}/{ln['id']} makes unknown product {ln['product']!r}")
-                    for d in ln["devices"]:
-                        if d["class"] not in reg.classes:
-                            raise RegistryError(f"device {site['id']}/{ln['id']}/{d['id']} has unknown class {d['class']!r}")
+            for ln in (ln for area in site["areas"] for ln in area["lines"]):
+                _check_line(reg, f"{site['id']}/{ln['id']}", ln)
     for s in reg.sensors.values():
         if not (s.instrument[0] <= s.normal[0] <= s.normal[1] <= s.instrument[1]):
-            raise RegistryError(f"sensor {s.name}: normal range {s.normal} must lie inside instrument range {s.instrument}")
+            raise RegistryError(f"sensor {s.name}: normal range {s.normal} must lie inside "
+                                f"instrument range {s.instrument}")
+
+
+def _check_line(reg: Registry, where: str, line: dict) -> None:
+    if line["product"] not in reg.products:
+        raise RegistryError(f"line {where} makes unknown product {line['product']!r}")
+    for d in line["devices"]:
+        if d["class"] not in reg.classes:
+            raise RegistryError(f"device {where}/{d['id']} has unknown class {d['class']!r}")

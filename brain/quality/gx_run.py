@@ -102,6 +102,7 @@ class SuiteRun:
         self.settings, self.suite, self.df = settings, suite, df
         self.run_name, self.run_time = run_name, run_time
         self.context = make_context(settings)
+        self.batch_definition = None
         self.key = None
         self.result = None
 

@@ -130,8 +130,9 @@ def run_simulation(cfg: Config, **options) -> Summary:
     seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(1 << 31)
     industries = selected_industries(cfg, opts.industry)
     emit = {ind: record_types(cfg, ind) for ind in industries}
-    topic_for = getattr(kafka_io, "topic_for", None)
-    topic = (lambda ind, rt: topic_for(cfg, ind, rt)) if topic_for else kafka_io.topic_name
+    def topic(ind: str, rt: str) -> str:
+        return kafka_io.topic_for(cfg, ind, rt)
+
     topics = [topic(ind, rt) for ind, rts in emit.items() for rt in rts]
     bad = ",".join(f"{k}={v}" for k, v in opts.bad.items()) if isinstance(opts.bad, dict) else opts.bad
     ratios = parse_ratios(bad, opts.bad_ratio)

@@ -69,8 +69,9 @@ class Summary:
         lines.append("")
         lines += self._coverage_note()
         rate = f", {self.records_per_s:,.0f} records/s" if self.elapsed_s else ""
+        span = f"{self.first_event_ts or '-'} .. {self.last_event_ts or '-'}"
         lines.append(f"sink {self.sink}{' ' + self.out if self.out else ''}; seed {self.seed}; "
-                     f"event time {self.first_event_ts or '-'} .. {self.last_event_ts or '-'}; {self.elapsed_s:.2f} s{rate}"
+                     f"event time {span}; {self.elapsed_s:.2f} s{rate}"
                      + ("; interrupted" if self.interrupted else ""))
         return "\n".join(lines)
 
