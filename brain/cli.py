@@ -214,11 +214,17 @@ def _add_delegated(sub) -> None:
         from brain.simulator import cli as sim
     except ImportError:  # the simulator is optional for the rest of the CLI
         return
+    from brain import ops_cli as ops
+
     specs: list[tuple[str, str, Callable, Callable]] = [
         ("simulate", "stream realistic factory records into Kafka (or JSON Lines)",
          sim.add_simulate_arguments, sim.run_simulate),
         ("produce", "load a JSON Lines or CSV file into a Kafka topic", sim.add_produce_arguments, sim.run_produce),
         ("topics", "create or list the <industry>.<record_type> topics", sim.add_topics_arguments, sim.run_topics),
+        ("reconcile", "prove every Kafka record is in bronze and in exactly one of silver/quarantine/duplicates",
+         ops.add_reconcile_arguments, ops.run_reconcile),
+        ("quarantine", "list, show and replay quarantined records", ops.add_quarantine_arguments,
+         ops.run_quarantine),
     ]
     for name, help_, add, run in specs:
         p = sub.add_parser(name, help=help_, description=help_)

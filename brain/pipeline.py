@@ -74,15 +74,26 @@ def stream(cfg: Config, industry_names: list[str], run_id: str, log=print, repor
 
 
 def clean(cfg: Config, industry: str, run_id: str) -> list[dict]:
-    from brain.silver import clean as run_clean
+    """bronze -> silver for every record type of the industry, the queries running side by side."""
+    from brain.silver import CleanResult, ensure_shared_tables, start_clean
 
+    spark = _spark(cfg)
     module = industries.load(cfg, industry)
-    out = []
+    ensure_shared_tables(spark, cfg)
+    running = []
     for rt in cfg.get(f"industries.{industry}.record_types"):
-        res = run_clean(_spark(cfg), cfg, module.RECORD_SPECS[rt], bronze_table(industry, rt),
-                        silver_table(industry, rt), run_id)
-        d = asdict(res)
-        d["touched_days"] = sorted(str(x) for x in res.touched_days)
+        total = CleanResult(silver_table(industry, rt))
+        query = None
+        if is_delta(table_path(cfg, bronze_table(industry, rt))):
+            query = start_clean(spark, cfg, module.RECORD_SPECS[rt], bronze_table(industry, rt), total.table,
+                                run_id, total)
+        running.append((query, total))
+    out = []
+    for query, total in running:
+        if query is not None:
+            query.awaitTermination()
+        d = asdict(total)
+        d["touched_days"] = sorted(str(x) for x in total.touched_days)
         out.append(d)
     return out
 
@@ -138,7 +149,7 @@ def validate(cfg: Config, industry: str, run_id: str) -> list[dict]:
         try:
             quality.record_results(spark, outcome, cfg)
             moved = 0
-            if outcome.failed(quality.QUARANTINE):
+            if outcome.has_quarantine:
                 moved = move_to_quarantine(spark, cfg, module.RECORD_SPECS[rt], name, outcome.quarantine_df,
                                            bronze_table(industry, rt))
         finally:

@@ -43,6 +43,26 @@ class CleanResult:
         self.touched_days |= other.touched_days
 
 
+SHARED_TABLES = {
+    QUARANTINE: ("industry string, record_type string, reason string, event_id string, payload binary, "
+                 "topic string, partition int, offset long, kafka_ts timestamp, key binary, "
+                 "quarantined_at timestamp", ["industry"]),
+    DUPLICATES: ("industry string, record_type string, event_id string, topic string, partition int, "
+                 "offset long, counted_at timestamp", ["industry"]),
+    TOUCHED: ("table string, event_date date, run_id string, recorded_at timestamp", []),
+}
+
+
+def ensure_shared_tables(spark: "SparkSession", cfg: Config) -> None:
+    """Create the tables every record type appends to, before queries run in parallel
+    (two writers creating one table at once would conflict)."""
+    for name, (ddl, partition_by) in SHARED_TABLES.items():
+        path = table_path(cfg, name)
+        if not is_delta(path):
+            writer = spark.createDataFrame([], ddl).write.format("delta").mode("append")
+            (writer.partitionBy(*partition_by) if partition_by else writer).save(str(path))
+
+
 def limits(cfg: Config) -> Limits:
     return Limits(
         max_payload_bytes=int(cfg.get("pipeline.max_payload_bytes", 1048576)),
@@ -97,16 +117,34 @@ def _merge_insert(spark: "SparkSession", path: str, df: "DataFrame", keys: list[
     from delta.tables import DeltaTable
 
     if not is_delta_path(path):
-        writer = df.write.format("delta").mode("append")
-        if partition_by:
-            writer = writer.partitionBy(*partition_by)
-        writer.save(path)
-        if props:
-            spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({_props_sql(props)})")
+        _append(spark, path, df, partition_by, props, None)
         return
     cond = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
     (DeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), cond)
      .whenNotMatchedInsertAll().execute())
+
+
+def _append(spark: "SparkSession", path: str, df: "DataFrame", partition_by: list[str], props: dict[str, str],
+            txn: tuple[str, int] | None) -> None:
+    """Append; with ``txn`` = (app id, batch id) Delta skips a batch it already committed."""
+    created = not is_delta_path(path)
+    writer = df.write.format("delta").mode("append")
+    if txn is not None:
+        writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    writer.save(path)
+    if created and props:
+        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({_props_sql(props)})")
+
+
+def _write(spark: "SparkSession", path: str, df: "DataFrame", keys: list[str], partition_by: list[str],
+           props: dict[str, str], txn: tuple[str, int] | None) -> None:
+    """Streaming batches append idempotently (cheap); other callers merge on ``keys``."""
+    if txn is not None:
+        _append(spark, path, df, partition_by, props, txn)
+    else:
+        _merge_insert(spark, path, df, keys, partition_by, props)
 
 
 def is_delta_path(path: str) -> bool:
@@ -128,8 +166,14 @@ def _duplicates_frame(dups: "DataFrame", spec: RecordSpec) -> "DataFrame":
 
 
 def process_batch(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str,
-                  bronze_batch: "DataFrame", run_id: str) -> CleanResult:
-    """Decide and write the fate of one micro-batch of bronze rows."""
+                  bronze_batch: "DataFrame", run_id: str, txn: tuple[str, int] | None = None) -> CleanResult:
+    """Decide and write the fate of one batch of bronze rows.
+
+    From a streaming query, ``txn`` = (query id, batch id): every table is
+    appended with Delta's idempotent-write options, so a batch replayed after
+    a crash is skipped where it was already committed. Without ``txn``
+    (backfill, replay tools) every write is a MERGE on its key.
+    """
     from pyspark.sql import functions as F
 
     result = CleanResult(silver_name)
@@ -153,23 +197,26 @@ def process_batch(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_n
         result.inserted = new.count()
         result.duplicates = dups.count()
         result.quarantined = classified.where(F.col("reason").isNotNull()).count()
-        result.touched_days = {r["event_date"] for r in new.select("event_date").distinct().collect()}
+        # Every valid row's day, not only the inserted ones: a batch replayed
+        # after a crash inserts nothing but must still mark its days.
+        result.touched_days = {r["event_date"] for r in valid.select("event_date").distinct().collect()}
         props = {"brain.owner": cfg.get("project.owner"), "brain.industry": spec.industry,
                  "brain.record_type": spec.record_type, "brain.contract_version": spec.contract_version,
                  "brain.layer": "silver"}
-        _merge_insert(spark, silver_path, new, ["event_id"], list(spec.partition_by), props)
-        _merge_insert(spark, str(table_path(cfg, QUARANTINE)), to_quarantine(classified, spec),
-                      ["topic", "partition", "offset"], ["industry"],
-                      {"brain.layer": "quarantine", "brain.owner": cfg.get("project.owner")})
-        _merge_insert(spark, str(table_path(cfg, DUPLICATES)), _duplicates_frame(dups, spec),
-                      ["topic", "partition", "offset"], ["industry"], {"brain.layer": "quality"})
-        _record_touched(spark, cfg, silver_name, sorted(result.touched_days), run_id)
+        _write(spark, silver_path, new, ["event_id"], list(spec.partition_by), props, txn)
+        _write(spark, str(table_path(cfg, QUARANTINE)), to_quarantine(classified, spec),
+               ["topic", "partition", "offset"], ["industry"],
+               {"brain.layer": "quarantine", "brain.owner": cfg.get("project.owner")}, txn)
+        _write(spark, str(table_path(cfg, DUPLICATES)), _duplicates_frame(dups, spec),
+               ["topic", "partition", "offset"], ["industry"], {"brain.layer": "quality"}, txn)
+        _record_touched(spark, cfg, silver_name, sorted(result.touched_days), run_id, txn)
         return result
     finally:
         classified.unpersist()
 
 
-def _record_touched(spark: "SparkSession", cfg: Config, table: str, days: list, run_id: str) -> None:
+def _record_touched(spark: "SparkSession", cfg: Config, table: str, days: list, run_id: str,
+                    txn: tuple[str, int] | None = None) -> None:
     """Days that received rows, so gold recomputes exactly those (late data included)."""
     if not days:
         return
@@ -177,7 +224,7 @@ def _record_touched(spark: "SparkSession", cfg: Config, table: str, days: list, 
 
     df = spark.createDataFrame([(table, d, run_id) for d in days], "table string, event_date date, run_id string")
     df = df.withColumn("recorded_at", F.current_timestamp())
-    _merge_insert(spark, str(table_path(cfg, TOUCHED)), df, ["table", "event_date", "run_id"], [], {})
+    _write(spark, str(table_path(cfg, TOUCHED)), df, ["table", "event_date", "run_id"], [], {}, txn)
 
 
 def backfill(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: str, silver_name: str,
@@ -198,17 +245,30 @@ def backfill(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: 
     return process_batch(spark, cfg, spec, silver_name, rows, run_id)
 
 
+def _query_id(checkpoint) -> str:
+    """The streaming query's id, kept in its checkpoint: stable across restarts, new
+    if the checkpoint is lost (so Delta's idempotent-write ids never collide)."""
+    import json
+
+    return json.loads((checkpoint / "metadata").read_text().splitlines()[0])["id"]
+
+
 def start_clean(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: str, silver_name: str,
                 run_id: str, total: CleanResult):
     """Start the bronze -> silver query; each micro-batch adds its counts to ``total``."""
     from brain.bronze import trigger_options
 
-    def on_batch(batch_df, batch_id):
-        total.add(process_batch(spark, cfg, spec, silver_name, batch_df, run_id))
+    checkpoint = checkpoint_path(cfg, silver_name)
 
-    return (spark.readStream.format("delta").load(str(table_path(cfg, bronze_name)))
+    def on_batch(batch_df, batch_id):
+        txn = (f"{_query_id(checkpoint)}:{silver_name}", int(batch_id))
+        total.add(process_batch(spark, cfg, spec, silver_name, batch_df, run_id, txn))
+
+    return (spark.readStream.format("delta")
+            .option("maxBytesPerTrigger", str(cfg.get("pipeline.max_bytes_per_batch", "256m")))
+            .load(str(table_path(cfg, bronze_name)))
             .writeStream.queryName(f"silver_{silver_name.split('.', 1)[1]}")
-            .option("checkpointLocation", str(checkpoint_path(cfg, silver_name)))
+            .option("checkpointLocation", str(checkpoint))
             .foreachBatch(on_batch)
             .trigger(**trigger_options(cfg))
             .start())
@@ -222,3 +282,35 @@ def clean(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: str
         return total
     start_clean(spark, cfg, spec, bronze_name, silver_name, run_id, total).awaitTermination()
     return total
+
+
+def move_to_quarantine(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str,
+                       rows: "DataFrame", bronze_name: str) -> int:
+    """Move silver rows that failed a `quarantine` expectation into the quarantine table.
+
+    ``rows`` carry silver columns plus ``reason`` (the expectation's name).
+    The raw payload comes back from bronze by Kafka coordinates. Quarantine is
+    written first, keyed on coordinates, then the rows leave silver: a retry
+    after a crash between the two finishes the move without doubling it.
+    """
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    rows = rows.select("event_id", "_topic", "_partition", "_offset", "reason").localCheckpoint()
+    n = rows.count()
+    if n == 0:
+        return 0
+    bronze = spark.read.format("delta").load(str(table_path(cfg, bronze_name)))
+    quarantine = (rows.join(bronze, (rows["_topic"] == bronze["topic"]) & (rows["_partition"] == bronze["partition"])
+                            & (rows["_offset"] == bronze["offset"]))
+                  .select(F.lit(spec.industry).alias("industry"), F.lit(spec.record_type).alias("record_type"),
+                          F.concat(F.lit("expectation:"), F.col("reason")).alias("reason"), "event_id", "payload",
+                          "topic", "partition", "offset", "kafka_ts", "key",
+                          F.current_timestamp().alias("quarantined_at")))
+    _merge_insert(spark, str(table_path(cfg, QUARANTINE)), quarantine, ["topic", "partition", "offset"],
+                  ["industry"], {})
+    (DeltaTable.forPath(spark, str(table_path(cfg, silver_name))).alias("t")
+     .merge(rows.alias("s"), "t.event_id = s.event_id AND t._topic = s._topic AND t._partition = s._partition "
+                             "AND t._offset = s._offset")
+     .whenMatchedDelete().execute())
+    return n
