@@ -126,7 +126,10 @@ def parse(decoded: "DataFrame", spec: RecordSpec) -> "DataFrame":
     from pyspark.sql import functions as F
 
     opts = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"}
-    df = decoded.withColumn("_r", F.from_json(F.col("_text"), raw_schema(spec), opts))
+    df = (decoded.withColumn("_r", F.from_json(F.col("_text"), raw_schema(spec), opts))
+          # Strict JSON (no NaN, no trailing junk) and each field's JSON type,
+          # which the all-strings parse above cannot see ("12" vs 12).
+          .withColumn("_v", F.try_parse_json(F.col("_text"))))
     for f in all_fields(spec):
         if f.type == "timestamp":
             df = df.withColumn(f"{f.name}_utc", _timestamp(F.col(f"_r.{f.name}")))
@@ -176,6 +179,24 @@ def _typed(raw: "Column", type_: str) -> "Column":
     return raw.try_cast(type_)
 
 
+# JSON types (as Spark's schema_of_variant names them) each field type accepts.
+JSON_TYPES = {
+    "string": r"^STRING$",
+    "timestamp": r"^(STRING|BIGINT|INT|SMALLINT|TINYINT)$",
+    "double": r"^(BIGINT|INT|SMALLINT|TINYINT|DOUBLE|FLOAT|DECIMAL\(\d+,\d+\))$",
+    "long": r"^(BIGINT|INT|SMALLINT|TINYINT|DECIMAL\(\d+,0\))$",
+    "int": r"^(BIGINT|INT|SMALLINT|TINYINT|DECIMAL\(\d+,0\))$",
+    "boolean": r"^BOOLEAN$",
+    "array<string>": r"^ARRAY<(STRING|VOID)>$",
+}
+
+
+def _json_type(name: str) -> "Column":
+    from pyspark.sql import functions as F
+
+    return F.schema_of_variant(F.try_variant_get(F.col("_v"), f"$.{name}", "variant"))
+
+
 def _is_blank(raw: "Column") -> "Column":
     from pyspark.sql import functions as F
 
@@ -191,7 +212,8 @@ def _reasons(spec: RecordSpec, limits: Limits, now: "Column") -> list[tuple["Col
     checks: list[tuple[Column, Column]] = [
         (F.col("_size") > limits.max_payload_bytes, lit(OVERSIZED)),
         (~F.col("_utf8_ok"), lit(NON_UTF8)),
-        (F.col("_text").isNull() | F.col("_r").isNull() | F.col("_r._corrupt").isNotNull(), lit(MALFORMED)),
+        (F.col("_text").isNull() | F.col("_r").isNull() | F.col("_r._corrupt").isNotNull()
+         | F.col("_v").isNull() | ~F.schema_of_variant(F.col("_v")).startswith("OBJECT"), lit(MALFORMED)),
         (_is_blank(r("schema_version")), lit(f"{MISSING}:schema_version")),
         (F.split(r("schema_version"), r"\.").getItem(0) != spec.contract_major, lit(SCHEMA_MISMATCH)),
     ]
@@ -202,6 +224,10 @@ def _reasons(spec: RecordSpec, limits: Limits, now: "Column") -> list[tuple["Col
         (r("record_type") != spec.record_type, lit(WRONG_TOPIC)),
         (r("industry") != spec.industry, lit(WRONG_TOPIC)),
     ]
+    for f in all_fields(spec):
+        jtype = _json_type(f.name)
+        checks.append((r(f.name).isNotNull() & (jtype != "VOID") & ~jtype.rlike(JSON_TYPES[f.type]),
+                       lit(f"{WRONG_TYPE}:{f.name}")))
     for f in all_fields(spec):
         if f.type not in ("string", "timestamp"):
             checks.append((r(f.name).isNotNull() & F.col(f.name).isNull(), lit(f"{WRONG_TYPE}:{f.name}")))

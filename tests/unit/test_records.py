@@ -73,6 +73,7 @@ def test_epoch_millis_and_units_are_normalised(spark):
     (enc(meter(schema_version="2.0")), "schema_mismatch"),
     (enc(meter(record_type="telemetry")), "wrong_topic"),
     (enc(meter(value="twelve")), "wrong_type:value"),
+    (enc(meter(event_ts=True)), "wrong_type:event_ts"),
     (enc(meter(value={"nested": [1, 2]})), "wrong_type:value"),
     (enc(meter(event_id="../../etc/passwd")), "invalid_id:event_id"),
     (enc(meter(site="x'; DROP TABLE silver;--")), "invalid_id:site"),
@@ -85,7 +86,7 @@ def test_epoch_millis_and_units_are_normalised(spark):
     (enc(meter(event_ts="2026-11-28T13:00:00Z")), "future_timestamp"),
     (enc(meter(event_ts="2026-09-01T00:00:00Z")), "late_beyond_horizon"),
     (enc(meter(value=-3)), "out_of_range:value"),
-    (b'{"schema_version":"1.0","value":NaN}', "missing_field:event_id"),
+    (b'{"schema_version":"1.0","value":12}', "missing_field:event_id"),
     (enc(meter(power_factor=1.7)), "out_of_range:power_factor"),
     (b"{" + b'"a":' * 0 + b'"pad":"' + b"x" * 20_000 + b'"}', "oversized"),
 ])
@@ -93,12 +94,23 @@ def test_each_bad_record_gets_one_clear_reason(spark, payload, reason):
     assert reasons(spark, [payload]) == [reason]
 
 
-def test_nan_and_infinity_are_quarantined(spark):
-    # NaN/Infinity are not JSON numbers; Python's json module writes them anyway.
+def test_nan_and_infinity_are_not_json(spark):
+    # Python's json module writes NaN/Infinity, but they are not JSON.
     good = meter()
     nan = enc(good).replace(b'"value": 12.5', b'"value": NaN')
     inf = enc(good).replace(b'"value": 12.5', b'"value": -Infinity')
-    assert reasons(spark, [nan, inf]) == ["wrong_type:value", "wrong_type:value"]
+    assert reasons(spark, [nan, inf]) == ["malformed_json", "malformed_json"]
+
+
+@pytest.mark.parametrize("field,value", [
+    ("value", "12.5"),        # a quoted number
+    ("interval_s", 900.5),    # a fraction for an integer
+    ("site", 7),              # a number for a string
+    ("quality", ["GOOD"]),    # a list for a string
+    ("interval_s", True),     # a boolean for a number
+])
+def test_json_types_are_checked_strictly(spark, field, value):
+    assert reasons(spark, [enc(meter(**{field: value}))]) == [f"wrong_type:{field}"]
 
 
 def test_deeply_nested_json_is_quarantined_not_a_crash(spark):
