@@ -37,7 +37,7 @@ jars: .jars/spark/.resolved .jars/kafka/.resolved
 
 .jars/%/.resolved: jvm/%/pom.xml
 	@rm -rf .jars/$*
-	mvn -q -B -f jvm/$*/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/.jars/$*
+	mvn -q -B -Dstyle.color=never -f jvm/$*/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/.jars/$*
 	@touch $@
 
 run: setup

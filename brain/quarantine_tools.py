@@ -168,6 +168,8 @@ def replay(spark: "SparkSession", cfg: Config, industry: str | None = None, reas
             continue
         ind, rt = g["industry"], g["record_type"]
         if ind not in configured or rt not in (cfg.get(f"industries.{ind}.record_types") or []):
+            result.notes.append(f"{g['count']} record(s) of {ind}/{rt} skipped: not a configured industry "
+                                f"and record type")
             continue
         spec = industry_modules.load(cfg, ind).RECORD_SPECS[rt]
         rows = q.where((F.col("industry") == ind) & (F.col("record_type") == rt) & ~expectation)

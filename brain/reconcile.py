@@ -376,6 +376,8 @@ def _check_offsets(row: PartitionRow, cp: StreamCheckpoint, planned_next: int | 
             row.problems.append("bronze holds this partition but the checkpoint has no committed offset for it")
         if has_rows:
             row.gaps = (row.max_offset - row.min_offset + 1) - row.bronze_offsets
+        if row.gaps:
+            row.problems.append(f"{row.gaps} offset(s) missing between {row.min_offset} and {row.max_offset} in bronze")
         return
     first = row.kafka_start if row.kafka_start is not None else (row.min_offset if has_rows else nxt)
     if has_rows:

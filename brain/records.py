@@ -132,20 +132,21 @@ def parse(decoded: "DataFrame", spec: RecordSpec) -> "DataFrame":
           .withColumn("_v", F.try_parse_json(F.col("_text"))))
     for f in all_fields(spec):
         if f.type == "timestamp":
-            df = df.withColumn(f"{f.name}_utc", _timestamp(F.col(f"_r.{f.name}")))
+            df = df.withColumn(f"{f.name}_utc", _timestamp(F.col(f"_r.{f.name}"), _json_type(f.name)))
         else:
             df = df.withColumn(f.name, _typed(F.col(f"_r.{f.name}"), f.type))
     df = df.withColumn("event_date", F.to_date("event_ts_utc"))
     return _with_standard_value(df, spec)
 
 
-def _timestamp(raw: "Column") -> "Column":
-    """Epoch milliseconds, or RFC 3339 with an offset (a bare local time is ambiguous: null)."""
+def _timestamp(raw: "Column", jtype: "Column") -> "Column":
+    """A JSON integer of epoch milliseconds, or an RFC 3339 string with an offset
+    (a bare local time is ambiguous, a quoted number is neither: null)."""
     from pyspark.sql import functions as F
 
     ts = F.trim(raw)
-    return (F.when(ts.rlike(EPOCH_MS_RE), F.timestamp_millis(ts.try_cast("long")))
-             .when(ts.rlike(OFFSET_TS_RE), ts.try_cast("timestamp")))
+    return (F.when((jtype != "STRING") & ts.rlike(EPOCH_MS_RE), F.timestamp_millis(ts.try_cast("long")))
+             .when((jtype == "STRING") & ts.rlike(OFFSET_TS_RE), ts.try_cast("timestamp")))
 
 
 def _lookup(mapping: dict) -> "Column":
@@ -226,8 +227,10 @@ def _reasons(spec: RecordSpec, limits: Limits, now: "Column") -> list[tuple["Col
     ]
     for f in all_fields(spec):
         jtype = _json_type(f.name)
-        checks.append((r(f.name).isNotNull() & (jtype != "VOID") & ~jtype.rlike(JSON_TYPES[f.type]),
-                       lit(f"{WRONG_TYPE}:{f.name}")))
+        wrong = ~jtype.rlike(JSON_TYPES[f.type])
+        if f.type == "timestamp":  # epoch milliseconds must be a JSON number, not a quoted one
+            wrong = wrong | ((jtype == "STRING") & F.trim(r(f.name)).rlike(EPOCH_MS_RE))
+        checks.append((r(f.name).isNotNull() & (jtype != "VOID") & wrong, lit(f"{WRONG_TYPE}:{f.name}")))
     for f in all_fields(spec):
         if f.type not in ("string", "timestamp"):
             checks.append((r(f.name).isNotNull() & F.col(f.name).isNull(), lit(f"{WRONG_TYPE}:{f.name}")))

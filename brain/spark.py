@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from brain.config import Config
@@ -25,6 +26,10 @@ def session_conf(cfg: Config) -> dict[str, str]:
         "spark.ui.enabled": str(bool(cfg.get("spark.ui_enabled", False))).lower(),
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
+        # Python workers run the interpreter that runs us (the project venv),
+        # not whatever `python3` is first on PATH.
+        "spark.pyspark.python": sys.executable,
+        "spark.pyspark.driver.python": sys.executable,
         # Delta's log replay defaults to 50 partitions: far too many for small
         # local tables, where it dominates every read.
         "spark.databricks.delta.snapshotPartitions": str(cfg.get("spark.shuffle_partitions", type_=int)),

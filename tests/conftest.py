@@ -9,6 +9,7 @@ first use and stopped when the session ends.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import uuid
@@ -41,6 +42,9 @@ _ISOLATION = {
     "BRAIN__AIRFLOW__MAX_RETRY_DELAY_S": "2",
 }
 os.environ.update(_ISOLATION)
+# py4j logs "Closing down clientserver connection" from __del__ at interpreter
+# exit, after pytest has closed the streams: noise, not a failure.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 from brain import config  # noqa: E402  (after the environment is set)
 from brain.airflow_env import airflow_env  # noqa: E402

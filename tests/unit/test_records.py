@@ -108,6 +108,7 @@ def test_nan_and_infinity_are_not_json(spark):
     ("site", 7),              # a number for a string
     ("quality", ["GOOD"]),    # a list for a string
     ("interval_s", True),     # a boolean for a number
+    ("event_ts", "1764324000000"),  # epoch milliseconds, quoted
 ])
 def test_json_types_are_checked_strictly(spark, field, value):
     assert reasons(spark, [enc(meter(**{field: value}))]) == [f"wrong_type:{field}"]
