@@ -242,8 +242,8 @@ def _reasons(spec: RecordSpec, limits: Limits, now: "Column") -> list[tuple["Col
         checks.append((~F.col(name).rlike(SAFE_ID_RE), lit(f"{INVALID_ID}:{name}")))
     for f in all_fields(spec):
         if f.allowed:
-            checks.append((F.col(f.name).isNotNull() & ~F.col(f.name).isin(*f.allowed),
-                           lit(f"{INVALID_VALUE}:{f.name}")))
+            why = UNKNOWN_UNIT if f.name == spec.unit_field else f"{INVALID_VALUE}:{f.name}"
+            checks.append((F.col(f.name).isNotNull() & ~F.col(f.name).isin(*f.allowed), lit(why)))
     if spec.unit_field:
         checks.append((~F.col(spec.unit_field).isin(*CONVERSIONS), lit(UNKNOWN_UNIT)))
     if spec.units_by:
