@@ -52,6 +52,7 @@ def stream(cfg: Config, industry_names: list[str], run_id: str, log=print, repor
     if cfg.get("pipeline.trigger") != "continuous":
         raise ValueError("stream() needs pipeline.trigger=continuous (brain ingest --continuous sets it)")
     spark = _spark(cfg)
+    spark.streams.resetTerminated()  # only this stream's queries should end the wait below
     for ind in industry_names:
         start_all(spark, cfg, _topic_tables(cfg, ind))
     # Silver queries start once their bronze table exists (after its first batch).

@@ -87,6 +87,8 @@ def test_backfill_restores_lost_silver_rows_without_doubling(broker, spark, isol
 
 
 def test_continuous_mode_keeps_ingesting_until_stopped(broker, spark, isolated_cfg, monkeypatch):
+    from pyspark.errors import AnalysisException
+
     from brain import config
 
     monkeypatch.setenv("BRAIN__PIPELINE__TRIGGER", "continuous")
@@ -107,15 +109,19 @@ def test_continuous_mode_keeps_ingesting_until_stopped(broker, spark, isolated_c
         silver = table_path(cfg, "silver.energy_meter")
         deadline = time.monotonic() + 120
         sent_second = False
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not errors:
             if (silver / "_delta_log").is_dir():
-                n = _df(spark, cfg, "silver.energy_meter").count()
+                try:
+                    n = _df(spark, cfg, "silver.energy_meter").count()
+                except AnalysisException:  # the first commit is still being written
+                    n = 0
                 if n == 1 and not sent_second:
                     send(cfg, [(None, kafka_io.encode(meter("site-01", 2.0)))])  # arrives while running
                     sent_second = True
                 if n == 2:
                     break
             time.sleep(1)
+        assert not errors, errors
         assert _df(spark, cfg, "silver.energy_meter").count() == 2
     finally:
         for q in spark.streams.active:

@@ -1,0 +1,314 @@
+"""``gold.data_quality_daily``: a DCMM / GB/T 36344 data-quality scorecard per industry, site and day.
+
+Every dimension is a share in [0, 1] (1 = perfect) with the counts it was
+computed from, so a reader can re-derive it:
+
+- **completeness** = readings received / readings expected, over every
+  *stream* (telemetry: site/line/device/sensor with the sensor's ``period_s``
+  from conf/assets.yaml; energy: site/line/device/carrier with the record's
+  ``interval_s``). Expected readings of a stream on a day =
+  ``(last - first reading's event time) / period + 1``: the seconds *covered*
+  are the span between its first and last reading that day, so a device that
+  starts at noon or a day still in progress is not penalised for hours it was
+  not expected to report, while gaps inside the span are. (A device silent the
+  whole day is not seen by this measure.) Each stream's received count is
+  capped at its expected count (a faster-than-registered sender is complete,
+  not "more than complete"). Summed over streams, then divided.
+  Example: 1 s period, first reading 00:00:00, last 00:59:59, 3,000 readings
+  -> 3,000 / 3,600 = 0.8333.
+- **timeliness** = share of silver rows whose ingest lag
+  ``_ingest_ts - event_ts_utc`` is at most ``quality.timeliness_s``; also
+  ``ingest_lag_p95_s`` (approximate 95th percentile, seconds). By event day.
+- **validity** = records that reached silver / (silver + quarantine), by the
+  day the record *arrived* (its Kafka timestamp; quarantined rows have no
+  trustworthy event time). Quarantined rows are attributed to the site in
+  their Kafka key (``site/line/device``); a missing key is site ``?``.
+- **uniqueness** = 1 - duplicates / (silver rows + duplicates), duplicates
+  from ``quality.duplicates`` joined to the silver copy they repeat (for its
+  site and event day).
+- **consistency** = 1 - inconsistent / checked production reports. A report
+  is inconsistent when it counts ``produced > 0`` while every machine of its
+  line that reported a state was DOWN for the report's whole interval
+  ``[start_ts, end_ts]`` (the state in force at ``start_ts`` is DOWN and the
+  next state change is at or after ``end_ts``). Checked = reports of lines
+  with at least one known machine state at ``start_ts``.
+- **overall** = the unweighted mean of the dimensions that have a value for
+  that site and day (a dimension without data is null, not 0 or 1).
+
+The transforms below are pure (DataFrames in, DataFrame out);
+``build_scorecard`` reads the lake and ``publish_scorecard`` writes the days
+asked for, replacing exactly (industry, those days).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import TYPE_CHECKING
+
+from brain.config import Config
+from brain.lake import QUARANTINE, is_delta, silver_table, table_path
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+SCORECARD = "gold.data_quality_daily"
+DUPLICATES = "quality.duplicates"  # brain.silver.DUPLICATES
+DEFAULT_TIMELINESS_S = 900
+UNKNOWN_SITE = "?"
+KEYS = ("site", "event_date")
+DIMENSIONS = ("completeness", "timeliness", "validity", "uniqueness", "consistency")
+COLUMNS = ("industry", "site", "event_date",
+           "readings_received", "readings_expected", "completeness",
+           "rows", "on_time_rows", "timeliness", "ingest_lag_p95_s",
+           "valid_records", "quarantined_records", "validity",
+           "duplicate_records", "uniqueness",
+           "production_checked", "production_inconsistent", "consistency",
+           "overall")
+
+
+# --- pure transforms ----------------------------------------------------------------------
+
+def completeness(streams: "DataFrame") -> "DataFrame":
+    """(site, event_date, readings_received, readings_expected, completeness).
+
+    ``streams``: one row per reading with ``site``, ``event_date``, ``stream``
+    (any id of the sending channel), ``event_ts_utc`` and ``period_s``.
+    """
+    from pyspark.sql import functions as F
+
+    per_stream = (streams.where(F.col("period_s") > 0)
+                  .groupBy("site", "event_date", "stream")
+                  .agg(F.count("*").alias("received"),
+                       F.min("event_ts_utc").alias("first"), F.max("event_ts_utc").alias("last"),
+                       F.max("period_s").alias("period_s"))
+                  .withColumn("expected", F.floor((_seconds(F.col("last")) - _seconds(F.col("first")))
+                                                  / F.col("period_s")) + 1)
+                  .withColumn("received", F.least(F.col("received"), F.col("expected"))))
+    return (per_stream.groupBy(*KEYS)
+            .agg(F.sum("received").cast("long").alias("readings_received"),
+                 F.sum("expected").cast("double").alias("readings_expected"))
+            .withColumn("completeness", _ratio(F.col("readings_received"), F.col("readings_expected"))))
+
+
+def timeliness(rows: "DataFrame", latency_s: float) -> "DataFrame":
+    """(site, event_date, rows, on_time_rows, timeliness, ingest_lag_p95_s) from rows with
+    ``site``, ``event_date``, ``event_ts_utc`` and ``_ingest_ts``."""
+    from pyspark.sql import functions as F
+
+    lag = _seconds(F.col("_ingest_ts")) - _seconds(F.col("event_ts_utc"))
+    return (rows.withColumn("_lag", lag).groupBy(*KEYS)
+            .agg(F.count("*").alias("rows"),
+                 F.count(F.when(F.col("_lag") <= float(latency_s), 1)).alias("on_time_rows"),
+                 F.percentile_approx("_lag", 0.95).cast("double").alias("ingest_lag_p95_s"))
+            .withColumn("timeliness", _ratio(F.col("on_time_rows"), F.col("rows"))))
+
+
+def validity(valid: "DataFrame", quarantined: "DataFrame") -> "DataFrame":
+    """(site, event_date, valid_records, quarantined_records, validity); both inputs have
+    ``site`` and ``event_date`` (= the arrival day, see the module docstring)."""
+    from pyspark.sql import functions as F
+
+    v = valid.groupBy(*KEYS).agg(F.count("*").alias("valid_records"))
+    q = quarantined.groupBy(*KEYS).agg(F.count("*").alias("quarantined_records"))
+    out = v.join(q, list(KEYS), "full").fillna(0, ["valid_records", "quarantined_records"])
+    total = F.col("valid_records") + F.col("quarantined_records")
+    return out.withColumn("validity", _ratio(F.col("valid_records"), total))
+
+
+def uniqueness(kept: "DataFrame", duplicates: "DataFrame") -> "DataFrame":
+    """(site, event_date, duplicate_records, uniqueness). ``kept``: silver rows (``event_id``,
+    ``site``, ``event_date``); ``duplicates``: one row per discarded copy (``event_id``)."""
+    from pyspark.sql import functions as F
+
+    dup_rows = duplicates.select("event_id").join(kept.select("event_id", *KEYS), "event_id")
+    d = dup_rows.groupBy(*KEYS).agg(F.count("*").alias("duplicate_records"))
+    k = kept.groupBy(*KEYS).agg(F.count("*").alias("_kept"))
+    out = k.join(d, list(KEYS), "left").fillna(0, ["duplicate_records"])
+    total = F.col("_kept") + F.col("duplicate_records")
+    return out.withColumn("uniqueness", 1 - _ratio(F.col("duplicate_records"), total)).drop("_kept")
+
+
+def consistency(production: "DataFrame", states: "DataFrame") -> "DataFrame":
+    """(site, event_date, production_checked, production_inconsistent, consistency).
+
+    ``production``: ``event_id, site, line, event_date, start_ts_utc, end_ts_utc, produced``;
+    ``states``: ``site, line, device, event_ts_utc, state`` (machine_state rows).
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    w = Window.partitionBy("site", "line", "device").orderBy("event_ts_utc")
+    spans = (states.select("site", "line", "device", "event_ts_utc", "state")
+             .withColumn("_until", F.lead("event_ts_utc").over(w)))
+    p = production.select("event_id", "site", "line", "event_date", "start_ts_utc", "end_ts_utc", "produced")
+    # Each machine's state in force at the report's start, and whether it lasted to the end.
+    at_start = (spans.join(p, ["site", "line"])
+                .where((F.col("event_ts_utc") <= F.col("start_ts_utc"))
+                       & (F.col("_until").isNull() | (F.col("_until") > F.col("start_ts_utc")))))
+    down = (F.col("state") == "DOWN") & (F.col("_until").isNull() | (F.col("_until") >= F.col("end_ts_utc")))
+    per_report = (at_start.groupBy("event_id", "site", "event_date")
+                  .agg(F.count("*").alias("_machines"), F.count(F.when(down, 1)).alias("_down"),
+                       F.max("produced").alias("produced")))
+    bad = (F.col("_down") == F.col("_machines")) & (F.col("produced") > 0)
+    return (per_report.groupBy(*KEYS)
+            .agg(F.count("*").alias("production_checked"),
+                 F.count(F.when(bad, 1)).alias("production_inconsistent"))
+            .withColumn("consistency",
+                        1 - _ratio(F.col("production_inconsistent"), F.col("production_checked"))))
+
+
+def scorecard(industry: str, parts: Iterable["DataFrame"]) -> "DataFrame":
+    """Outer-join the dimension frames on (site, event_date); add ``industry`` and ``overall``."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    frames = list(parts)
+    if not frames:
+        raise ValueError("scorecard needs at least one dimension frame")
+    out = reduce(lambda a, b: a.join(b, list(KEYS), "full"), frames)
+    for c in COLUMNS:
+        if c not in out.columns and c not in ("industry", "overall"):
+            out = out.withColumn(c, F.lit(None).cast("double"))
+    dims = [F.col(d) for d in DIMENSIONS]
+    present = sum((F.when(d.isNotNull(), 1).otherwise(0) for d in dims), F.lit(0))
+    total = sum((F.coalesce(d, F.lit(0.0)) for d in dims), F.lit(0.0))
+    out = (out.withColumn("industry", F.lit(industry))
+           .withColumn("overall", F.when(present > 0, total / present)))
+    return out.select(*COLUMNS)
+
+
+def _seconds(ts: "Column") -> "Column":
+    """Epoch seconds with the fraction (a timestamp cast to double)."""
+    return ts.cast("double")
+
+
+def _ratio(num: "Column", den: "Column") -> "Column":
+    from pyspark.sql import functions as F
+
+    return F.when(den > 0, num.cast("double") / den.cast("double"))
+
+
+# --- reading the lake -----------------------------------------------------------------------
+
+def _read(spark: "SparkSession", cfg: Config, name: str) -> "DataFrame | None":
+    path = table_path(cfg, name)
+    return spark.read.format("delta").load(str(path)) if is_delta(path) else None
+
+
+def sensor_periods(registry=None) -> dict[str, float]:
+    from brain.contracts import load_registry
+
+    reg = registry or load_registry()
+    return {name: float(s.period_s) for name, s in reg.sensors.items()}
+
+
+def build_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Iterable[date]) -> "DataFrame | None":
+    """The scorecard rows of ``industry`` for ``days`` (None when the industry has no silver data)."""
+    from itertools import chain
+
+    from pyspark.sql import functions as F
+
+    days = sorted(set(days))
+    if not days:
+        return None
+    in_days = F.col("event_date").isin(days)
+    silver: dict[str, DataFrame] = {}
+    for rt in cfg.get(f"industries.{industry}.record_types"):
+        df = _read(spark, cfg, silver_table(industry, rt))
+        if df is not None:
+            silver[rt] = df
+    if not silver:
+        return None
+
+    common = ["event_id", "site", "event_date", "event_ts_utc", "_ingest_ts", "_kafka_ts"]
+    rows = None
+    for df in silver.values():
+        part = df.select(*common)
+        rows = part if rows is None else rows.unionByName(part)
+    parts = [timeliness(rows.where(in_days), float(cfg.get("quality.timeliness_s", DEFAULT_TIMELINESS_S)))]
+
+    streams = []
+    if "telemetry" in silver:
+        periods = F.create_map(*chain.from_iterable((F.lit(k), F.lit(v)) for k, v in sensor_periods().items()))
+        streams.append(silver["telemetry"].where(in_days).select(
+            "site", "event_date", "event_ts_utc",
+            F.concat_ws("/", "site", "line", "device", "sensor").alias("stream"),
+            periods[F.col("sensor")].alias("period_s")))
+    if "energy_meter" in silver:
+        streams.append(silver["energy_meter"].where(in_days).select(
+            "site", "event_date", "event_ts_utc",
+            F.concat_ws("/", "site", "line", "device", "carrier").alias("stream"),
+            F.col("interval_s").cast("double").alias("period_s")))
+    if streams:
+        s = streams[0] if len(streams) == 1 else streams[0].unionByName(streams[1])
+        parts.append(completeness(s))
+
+    arrived = F.to_date(F.col("_kafka_ts")).alias("event_date")
+    valid = rows.select("site", arrived).where(in_days)
+    q = _read(spark, cfg, QUARANTINE)
+    if q is not None:
+        site = F.split(F.col("key").cast("string"), "/").getItem(0)
+        quarantined = (q.where(F.col("industry") == industry)
+                       .select(F.coalesce(F.when(site != "", site), F.lit(UNKNOWN_SITE)).alias("site"),
+                               F.to_date("kafka_ts").alias("event_date"))
+                       .where(in_days))
+    else:
+        quarantined = valid.where(F.lit(False))
+    parts.append(validity(valid, quarantined))
+
+    dups = _read(spark, cfg, DUPLICATES)
+    if dups is not None:
+        dups = dups.where(F.col("industry") == industry)
+    else:
+        dups = rows.select("event_id").where(F.lit(False))
+    parts.append(uniqueness(rows.where(in_days).select("event_id", "site", "event_date"), dups))
+
+    if "production" in silver and "machine_state" in silver:
+        first = min(days)
+        states = silver["machine_state"].where(  # a state in force at a report's start may be older
+            (F.col("event_date") <= max(days)) & (F.col("event_date") >= F.date_sub(F.lit(first), 1)))
+        parts.append(consistency(silver["production"].where(in_days), states))
+    return scorecard(industry, parts)
+
+
+def publish_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Iterable[date]) -> int:
+    """Recompute ``days`` of gold.data_quality_daily for ``industry``; returns rows written.
+
+    Partitioned by event_date; replaces exactly (industry, days), so industries
+    publish independently and running it twice gives the same table.
+    """
+    from pyspark.sql import functions as F
+
+    days = sorted(set(days))
+    df = build_scorecard(spark, cfg, industry, days)
+    if df is None:
+        return 0
+    out = df.withColumn("computed_at", F.current_timestamp()).localCheckpoint()
+    path = table_path(cfg, SCORECARD)
+    writer = out.write.format("delta").partitionBy("event_date")
+    if is_delta(path):
+        in_list = ", ".join(f"DATE'{d.isoformat()}'" for d in days)
+        ind = industry.replace("'", "")
+        writer = writer.mode("overwrite").option("replaceWhere", f"industry = '{ind}' AND event_date IN ({in_list})")
+    else:
+        writer = writer.mode("append")
+    writer.save(str(path))
+    return out.count()
+
+
+def read_scorecard(spark: "SparkSession", cfg: Config, industry: str | None = None,
+                   day: date | None = None) -> list[dict]:
+    """Rows of gold.data_quality_daily as dicts (for the CLI), newest day first."""
+    from pyspark.sql import functions as F
+
+    df = _read(spark, cfg, SCORECARD)
+    if df is None:
+        return []
+    if industry:
+        df = df.where(F.col("industry") == industry)
+    if day:
+        df = df.where(F.col("event_date") == F.lit(day))
+    df = df.orderBy(F.col("event_date").desc(), "industry", "site")
+    return [r.asDict() for r in df.select(*COLUMNS).collect()]
