@@ -58,16 +58,37 @@ def _mark_published(spark: "SparkSession", cfg: Config, silver_name: str, days: 
     touched.write.format("delta").mode("append").save(str(table_path(cfg, "quality.published_days")))
 
 
-def publish(spark: "SparkSession", cfg: Config, gold_name: str, silver_name: str, transform,
+def _sources(spec) -> tuple[str, ...]:
+    record_types = spec[0]
+    return record_types if isinstance(record_types, tuple) else (record_types,)
+
+
+# Record types whose rows describe the time until the next event (state
+# changes): a late event also changes the next day, and computing a day needs
+# the previous day's last state.
+SPANS_DAYS = frozenset({"machine_state"})
+
+
+def publish(spark: "SparkSession", cfg: Config, gold_name: str, sources: dict[str, str], transform,
             days: list[date]) -> PublishResult:
-    """Recompute ``days`` of one gold table from silver."""
+    """Recompute ``days`` of one gold table from its silver sources (record type -> table)."""
+    from datetime import timedelta
+
     from pyspark.sql import functions as F
 
     if not days:
         return PublishResult(gold_name, (), 0)
-    silver = (spark.read.format("delta").load(str(table_path(cfg, silver_name)))
-              .where(F.col("event_date").isin(days)))
-    out = transform(silver).withColumn("computed_at", F.current_timestamp()).localCheckpoint()
+    frames = []
+    for record_type, silver_name in sources.items():
+        wanted = set(days)
+        if record_type in SPANS_DAYS:
+            wanted |= {d - timedelta(days=1) for d in days}
+        path = table_path(cfg, silver_name)
+        if not is_delta(path):
+            return PublishResult(gold_name, (), 0)  # a source has no data yet
+        frames.append(spark.read.format("delta").load(str(path)).where(F.col("event_date").isin(sorted(wanted))))
+    out = (transform(*frames).where(F.col("event_date").isin(days))
+           .withColumn("computed_at", F.current_timestamp()).localCheckpoint())
     path = str(table_path(cfg, gold_name))
     writer = out.write.format("delta").partitionBy("event_date")
     if is_delta(table_path(cfg, gold_name)):
@@ -80,16 +101,23 @@ def publish(spark: "SparkSession", cfg: Config, gold_name: str, silver_name: str
 
 
 def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) -> list[PublishResult]:
+    """Recompute every gold table of the industry for the days its sources' new data touched."""
+    from datetime import timedelta
+
     from brain.lake import silver_table
 
+    tables = {rt: silver_table(industry, rt) for spec in module.GOLD.values() for rt in _sources(spec)}
+    pending = {rt: pending_days(spark, cfg, name) for rt, name in tables.items()}
     results = []
-    by_silver: dict[str, list] = {}
-    for gold_name, (record_type, transform) in module.GOLD.items():
-        by_silver.setdefault(silver_table(industry, record_type), []).append((gold_name, transform))
-    for silver_name, golds in by_silver.items():
-        days = pending_days(spark, cfg, silver_name)
-        for gold_name, transform in golds:
-            results.append(publish(spark, cfg, gold_name, silver_name, transform, days))
-        if days:
-            _mark_published(spark, cfg, silver_name, days)
+    for gold_name, spec in module.GOLD.items():
+        days: set[date] = set()
+        for rt in _sources(spec):
+            days |= set(pending[rt])
+            if rt in SPANS_DAYS:
+                days |= {d + timedelta(days=1) for d in pending[rt]}
+        sources = {rt: tables[rt] for rt in _sources(spec)}
+        results.append(publish(spark, cfg, gold_name, sources, spec[1], sorted(days)))
+    for rt, name in tables.items():
+        if pending[rt]:
+            _mark_published(spark, cfg, name, pending[rt])
     return results

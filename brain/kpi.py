@@ -146,7 +146,7 @@ def _in_unit(x):
 OEE = Formula(
     "oee", ("availability", "effectiveness", "quality"),
     value=lambda a, e, q: a * e * q,
-    defined=lambda a, e, q: a >= 0,  # always defined once the components are
+    defined=lambda a, e, q: a == a,  # defined whenever its components are (null/None propagate)
     checks=(Check(COMPONENT_OUT_OF_RANGE,
                   lambda a, e, q: _in_unit(a) | _in_unit(e) | _in_unit(q)),))
 
@@ -165,9 +165,8 @@ MTTR = Formula(
 
 CPK = Formula(
     "cpk", ("mean", "stdev", "lsl", "usl"),
-    # min(USL - mean, mean - LSL) / (3 sigma), min written arithmetically
-    # (min(x, y) = (x + y - |x - y|) / 2 needs abs; instead both sides are
-    # evaluated and the smaller chosen in evaluate/kpi_column via ``pick``).
+    # min(Cpu, Cpl): the value is the pair (Cpu, Cpl); evaluate() takes min(),
+    # brain.kpi_spark.kpi_column F.least() -- the only non-arithmetic step.
     value=lambda m, s, lsl, usl: ((usl - m) / (3 * s), (m - lsl) / (3 * s)),
     defined=lambda m, s, lsl, usl: s > 0,
     checks=(Check(NEGATIVE_STDEV, lambda m, s, lsl, usl: s < 0),
@@ -257,9 +256,9 @@ def rework_ratio(rq: float, pq: float) -> float | None:
 
 def first_pass_yield(good_first_pass: float, inspected: float) -> float | None:
     """First pass yield FPY = units good the first time (no rework, no scrap) /
-    units processed; ISO 22400-2:2014/Amd 1:2017 "first pass yield" (good parts
-    at first pass / inspected parts). From production records: good / produced,
-    since good excludes rework and scrap (docs/contracts.md)."""
+    units processed (the quality KPI of the same name in the ISO 22400-2
+    family; check the edition you report against). From production records:
+    good / produced, since good excludes rework and scrap (docs/contracts.md)."""
     return evaluate(FIRST_PASS_YIELD, good_first_pass, inspected)
 
 

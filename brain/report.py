@@ -5,10 +5,16 @@ from __future__ import annotations
 from brain.config import Config
 
 
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e-3 and value else f"{value:,.3f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
 def _table(rows: list[dict], columns: list[str]) -> str:
     if not rows:
         return "(no rows)"
-    cells = [[str(r.get(c, "")) for c in columns] for r in rows]
+    cells = [[_fmt(r.get(c, "")) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     line = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
     sep = "  ".join("-" * w for w in widths)

@@ -37,7 +37,9 @@ def session_conf(cfg: Config) -> dict[str, str]:
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         "spark.sql.streaming.stopGracefullyOnShutdown": "true",
         # Derby metastore files would otherwise land in the current directory.
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={cfg.path('paths.state') / 'derby'}",
+        "spark.driver.extraJavaOptions": (
+            f"-Dderby.system.home={cfg.path('paths.state') / 'derby'} "
+            f"-Dlog4j2.configurationFile={cfg.root / 'conf' / 'spark-log4j2.properties'}"),
     }
     for key, value in (cfg.get("spark.extra_conf", {}) or {}).items():
         conf[str(key)] = str(value)

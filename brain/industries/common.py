@@ -61,6 +61,16 @@ def quality_inspection(industry: str) -> RecordSpec:
                 Field("defect_codes", "array<string>"), Field("product", "string", required=False)))
 
 
+def gold_tables(industry: str) -> dict:
+    """The gold tables every producing industry has: counts and OEE per line and day."""
+    from brain.kpi_spark import daily_line_oee
+
+    return {
+        f"gold.{industry}_daily_line_production": ("production", daily_line_production),
+        f"gold.{industry}_oee_daily_line": (("production", "machine_state"), daily_line_oee),
+    }
+
+
 def daily_line_production(production_df: "DataFrame") -> "DataFrame":
     """Counts per line and day, and the ISO 22400 quality ratio GQ/PQ.
 

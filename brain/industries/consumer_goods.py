@@ -24,6 +24,4 @@ RECORD_SPECS = {
     "material_genealogy": MATERIAL_GENEALOGY,
 }
 
-GOLD = {
-    "gold.consumer_goods_daily_line_production": ("production", common.daily_line_production),
-}
+GOLD = common.gold_tables(INDUSTRY)

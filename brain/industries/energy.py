@@ -62,8 +62,15 @@ def daily_site_kwh(meter: "DataFrame") -> "DataFrame":
                     "readings", "uncertain_readings", "bad_readings_excluded", "peak_demand_kw"))
 
 
-# gold table -> (source silver record type, transform). Recomputed per event_date.
+def _carbon(meter: "DataFrame") -> "DataFrame":
+    from brain.kpi_spark import daily_site_energy_carbon
+
+    return daily_site_energy_carbon(meter)
+
+
+# gold table -> (source record type(s), transform). Recomputed per event_date.
 GOLD = {
     "gold.energy_daily_site": ("energy_meter", daily_site_energy),
     "gold.energy_daily_site_kwh": ("energy_meter", daily_site_kwh),
+    "gold.energy_carbon_daily_site": ("energy_meter", _carbon),
 }

@@ -13,6 +13,4 @@ RECORD_SPECS = {
     "quality_inspection": common.quality_inspection(INDUSTRY),
 }
 
-GOLD = {
-    "gold.equipment_manufacturing_daily_line_production": ("production", common.daily_line_production),
-}
+GOLD = common.gold_tables(INDUSTRY)

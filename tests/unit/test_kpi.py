@@ -104,7 +104,7 @@ def test_tce_gb_t_2589_coefficients():
     assert kpi.to_tce(1, "steam", "t", f) == pytest.approx(0.1286)
     # The coefficients are calorific value / 29 307.6 kJ per kgce (GB/T 2589 §3):
     kj = f.standard_coal_kj_per_kgce
-    assert round(3600 / 4.1868 / 7000, 4) == 0.1229  # 1 kWh = 859.8 kcal; 1 kgce = 7000 kcal
+    assert round(860 / 7000, 4) == 0.1229  # 3 600 kJ/kWh tabulated as 860 kcal/kWh; 1 kgce = 7 000 kcal
     assert round(8500 * 4.1868 / kj, 4) == 1.2143
     assert round(5000 * 4.1868 / kj, 4) == 0.7143
     assert round(900 * 4.1868 / kj, 4) == 0.1286
