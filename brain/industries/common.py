@@ -61,6 +61,12 @@ def quality_inspection(industry: str) -> RecordSpec:
                 Field("defect_codes", "array<string>"), Field("product", "string", required=False)))
 
 
+def record_specs(industry: str) -> dict[str, RecordSpec]:
+    """The record types every producing industry sends."""
+    return {"telemetry": telemetry(industry), "machine_state": machine_state(industry),
+            "production": production(industry), "quality_inspection": quality_inspection(industry)}
+
+
 def gold_tables(industry: str) -> dict:
     """The gold tables every producing industry has: counts and OEE per line and day."""
     from brain.kpi_spark import daily_line_oee

@@ -16,12 +16,6 @@ MATERIAL_GENEALOGY = RecordSpec(
             Field("material", "string", required=False)),
     value_field="quantity", unit_field="unit")
 
-RECORD_SPECS = {
-    "telemetry": common.telemetry(INDUSTRY),
-    "machine_state": common.machine_state(INDUSTRY),
-    "production": common.production(INDUSTRY),
-    "quality_inspection": common.quality_inspection(INDUSTRY),
-    "material_genealogy": MATERIAL_GENEALOGY,
-}
+RECORD_SPECS = {**common.record_specs(INDUSTRY), "material_genealogy": MATERIAL_GENEALOGY}
 
 GOLD = common.gold_tables(INDUSTRY)

@@ -6,11 +6,6 @@ from brain.industries import common
 
 INDUSTRY = "raw_materials"
 
-RECORD_SPECS = {
-    "telemetry": common.telemetry(INDUSTRY),
-    "machine_state": common.machine_state(INDUSTRY),
-    "production": common.production(INDUSTRY),
-    "quality_inspection": common.quality_inspection(INDUSTRY),
-}
+RECORD_SPECS = common.record_specs(INDUSTRY)
 
 GOLD = common.gold_tables(INDUSTRY)
