@@ -210,17 +210,17 @@ def _add_show(sub) -> None:
 
 def _add_delegated(sub) -> None:
     """Subcommands whose arguments and behaviour live with their module."""
-    try:
-        from brain.simulator import cli as sim
-    except ImportError:  # the simulator is optional for the rest of the CLI
-        return
     from brain import ops_cli as ops
+    from brain.quality import cli as qcli
+    from brain.simulator import cli as sim
 
     specs: list[tuple[str, str, Callable, Callable]] = [
         ("simulate", "stream realistic factory records into Kafka (or JSON Lines)",
          sim.add_simulate_arguments, sim.run_simulate),
         ("produce", "load a JSON Lines or CSV file into a Kafka topic", sim.add_produce_arguments, sim.run_produce),
         ("topics", "create or list the <industry>.<record_type> topics", sim.add_topics_arguments, sim.run_topics),
+        ("quality", "generated expectation suites and the data-quality scorecard",
+         qcli.add_quality_arguments, qcli.run_quality),
         ("reconcile", "prove every Kafka record is in bronze and in exactly one of silver/quarantine/duplicates",
          ops.add_reconcile_arguments, ops.run_reconcile),
         ("quarantine", "list, show and replay quarantined records", ops.add_quarantine_arguments,

@@ -101,12 +101,14 @@ def publish(spark: "SparkSession", cfg: Config, gold_name: str, sources: dict[st
 
 
 def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) -> list[PublishResult]:
-    """Recompute every gold table of the industry for the days its sources' new data touched."""
+    """Recompute every gold table of the industry, and its data-quality scorecard,
+    for the days its new silver data touched."""
     from datetime import timedelta
 
     from brain.lake import silver_table
+    from brain.quality.scorecard import SCORECARD, publish_scorecard
 
-    tables = {rt: silver_table(industry, rt) for spec in module.GOLD.values() for rt in _sources(spec)}
+    tables = {rt: silver_table(industry, rt) for rt in cfg.get(f"industries.{industry}.record_types")}
     pending = {rt: pending_days(spark, cfg, name) for rt, name in tables.items()}
     results = []
     for gold_name, spec in module.GOLD.items():
@@ -117,6 +119,11 @@ def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) 
                 days |= {d + timedelta(days=1) for d in pending[rt]}
         sources = {rt: tables[rt] for rt in _sources(spec)}
         results.append(publish(spark, cfg, gold_name, sources, spec[1], sorted(days)))
+    # The scorecard covers every record type, gold sources or not (telemetry too).
+    all_days = sorted(set().union(*pending.values()))
+    if all_days:
+        rows = publish_scorecard(spark, cfg, industry, all_days)
+        results.append(PublishResult(SCORECARD, tuple(all_days), rows))
     for rt, name in tables.items():
         if pending[rt]:
             _mark_published(spark, cfg, name, pending[rt])

@@ -11,7 +11,7 @@ JSON ``expectations/silver.<table>.json`` holds) from
 | ``site``, ``device``, ``event_ts_utc`` not null | quarantine | unattributable rows |
 | allowed sets (quality flags, states, units, carriers, link types...) | quarantine | mirror the contract |
 | telemetry ``sensor`` in the industry's sensors (from the registry) | warn | contracts accept any registry sensor |
-| telemetry value within a sensor's *normal* band (``row_condition``; the key sensor, or every one with ``quality.generate.normal_ranges: all``) | warn | idle/stopped equipment leaves the band legitimately |
+| telemetry value within a sensor's *normal* band (``row_condition``) | warn | idle equipment leaves it |
 | newest ``event_ts_utc`` within ``quality.freshness_h`` of now | warn | a stalled gateway, not bad rows |
 | mean of one key signal within bounds from the registry | warn | a unit or scaling error moves the mean |
 
@@ -20,6 +20,10 @@ enforces (brain.records), so a record the contract accepts is never moved by
 a generated suite; they guard against a regression there. Range checks that
 depend on the sensor use GX ``row_condition`` and are therefore ``warn``: a
 row-level quarantine cannot use a row condition (brain.quality.rowlevel).
+
+The normal band is checked for the industry's key sensor only (its first
+``process`` sensor), or for every sensor with config
+``quality.generate.normal_ranges: all`` (cost: see NORMAL_RANGE_MODES).
 
 A suite file with ``meta.hand_tuned: true`` is owned by people: ``brain
 quality suites --write`` never overwrites it and ``--check`` skips it.

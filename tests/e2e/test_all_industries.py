@@ -48,3 +48,5 @@ def test_simulated_week_of_bad_data_is_fully_accounted_for(dagbag, broker, spark
         module = __import__(f"brain.industries.{ind}", fromlist=["GOLD"])
         for gold in module.GOLD:
             assert spark.read.format("delta").load(str(table_path(cfg, gold))).count() > 0, gold
+    scores = spark.read.format("delta").load(str(table_path(cfg, "gold.data_quality_daily")))
+    assert {r["industry"] for r in scores.select("industry").distinct().collect()} == set(industries)

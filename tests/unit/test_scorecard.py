@@ -1,0 +1,124 @@
+"""gold.data_quality_daily: each dimension against a small hand-computed example."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from brain.quality import scorecard as sc
+
+DAY = date(2025, 1, 6)
+T0 = datetime(2025, 1, 6, 8, 0, 0)
+
+
+def _one(df) -> dict:
+    rows = [r.asDict() for r in df.collect()]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_completeness_issue_example_3000_of_3600_readings(spark):
+    from pyspark.sql import functions as F
+
+    # A device with a 1 s period, first reading 08:00:00, last 08:59:59, one in six seconds missing.
+    readings = (spark.range(3600).where(F.col("id") % 6 != 3)
+                .select(F.lit("s1").alias("site"), F.lit(DAY).alias("event_date"), F.lit("s1/l1/d1/x").alias("stream"),
+                        F.timestamp_seconds(F.lit(int(T0.timestamp())) + F.col("id")).alias("event_ts_utc"),
+                        F.lit(1.0).alias("period_s")))
+    got = _one(sc.completeness(readings))
+    assert (got["readings_received"], got["readings_expected"]) == (3000, 3600.0)
+    assert got["completeness"] == pytest.approx(0.8333, abs=5e-5)
+
+
+def test_completeness_sums_streams_and_caps_fast_senders(spark):
+    rows = []
+    for i in range(10):  # period 10 s over 90 s: 10 expected, 10 received
+        rows.append(("s1", DAY, "a", T0 + timedelta(seconds=10 * i), 10.0))
+    for i in range(5):   # period 60 s, readings at 0 and 240 s and three between: 5 of 5
+        rows.append(("s1", DAY, "b", T0 + timedelta(seconds=60 * i), 60.0))
+    for i in range(20):  # sends every 1 s but registered at 2 s: complete, not 2x
+        rows.append(("s1", DAY, "c", T0 + timedelta(seconds=i), 2.0))
+    for i in (0, 1, 9):  # period 1 s, first 0 last 9: 3 of 10
+        rows.append(("s1", DAY, "d", T0 + timedelta(seconds=i), 1.0))
+    df = spark.createDataFrame(rows, "site string, event_date date, stream string, event_ts_utc timestamp, "
+                                     "period_s double")
+    got = _one(sc.completeness(df))
+    assert got["readings_expected"] == 10 + 5 + 10 + 10
+    assert got["readings_received"] == 10 + 5 + 10 + 3
+    assert got["completeness"] == pytest.approx(28 / 35)
+
+
+def test_timeliness_share_within_latency_and_p95(spark):
+    lags = [10, 100, 900, 1000, 5000]
+    rows = [("s1", DAY, T0, T0 + timedelta(seconds=s)) for s in lags]
+    df = spark.createDataFrame(rows, "site string, event_date date, event_ts_utc timestamp, _ingest_ts timestamp")
+    got = _one(sc.timeliness(df, 900))
+    assert (got["rows"], got["on_time_rows"]) == (5, 3)
+    assert got["timeliness"] == pytest.approx(0.6)
+    assert got["ingest_lag_p95_s"] == 5000.0
+
+
+def test_validity_and_uniqueness(spark):
+    valid = spark.createDataFrame([("s1", DAY)] * 9 + [("s2", DAY)], "site string, event_date date")
+    quarantined = spark.createDataFrame([("s1", DAY), ("?", DAY)], "site string, event_date date")
+    got = {r["site"]: r.asDict() for r in sc.validity(valid, quarantined).collect()}
+    assert got["s1"]["validity"] == pytest.approx(0.9)
+    assert got["s2"]["validity"] == 1.0
+    assert (got["?"]["valid_records"], got["?"]["validity"]) == (0, 0.0)
+
+    kept = spark.createDataFrame([(f"e{i}", "s1", DAY) for i in range(4)], "event_id string, site string, "
+                                                                           "event_date date")
+    dups = spark.createDataFrame([("e0",), ("x-not-in-silver",)], "event_id string")
+    got = _one(sc.uniqueness(kept, dups))
+    assert got["duplicate_records"] == 1
+    assert got["uniqueness"] == pytest.approx(1 - 1 / 5)
+
+
+def test_consistency_production_while_every_machine_is_down(spark):
+    t = lambda m: T0 + timedelta(minutes=m)  # noqa: E731
+    states = spark.createDataFrame([
+        ("s1", "l1", "m1", t(0), "DOWN"), ("s1", "l1", "m2", t(0), "DOWN"),
+        ("s1", "l1", "m2", t(20), "RUNNING"),  # m2 back up during report p2
+        ("s1", "l1", "m2", t(40), "DOWN"),
+    ], "site string, line string, device string, event_ts_utc timestamp, state string")
+    production = spark.createDataFrame([
+        ("p1", "s1", "l1", DAY, t(0), t(15), 5),    # both down the whole interval, 5 produced: inconsistent
+        ("p2", "s1", "l1", DAY, t(15), t(30), 7),   # m2 restarted at 20: fine
+        ("p3", "s1", "l1", DAY, t(45), t(60), 0),   # both down, nothing produced: fine
+        ("p4", "s1", "l9", DAY, t(0), t(15), 3),    # no machine state known for the line: not checked
+    ], "event_id string, site string, line string, event_date date, start_ts_utc timestamp, "
+       "end_ts_utc timestamp, produced long")
+    got = _one(sc.consistency(production, states))
+    assert (got["production_checked"], got["production_inconsistent"]) == (3, 1)
+    assert got["consistency"] == pytest.approx(2 / 3)
+
+
+def test_scorecard_overall_is_mean_of_available_dimensions(spark):
+    a = spark.createDataFrame([("s1", DAY, 0.8), ("s2", DAY, 1.0)], "site string, event_date date, completeness double")
+    b = spark.createDataFrame([("s1", DAY, 0.6)], "site string, event_date date, timeliness double")
+    got = {r["site"]: r.asDict() for r in sc.scorecard("energy", [a, b]).collect()}
+    assert list(got["s1"]) == list(sc.COLUMNS)
+    assert got["s1"]["industry"] == "energy"
+    assert got["s1"]["overall"] == pytest.approx(0.7)
+    assert got["s2"]["overall"] == 1.0 and got["s2"]["timeliness"] is None
+
+
+def test_publish_scorecard_replaces_only_its_industry_and_days(spark, isolated_cfg):
+    from brain.lake import table_path
+
+    cfg = isolated_cfg
+    ingest = T0 + timedelta(seconds=30)
+    rows = [(f"e{i}", "s1", "l1", "d1", "furnace_temp", DAY, T0 + timedelta(seconds=10 * i), ingest, ingest)
+            for i in range(6)]
+    (spark.createDataFrame(rows, "event_id string, site string, line string, device string, sensor string, "
+                                 "event_date date, event_ts_utc timestamp, _ingest_ts timestamp, _kafka_ts timestamp")
+     .write.format("delta").save(str(table_path(cfg, "silver.raw_materials_telemetry"))))
+    assert sc.publish_scorecard(spark, cfg, "raw_materials", [DAY]) == 1
+    assert sc.publish_scorecard(spark, cfg, "raw_materials", [DAY]) == 1  # idempotent
+    got = sc.read_scorecard(spark, cfg, "raw_materials", DAY)
+    assert len(got) == 1
+    row = got[0]
+    assert (row["readings_received"], row["readings_expected"], row["completeness"]) == (6, 6.0, 1.0)
+    assert row["validity"] == 1.0 and row["uniqueness"] == 1.0 and row["consistency"] is None
+    assert row["timeliness"] == 1.0 and row["overall"] == 1.0
