@@ -66,6 +66,13 @@ COLUMNS = ("industry", "site", "event_date",
            "production_checked", "production_inconsistent", "consistency",
            "overall")
 
+# One type per column whichever dimensions a batch has: an industry without
+# production data must write the same schema as one with it.
+COUNTS = frozenset({"readings_received", "rows", "on_time_rows", "valid_records",
+                    "quarantined_records", "duplicate_records", "production_checked", "production_inconsistent"})
+TYPES = {c: "long" if c in COUNTS else "double" for c in COLUMNS}
+TYPES.update({"industry": "string", "site": "string", "event_date": "date"})
+
 
 # --- pure transforms ----------------------------------------------------------------------
 
@@ -170,13 +177,13 @@ def scorecard(industry: str, parts: Iterable["DataFrame"]) -> "DataFrame":
     out = reduce(lambda a, b: a.join(b, list(KEYS), "full"), frames)
     for c in COLUMNS:
         if c not in out.columns and c not in ("industry", "overall"):
-            out = out.withColumn(c, F.lit(None).cast("double"))
+            out = out.withColumn(c, F.lit(None))
     dims = [F.col(d) for d in DIMENSIONS]
     present = sum((F.when(d.isNotNull(), 1).otherwise(0) for d in dims), F.lit(0))
     total = sum((F.coalesce(d, F.lit(0.0)) for d in dims), F.lit(0.0))
     out = (out.withColumn("industry", F.lit(industry))
            .withColumn("overall", F.when(present > 0, total / present)))
-    return out.select(*COLUMNS)
+    return out.select(*[F.col(c).cast(TYPES[c]).alias(c) for c in COLUMNS])
 
 
 def _seconds(ts: "Column") -> "Column":
