@@ -42,20 +42,11 @@ def _cmd_kafka(args, cfg) -> int:
     return 0
 
 
-def _industries(cfg, choice: str) -> list[str]:
-    names = cfg.industry_names()
-    if choice == "all":
-        return names
-    if choice not in names:
-        raise ConfigError(f"unknown industry {choice!r}; configured: {', '.join(names)} (conf 'industries')")
-    return [choice]
-
-
 def _cmd_run(args, cfg) -> int:
     from brain.pipeline import run_cycle
     from brain.report import print_cycle
 
-    report = run_cycle(cfg, _industries(cfg, args.industry), log=lambda m: print(m, file=sys.stderr))
+    report = run_cycle(cfg, cfg.select_industries(args.industry), log=lambda m: print(m, file=sys.stderr))
     if args.json:
         print(json.dumps({"run_id": report.run_id, "seconds": report.seconds, "totals": report.totals(),
                           "industries": report.industries}, default=str, indent=2))
@@ -70,7 +61,7 @@ def _cmd_ingest(args, cfg) -> int:
     from brain import pipeline
     from brain.config import load
 
-    names = _industries(cfg, args.industry)
+    names = cfg.select_industries(args.industry)
     if args.continuous:
         cfg = load(env=args.env, environ={**os.environ, "BRAIN__PIPELINE__TRIGGER": "continuous"})
         pipeline.stream(cfg, names, pipeline.new_run_id(), log=lambda m: print(m, file=sys.stderr))
@@ -85,7 +76,7 @@ def _cmd_backfill(args, cfg) -> int:
 
     run_id = pipeline.new_run_id()
     out = {}
-    for ind in _industries(cfg, args.industry):
+    for ind in cfg.select_industries(args.industry):
         out[ind] = pipeline.backfill(cfg, ind, args.start, args.end, run_id)
         out[ind + ":validate"] = pipeline.validate(cfg, ind, run_id)
     print(json.dumps({"run_id": run_id, "industries": out}, indent=2, default=str))

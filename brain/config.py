@@ -92,6 +92,16 @@ class Config:
     def industry_names(self) -> list[str]:
         return list(self.get("industries", type_=dict))
 
+    def select_industries(self, choice: str | None) -> list[str]:
+        """``all`` (or nothing) -> every configured industry; a name -> [name]; a typo -> ConfigError."""
+        names = self.industry_names()
+        if not choice or choice == "all":
+            return names
+        if choice not in names:
+            raise ConfigError(f"unknown industry {choice!r}; configured: {', '.join(names)} "
+                              f"(key 'industries' in {self.source_of('industries')})")
+        return [choice]
+
 
 def env_var(key: str) -> str:
     return ENV_PREFIX + key.replace(".", "__").upper()

@@ -9,8 +9,6 @@ import argparse
 import json
 import sys
 
-from brain.config import ConfigError
-
 RECONCILE_DESCRIPTION = """\
 Prove that nothing is lost, per Kafka topic and partition:
 
@@ -59,15 +57,6 @@ examples:
   brain quarantine replay --industry energy --reason unknown_unit"""
 
 
-def _industries(cfg, choice: str | None) -> list[str]:
-    names = cfg.industry_names()
-    if not choice or choice == "all":
-        return names
-    if choice not in names:
-        raise ConfigError(f"unknown industry {choice!r}; configured: {', '.join(names)} (conf 'industries')")
-    return [choice]
-
-
 def _spark(cfg):
     from brain.spark import get_session
 
@@ -91,7 +80,7 @@ def add_reconcile_arguments(p: argparse.ArgumentParser) -> None:
 def run_reconcile(args, cfg) -> int:
     from brain.reconcile import reconcile, render
 
-    report = reconcile(_spark(cfg), cfg, _industries(cfg, args.industry), kafka=not args.no_kafka)
+    report = reconcile(_spark(cfg), cfg, cfg.select_industries(args.industry), kafka=not args.no_kafka)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:
@@ -147,7 +136,7 @@ def run_quarantine(args, cfg) -> int:
     from brain import quarantine_tools as qt
 
     if getattr(args, "industry", None):
-        _industries(cfg, args.industry)  # a typo fails naming the configured industries
+        cfg.select_industries(args.industry)  # a typo fails naming the configured industries
     spark = _spark(cfg)
     if args.action == "list":
         rows = qt.list_reasons(spark, cfg, industry=args.industry)

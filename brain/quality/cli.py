@@ -18,7 +18,7 @@ import json
 import sys
 from datetime import date
 
-from brain.config import Config, ConfigError
+from brain.config import Config
 
 DESCRIPTION = """\
 Data quality: the generated expectation suites and the DCMM scorecard.
@@ -66,19 +66,10 @@ def run_quality(args: argparse.Namespace, cfg: Config) -> int:
     return _score(args, cfg)
 
 
-def _industries(cfg: Config, choice: str) -> list[str]:
-    names = cfg.industry_names()
-    if choice == "all":
-        return names
-    if choice not in names:
-        raise ConfigError(f"unknown industry {choice!r}; configured: {', '.join(names)} (conf 'industries')")
-    return [choice]
-
-
 def _suites(args: argparse.Namespace, cfg: Config) -> int:
     from brain.quality.generate import configured_tables, generate_suite, suite_status, write_suite
 
-    wanted = set(_industries(cfg, args.industry))
+    wanted = set(cfg.select_industries(args.industry))
     tables = [(i, r, t) for i, r, t in configured_tables(cfg) if i in wanted]
     if not args.write and not args.check:
         print(json.dumps([generate_suite(cfg, i, r) for i, r, _ in tables], indent=2))
@@ -109,7 +100,7 @@ def _score(args: argparse.Namespace, cfg: Config) -> int:
     from brain.spark import get_session
 
     day = date.fromisoformat(args.date) if args.date else None
-    names = _industries(cfg, args.industry)
+    names = cfg.select_industries(args.industry)
     spark = get_session(cfg)
     if args.refresh:
         for ind in names:

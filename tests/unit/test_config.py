@@ -66,3 +66,11 @@ def test_relative_paths_resolve_against_project_root():
     cfg = load(env="local", environ={"BRAIN__LAKE__ROOT": "somewhere/lake"})
     assert cfg.path("lake.root") == cfg.root / "somewhere" / "lake"
     assert load(env="local", environ={"BRAIN__LAKE__ROOT": "/abs/lake"}).path("lake.root") == Path("/abs/lake")
+
+
+def test_select_industries_all_one_or_a_clear_error():
+    cfg = load(env="local", environ={})
+    assert cfg.select_industries("all") == cfg.select_industries(None) == cfg.industry_names()
+    assert cfg.select_industries("energy") == ["energy"]
+    with pytest.raises(ConfigError, match="unknown industry 'steel'.*raw_materials"):
+        cfg.select_industries("steel")
