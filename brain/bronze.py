@@ -21,6 +21,30 @@ class CheckpointLost(RuntimeError):
     """Bronze has data but its checkpoint is gone: starting over would duplicate or skip."""
 
 
+class KafkaDataLost(RuntimeError):
+    """Offsets the checkpoint expects are gone from Kafka (retention, or a recreated topic)."""
+
+
+# Phrases Spark's Kafka source uses when failOnDataLoss stops a query.
+_DATA_LOSS_MARKERS = ("failOnDataLoss", "OffsetOutOfRange", "Some data may have been lost",
+                      "were deleted", "data loss")
+
+
+def explain_data_loss(topic: str, error: BaseException) -> KafkaDataLost | None:
+    """A KafkaDataLost telling the operator what to do, if ``error`` is Spark reporting lost offsets."""
+    text = str(error)
+    if not any(m.lower() in text.lower() for m in _DATA_LOSS_MARKERS):
+        return None
+    return KafkaDataLost(
+        f"records of {topic} that were never ingested are gone from Kafka (retention removed them, or the "
+        f"topic was deleted and recreated). Nothing was skipped silently: ingestion of {topic} stopped. "
+        f"To go on, find out what was lost (`brain reconcile` shows bronze's last offsets; the factory or an "
+        f"upstream archive may still have the records and can resend them with `brain produce`), then move the "
+        f"topic's checkpoint aside and run `brain ingest --recover-from-bronze`: it resumes at the earliest "
+        f"offset Kafka holds and prints the exact offsets that were lost. "
+        f"Spark said: {text.splitlines()[0][:300]}")
+
+
 @dataclass(frozen=True)
 class IngestResult:
     topic: str
@@ -90,23 +114,35 @@ def rows_written(query) -> tuple[int, int]:
         1 for p in progress if int(p.get("numInputRows", 0)) > 0)
 
 
-def recovery_offsets(spark: "SparkSession", cfg: Config, topic: str, table: str) -> str:
+def recovery_offsets(spark: "SparkSession", cfg: Config, topic: str, table: str, log=print) -> str:
     """startingOffsets JSON resuming after the last offset bronze holds per partition.
 
     Partitions bronze has never seen start at the earliest offset (-2), as
-    Spark needs every partition named once specific offsets are given.
+    Spark needs every partition named once specific offsets are given. Where
+    Kafka no longer holds bronze's next offset (retention), recovery starts at
+    the earliest it does hold and says exactly which offsets were lost: the
+    operator asked for this by recovering, so the gap is reported, not hidden.
     """
     import json
 
     from pyspark.sql import functions as F
 
-    from brain.kafka_io import describe_topics
+    from brain.kafka_io import beginning_offsets
 
     rows = (spark.read.format("delta").load(str(table_path(cfg, table)))
             .where(F.col("topic") == topic).groupBy("partition").agg(F.max("offset").alias("o")).collect())
     seen = {int(r["partition"]): int(r["o"]) + 1 for r in rows}
-    partitions = describe_topics(cfg, [topic])[0].end_offsets
-    return json.dumps({topic: {str(p): seen.get(p, -2) for p in sorted(partitions)}})
+    earliest = beginning_offsets(cfg, topic)
+    start = {}
+    for p in sorted(earliest):
+        if p not in seen:
+            start[str(p)] = -2
+            continue
+        start[str(p)] = max(seen[p], earliest[p])
+        if seen[p] < earliest[p]:
+            log(f"{topic} partition {p}: offsets {seen[p]}..{earliest[p] - 1} are gone from Kafka "
+                f"({earliest[p] - seen[p]} records never ingested); resuming at {earliest[p]}")
+    return json.dumps({topic: start})
 
 
 def start_all(spark: "SparkSession", cfg: Config, topics_tables: list[tuple[str, str]],
@@ -126,7 +162,13 @@ def ingest(spark: "SparkSession", cfg: Config, topics_tables: list[tuple[str, st
     """Drain each topic into its bronze table and return what each query wrote."""
     results = []
     for topic, table, q in start_all(spark, cfg, topics_tables, recover):
-        q.awaitTermination()
+        try:
+            q.awaitTermination()
+        except Exception as exc:
+            lost = explain_data_loss(topic, exc)
+            if lost is not None:
+                raise lost from exc
+            raise
         rows, batches = rows_written(q)
         results.append(IngestResult(topic, table, rows, batches))
     return results

@@ -96,6 +96,19 @@ def describe_topics(cfg: Config, topics: Iterable[str] | None = None) -> list[To
         consumer.close()
 
 
+def beginning_offsets(cfg: Config, topic: str) -> dict[int, int]:
+    """The earliest offset Kafka still holds per partition (after retention)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=cfg.get("kafka.bootstrap_servers", type_=str),
+                             client_id="brain-describe", enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        return {tp.partition: off for tp, off in consumer.beginning_offsets(tps).items()} if tps else {}
+    finally:
+        consumer.close()
+
+
 def producer(cfg: Config, **overrides):
     """A producer with our durability settings: acks=all and idempotence on."""
     from kafka import KafkaProducer
