@@ -59,5 +59,5 @@ def silver_table(industry: str, record_type: str) -> str:
 QUARANTINE = "silver.quarantine"
 
 
-def is_delta(path: Path) -> bool:
-    return (path / "_delta_log").is_dir()
+def is_delta(path: Path | str) -> bool:
+    return (Path(path) / "_delta_log").is_dir()

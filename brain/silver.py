@@ -116,7 +116,7 @@ def _merge_insert(spark: "SparkSession", path: str, df: "DataFrame", keys: list[
     """Insert rows whose keys are not in the table yet; create the table if needed."""
     from delta.tables import DeltaTable
 
-    if not is_delta_path(path):
+    if not is_delta(path):
         _append(spark, path, df, partition_by, props, None)
         return
     cond = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
@@ -127,7 +127,7 @@ def _merge_insert(spark: "SparkSession", path: str, df: "DataFrame", keys: list[
 def _append(spark: "SparkSession", path: str, df: "DataFrame", partition_by: list[str], props: dict[str, str],
             txn: tuple[str, int] | None) -> None:
     """Append; with ``txn`` = (app id, batch id) Delta skips a batch it already committed."""
-    created = not is_delta_path(path)
+    created = not is_delta(path)
     writer = df.write.format("delta").mode("append")
     if txn is not None:
         writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
@@ -145,12 +145,6 @@ def _write(spark: "SparkSession", path: str, df: "DataFrame", keys: list[str], p
         _append(spark, path, df, partition_by, props, txn)
     else:
         _merge_insert(spark, path, df, keys, partition_by, props)
-
-
-def is_delta_path(path: str) -> bool:
-    from pathlib import Path
-
-    return is_delta(Path(path))
 
 
 def _props_sql(props: dict[str, str]) -> str:
@@ -186,7 +180,7 @@ def process_batch(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_n
         valid = to_silver(classified, spec).withColumn("_run_id", F.lit(run_id))
         existing = (spark.read.format("delta").load(silver_path).select("event_id", "_topic", "_partition",
                                                                        "_offset")
-                    if is_delta_path(silver_path) else None)
+                    if is_delta(silver_path) else None)
         new, dups = split_duplicates(valid, existing)
         # A record already in quarantine (e.g. moved there by an expectation)
         # stays there when bronze is reprocessed by a backfill.
