@@ -59,5 +59,16 @@ def silver_table(industry: str, record_type: str) -> str:
 QUARANTINE = "silver.quarantine"
 
 
+_COMMIT = re.compile(r"^\d{20}\.(json|checkpoint.*\.parquet)$")
+
+
 def is_delta(path: Path | str) -> bool:
-    return (Path(path) / "_delta_log").is_dir()
+    """A Delta table with at least one commit.
+
+    A ``_delta_log`` folder alone is not enough: a writer killed while creating
+    the table leaves the folder without a commit, and reading it then fails.
+    """
+    log = Path(path) / "_delta_log"
+    if not log.is_dir():
+        return False
+    return any(_COMMIT.match(p.name) or p.name == "_last_checkpoint" for p in log.iterdir())

@@ -46,3 +46,14 @@ def test_lost_kafka_offsets_become_an_operator_message():
     assert lost is not None
     assert "energy.energy_meter" in str(lost) and "--recover-from-bronze" in str(lost)
     assert explain_data_loss("energy.energy_meter", RuntimeError("disk full")) is None
+
+
+def test_a_delta_log_without_a_commit_is_not_a_table(tmp_path):
+    from brain.lake import is_delta
+
+    log = tmp_path / "t" / "_delta_log"
+    log.mkdir(parents=True)
+    (log / "00000000000000000000.json.tmp").write_text("")  # a writer killed mid-commit
+    assert not is_delta(tmp_path / "t")
+    (log / "00000000000000000000.json").write_text("{}")
+    assert is_delta(tmp_path / "t") and is_delta(str(tmp_path / "t"))
