@@ -65,7 +65,7 @@ doctor: setup
 
 airflow: setup
 	$(BRAIN) kafka start
-	eval "$$($(BRAIN) airflow-env)" && $(BIN)/airflow standalone
+	eval "$$($(BRAIN) airflow-env)" && PATH="$(CURDIR)/$(BIN):$$PATH" airflow standalone
 
 lint: setup
 	$(BIN)/ruff check brain dags jobs tests bench
