@@ -171,7 +171,9 @@ def _format_storage(cfg: Config, bp: BrokerPaths) -> None:
         return
     bp.data.mkdir(parents=True, exist_ok=True)
     cmd = [_java(), "-cp", _classpath(cfg), f"-Dlog4j2.configurationFile={bp.log4j}",
-           "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(bp.config)]
+           "kafka.tools.StorageTool", "format",
+           # "--cluster-id=" form: a random id may start with "-", which argparse would take for an option.
+           f"--cluster-id={_cluster_id()}", "--config", str(bp.config)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise BrokerError(f"formatting KRaft storage in {bp.data} failed:\n{proc.stdout}{proc.stderr}")
