@@ -37,3 +37,11 @@ def silver_asset(industry: str, record_type: str) -> Asset:
 
 def silver_assets(cfg, industry: str) -> list[Asset]:
     return [silver_asset(industry, rt) for rt in cfg.get(f"industries.{industry}.record_types")]
+
+
+def current_run_id() -> str:
+    """This Airflow run's id, made safe for a Delta column value; a retried task
+    sees the same id, so it handles the same rows as its first try."""
+    from airflow.sdk import get_current_context
+
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in get_current_context()["run_id"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from brain.orchestration import START_DATE, config, default_args, silver_assets
+from brain.orchestration import START_DATE, config, current_run_id, default_args, silver_assets
 
 _cfg = config()
 
@@ -40,9 +40,8 @@ def brain_backfill():
         from brain import pipeline
         from brain.config import load
 
-        ctx = get_current_context()
-        p = ctx["params"]
-        run_id = "".join(c if c.isalnum() or c in "-_" else "_" for c in ctx["run_id"])
+        p = get_current_context()["params"]
+        run_id = current_run_id()
         cfg = load()
         report = pipeline.backfill(cfg, p["industry"], p["start"], p["end"], run_id)
         pipeline.validate(cfg, p["industry"], run_id)

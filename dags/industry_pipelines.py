@@ -19,15 +19,9 @@ command calls. Retries back off exponentially; one run at a time per industry.
 
 from __future__ import annotations
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import dag, task
 
-from brain.orchestration import START_DATE, config, default_args, silver_assets
-
-
-def _run_id() -> str:
-    # Airflow's run id, so a retried task handles the same rows as its first try.
-    ctx = get_current_context()
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in ctx["run_id"])
+from brain.orchestration import START_DATE, config, current_run_id, default_args, silver_assets
 
 
 def build(industry: str, cfg):
@@ -57,14 +51,14 @@ def build(industry: str, cfg):
             from brain import pipeline as p
             from brain.config import load
 
-            return p.clean(load(), industry, _run_id())
+            return p.clean(load(), industry, current_run_id())
 
         @task(outlets=silver_assets(cfg, industry))
         def validate() -> list:
             from brain import pipeline as p
             from brain.config import load
 
-            return p.validate(load(), industry, _run_id())
+            return p.validate(load(), industry, current_run_id())
 
         ingest() >> clean() >> validate()
 
