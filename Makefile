@@ -13,12 +13,13 @@ PYTEST_ARGS ?=
 export GX_ANALYTICS_ENABLED := False
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup jars run test test-fast lint bench bench-quick airflow doctor clean distclean lock
+.PHONY: help setup jars browser run test test-fast lint bench bench-quick airflow doctor clean distclean lock
 
 help:
 	@echo "make run        set up, start Kafka, simulate a little energy data, run the pipeline, print gold"
 	@echo "make test       set up, start Kafka, run every test (unit, integration, e2e), stop Kafka"
 	@echo "make test-fast  the same without the slow end-to-end DAG tests"
+	@echo "make bench-quick  benchmarks against baselines in one run (a few minutes); make bench: full size"
 	@echo "make doctor     check every part of the stack (brain doctor)"
 	@echo "make airflow    Airflow UI on http://127.0.0.1:8080 (airflow standalone)"
 	@echo "make lint       ruff"
@@ -34,6 +35,15 @@ $(VENV)/.installed: setup.cfg constraints.txt pyproject.toml
 	@touch $@
 
 jars: .jars/spark/.resolved .jars/kafka/.resolved
+
+# Headless Chromium for the Data Docs and dashboard screenshot tests, from
+# Debian's packages (the only browser source this machine reaches).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null)); } \
+	  || { echo "make browser: cannot install chromium (need root and Debian's packages); set CHROMIUM=/path"; exit 1; }
 
 .jars/%/.resolved: jvm/%/pom.xml
 	@rm -rf .jars/$*
@@ -53,7 +63,7 @@ run: setup
 TEST_BROKER_ENV := BRAIN__PATHS__STATE=.state/test BRAIN__KAFKA__EMBEDDED__PORT=19092 \
 	BRAIN__KAFKA__EMBEDDED__CONTROLLER_PORT=19093 BRAIN__KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:19092
 
-test: setup
+test: setup browser
 	@set +e; $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; $(TEST_BROKER_ENV) $(BRAIN) kafka stop >/dev/null; exit $$rc
 
 test-fast: PYTEST_ARGS += -m "not e2e and not slow"
@@ -66,6 +76,13 @@ doctor: setup
 airflow: setup
 	$(BRAIN) kafka start
 	eval "$$($(BRAIN) airflow-env)" && PATH="$(CURDIR)/$(BIN):$$PATH" airflow standalone
+
+# Benchmarks: every figure measured side by side in one run (bench/README.md).
+bench-quick: setup
+	$(BIN)/python -m bench --mode quick
+
+bench: setup
+	$(BIN)/python -m bench --mode full
 
 lint: setup
 	$(BIN)/ruff check brain dags jobs tests bench
