@@ -35,6 +35,8 @@ _ISOLATION = {
     "BRAIN__KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{TEST_KAFKA_PORT}",
     "BRAIN__SPARK__MASTER": "local[2]",
     "BRAIN__SPARK__SHUFFLE_PARTITIONS": "2",
+    # Test data is small; a smaller heap leaves room for parallel test runs and the broker.
+    "BRAIN__SPARK__DRIVER_MEMORY": os.environ.get("BRAIN_TEST_DRIVER_MEMORY", "2g"),
     "BRAIN_ENV": "local",
     "GX_ANALYTICS_ENABLED": "False",
     # dag.test() waits out retry delays; keep them short in tests.
