@@ -22,6 +22,9 @@ examples:
   brain simulate --industry energy --records 500 --seed 1
   brain run --industry energy            ingest -> clean -> validate -> publish, once
   brain doctor                           check Java, jars, Kafka, Spark+Delta, GX, Airflow
+  brain query "SELECT * FROM gold.enterprise_brain"   analyst SQL (DuckDB fast path, Spark fallback)
+  brain trace --lot LOT-S1-sugar-001234  batches and shipments made from a lot
+  brain report                           offline HTML dashboard in reports/index.html
 
 Configuration: conf/defaults.yaml + conf/env/$BRAIN_ENV.yaml (default local);
 override any key with BRAIN__SECTION__KEY=value, e.g. BRAIN__KAFKA__EMBEDDED__PORT=19092.
@@ -201,6 +204,7 @@ def _add_show(sub) -> None:
 
 def _add_delegated(sub) -> None:
     """Subcommands whose arguments and behaviour live with their module."""
+    from brain import dashboard, metrics_topic, query, trace
     from brain import ops_cli as ops
     from brain.quality import cli as qcli
     from brain.simulator import cli as sim
@@ -216,6 +220,14 @@ def _add_delegated(sub) -> None:
          ops.add_reconcile_arguments, ops.run_reconcile),
         ("quarantine", "list, show and replay quarantined records", ops.add_quarantine_arguments,
          ops.run_quarantine),
+        ("query", "read-only SQL over every lake table by name, with Delta time travel",
+         query.add_arguments, query.run_cli),
+        ("trace", "material genealogy: a lot forward to batches and shipments, a shipment back to lots",
+         trace.add_arguments, trace.run_cli),
+        ("report", "write the offline HTML dashboard (reports/index.html)", dashboard.add_arguments,
+         dashboard.run_cli),
+        ("announce", "publish gold.enterprise_brain per site and day to the Kafka topic brain.metrics",
+         metrics_topic.add_arguments, metrics_topic.run_cli),
     ]
     for name, help_, add, run in specs:
         p = sub.add_parser(name, help=help_, description=help_)
