@@ -70,8 +70,13 @@ SPANS_DAYS = frozenset({"machine_state"})
 
 
 def publish(spark: "SparkSession", cfg: Config, gold_name: str, sources: dict[str, str], transform,
-            days: list[date]) -> PublishResult:
-    """Recompute ``days`` of one gold table from its silver sources (record type -> table)."""
+            days: list[date], scope: dict[str, str] | None = None) -> PublishResult:
+    """Recompute ``days`` of one gold table from its silver sources (record type -> table).
+
+    ``scope`` (column -> value, e.g. {"industry": "raw_materials"}) is for a table
+    several industries write: only the rows of these days with those values are
+    replaced. The scope columns are partition columns too, so writers of
+    different scopes never conflict."""
     from datetime import timedelta
 
     from pyspark.sql import functions as F
@@ -90,10 +95,16 @@ def publish(spark: "SparkSession", cfg: Config, gold_name: str, sources: dict[st
     out = (transform(*frames).where(F.col("event_date").isin(days))
            .withColumn("computed_at", F.current_timestamp()).localCheckpoint())
     path = str(table_path(cfg, gold_name))
-    writer = out.write.format("delta").partitionBy("event_date")
+    scope = scope or {}
+    if any("'" in str(v) or "\\" in str(v) for v in scope.values()):
+        raise ValueError(f"publish scope values must not contain quotes or backslashes: {scope}")
+    # mergeSchema: a KPI column added in a new release lands in an existing table
+    # (older partitions read it as null until their days are recomputed).
+    writer = out.write.format("delta").partitionBy("event_date", *scope).option("mergeSchema", "true")
     if is_delta(table_path(cfg, gold_name)):
         in_list = ", ".join(f"DATE'{d.isoformat()}'" for d in days)
-        writer = writer.mode("overwrite").option("replaceWhere", f"event_date IN ({in_list})")
+        where = f"event_date IN ({in_list})" + "".join(f" AND {k} = '{v}'" for k, v in scope.items())
+        writer = writer.mode("overwrite").option("replaceWhere", where)
     else:
         writer = writer.mode("append")
     writer.save(path)
@@ -118,7 +129,8 @@ def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) 
             if rt in SPANS_DAYS:
                 days |= {d + timedelta(days=1) for d in pending[rt]}
         sources = {rt: tables[rt] for rt in _sources(spec)}
-        results.append(publish(spark, cfg, gold_name, sources, spec[1], sorted(days)))
+        options = spec[2] if len(spec) > 2 else {}  # e.g. {"scope": {...}} for a shared table
+        results.append(publish(spark, cfg, gold_name, sources, spec[1], sorted(days), **options))
     # The scorecard covers every record type, gold sources or not (telemetry too).
     all_days = sorted(set().union(*pending.values()))
     if all_days:

@@ -116,6 +116,25 @@ QUALITY_RATIO = Formula(
     checks=(_neg(NEGATIVE_COUNT, 0, 1), Check(GOOD_EXCEEDS_PRODUCED, lambda gq, pq: gq > pq)))
 
 
+# Roll-ups (ISA-95 line -> site -> enterprise) sum time components, never
+# average ratios: E = sum(PRU x PQ) / sum(APT) and the quality ratio weighted
+# by ideal time, sum(PRU x GQ) / sum(PRU x PQ), which equals GQ / PQ on one
+# product and stays meaningful across products counted in different units.
+EFFECTIVENESS_FROM_TIME = Formula(
+    "effectiveness", ("ideal_run_s", "apt_s"),
+    value=lambda ideal, apt: ideal / apt,
+    defined=lambda ideal, apt: apt > 0,
+    checks=(_neg(NEGATIVE_DURATION, 0, 1),
+            Check(COUNTS_WITHOUT_RUN_TIME, lambda ideal, apt: (ideal > 0) & (apt <= 0)),
+            Check(FASTER_THAN_IDEAL, lambda ideal, apt: (apt > 0) & (ideal > apt))))
+
+QUALITY_FROM_TIME = Formula(
+    "quality_ratio", ("ideal_good_s", "ideal_run_s"),
+    value=lambda good, run: good / run,
+    defined=lambda good, run: run > 0,
+    checks=(_neg(NEGATIVE_DURATION, 0, 1), Check(GOOD_EXCEEDS_PRODUCED, lambda good, run: good > run)))
+
+
 def _part_ratio(name: str, part: str) -> Formula:
     return Formula(
         name, (part, "pq"),
@@ -242,6 +261,17 @@ def oee(availability: float, effectiveness: float, quality: float) -> float | No
     The PRODUCT, never an average; each component must be within [0, 1]
     (flag ``component_out_of_range``), so OEE cannot leave [0, 1] silently."""
     return evaluate(OEE, availability, effectiveness, quality)
+
+
+def rolled_up_oee(pbt_s: float, apt_s: float, ideal_run_s: float, ideal_good_s: float) -> float | None:
+    """OEE of several lines (a site, an enterprise) from their summed components:
+    A = sum APT / sum PBT, E = sum(PRU x PQ) / sum APT, QR = sum(PRU x GQ) / sum(PRU x PQ),
+    so OEE = sum(PRU x GQ) / sum PBT (fully productive time / planned busy time),
+    NOT the mean of the lines' OEE. Impossible sums raise like the line KPIs."""
+    a = availability(apt_s, pbt_s)
+    e = evaluate(EFFECTIVENESS_FROM_TIME, ideal_run_s, apt_s)
+    q = evaluate(QUALITY_FROM_TIME, ideal_good_s, ideal_run_s)
+    return oee(a, e, q) if None not in (a, e, q) else None
 
 
 def scrap_ratio(sq: float, pq: float) -> float | None:
@@ -404,7 +434,37 @@ def to_tce(amount: float, carrier: str, unit: str, factors: EnergyFactors | None
 
 def to_tco2(amount: float, carrier: str, unit: str, factors: EnergyFactors | None = None) -> float:
     """Tonnes of CO2 of ``amount`` ``unit`` of ``carrier``: electricity at the
-    configured grid factor (default MEE/NBS 2022 national average 0.5366
+    configured grid factor (default MEE/NBS 2023 national average 0.5306
     kgCO2/kWh), fuels at their NCV x carbon content x oxidation defaults."""
     factors = factors or load_energy_factors()
     return _standard_amount(amount, carrier, unit, factors) * tco2_per_unit(carrier, factors)
+
+
+# ---------------------------------------------------------------------------
+# Process capability and defects (docs/maintenance-and-quality-kpis.md)
+# ---------------------------------------------------------------------------
+
+CP = Formula(
+    "cp", ("stdev", "lsl", "usl"),
+    value=lambda s, lsl, usl: (usl - lsl) / (6 * s),
+    defined=lambda s, lsl, usl: s > 0,
+    checks=(Check(NEGATIVE_STDEV, lambda s, lsl, usl: s < 0),
+            Check(SPEC_LIMITS_INVERTED, lambda s, lsl, usl: lsl >= usl)))
+
+DEFECT_SHARE = Formula(
+    "defect_share", ("defects", "total_defects"),
+    value=lambda n, total: n / total,
+    defined=lambda n, total: total > 0,
+    checks=(_neg(NEGATIVE_COUNT, 0, 1), Check(PART_EXCEEDS_PRODUCED, lambda n, total: n > total)))
+
+
+def cp(stdev: float, lsl: float, usl: float) -> float | None:
+    """Process potential index Cp = (USL - LSL) / (6 sigma) (ISO 22514-2 / AIAG SPC
+    manual): the capability the process would have if centred; Cpk <= Cp always."""
+    return evaluate(CP, stdev, lsl, usl)
+
+
+def defect_share(defects: float, total_defects: float) -> float | None:
+    """Share of one defect category in all defects of the period: the bar of a
+    Pareto chart (Juran's Pareto principle; ASQ "Pareto chart" quality tool)."""
+    return evaluate(DEFECT_SHARE, defects, total_defects)

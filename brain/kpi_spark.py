@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 LINE_KEYS = ("enterprise", "site", "line", "event_date")
 SITE_KEYS = ("enterprise", "site", "event_date")
 DAY_S = 86400.0
+DAY_S_INT, HOUR_S_INT = 86400, 3600
 DEMAND_WINDOW_S = 900  # peak demand over 15-minute windows
 
 
@@ -43,37 +44,58 @@ def _seconds(ts: "Column") -> "Column":
     return F.unix_micros(ts) / 1e6
 
 
-def state_segments(machine_state: "DataFrame") -> "DataFrame":
-    """One row per device, state interval and UTC day it overlaps, with ``seconds``.
+def interval_hour(ts: "Column", event_date: "Column") -> "Column":
+    """The UTC hour an interval record stamped ``ts`` (its END) belongs to.
+
+    Production reports and meter readings are stamped at the end of the interval
+    they cover, so a stamp at a full hour closes the previous hour (10:00 -> 09:00).
+    Clamped to the record's ``event_date`` so an hourly row always lies in the
+    partition its records came from (the 00:00 stamp stays in its own day).
+    """
+    from pyspark.sql import functions as F
+
+    day_start = F.to_timestamp(event_date)
+    hour = F.date_trunc("hour", ts - F.expr("INTERVAL 1 MICROSECOND"))
+    return F.least(F.greatest(hour, day_start), day_start + F.expr("INTERVAL 23 HOURS"))
+
+
+def state_segments(machine_state: "DataFrame", period_s: int = DAY_S_INT) -> "DataFrame":
+    """One row per device, state interval and UTC period (day or hour) it overlaps, with ``seconds``.
 
     A device stays in a state until its next machine_state event (docs/contracts.md);
     intervals come from consecutive events per device ordered by time and are
-    clipped to each day. The last event's interval is closed at the end of its day.
-    Time of a day before the device's first known event is not covered (unknown).
+    clipped to each period (``bucket_start``, ``day``). The last event's interval
+    is closed at the end of its day. Time before the device's first known event
+    is not covered (unknown). ``home``: the period the event itself lies in.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     dev = Window.partitionBy("enterprise", "site", "line", "device").orderBy("event_ts_utc", "event_id")
     day_end = lambda d: F.to_timestamp(F.date_add(d, 1))  # noqa: E731
+    bucket = lambda ts: F.floor(_seconds(ts) / period_s)  # noqa: E731
+    at = lambda b: F.timestamp_seconds(b * period_s)  # noqa: E731
     ev = (machine_state
           .withColumn("seg_start", F.col("event_ts_utc"))
           .withColumn("seg_end", F.coalesce(F.lead("event_ts_utc").over(dev), day_end(F.col("event_date"))))
           .withColumn("prev_state", F.lag("state").over(dev))
           .withColumn("prev_planned", F.lag("planned").over(dev))
           .withColumn("prev_quality", F.lag("quality").over(dev)))
-    seg = (ev.withColumn("day", F.explode(F.sequence(F.to_date("seg_start"), F.to_date("seg_end"))))
-             .withColumn("seconds", _seconds(F.least("seg_end", day_end(F.col("day"))))
-                         - _seconds(F.greatest("seg_start", F.to_timestamp(F.col("day")))))
-             .withColumn("home", F.col("day") == F.col("event_date")))
+    seg = (ev.withColumn("_b", F.explode(F.sequence(bucket(F.col("seg_start")), bucket(F.col("seg_end")))))
+             .withColumn("bucket_start", at(F.col("_b")))
+             .withColumn("seconds", _seconds(F.least("seg_end", at(F.col("_b") + 1)))
+                         - _seconds(F.greatest("seg_start", "bucket_start")))
+             .withColumn("day", F.to_date("bucket_start"))
+             .withColumn("home", F.col("_b") == bucket(F.col("event_ts_utc")))
+             .drop("_b"))
     return seg.where((F.col("seconds") > 0) | F.col("home"))
 
 
-def device_day_times(machine_state: "DataFrame") -> "DataFrame":
-    """ISO 22400 time elements per device and UTC day, in seconds."""
+def device_times(machine_state: "DataFrame", period_s: int = DAY_S_INT) -> "DataFrame":
+    """ISO 22400 time elements per device and UTC period (``bucket_start``), in seconds."""
     from pyspark.sql import functions as F
 
-    seg = state_segments(machine_state)
+    seg = state_segments(machine_state, period_s)
     good = F.col("quality") != "BAD"
     running = good & (F.col("state") == "RUNNING")
     stopped = good & (F.col("state") != "RUNNING")
@@ -83,9 +105,8 @@ def device_day_times(machine_state: "DataFrame") -> "DataFrame":
     same_as_before = ((F.col("prev_state") == "DOWN") & ~F.col("prev_planned")
                       & (F.col("prev_quality") != "BAD"))
     failure = F.col("home") & unplanned_down & ~F.coalesce(same_as_before, F.lit(False))
-    return (seg.groupBy("enterprise", "site", "line", "device", F.col("day").alias("event_date"))
+    return (seg.groupBy("enterprise", "site", "line", "device", F.col("day").alias("event_date"), "bucket_start")
             .agg(secs(good).alias("pot_s"),
-                 secs(~good).alias("unknown_state_s"),
                  secs(running).alias("apt_s"),
                  secs(stopped & F.col("planned")).alias("planned_down_s"),
                  secs(stopped & (F.col("state") == "SETUP") & ~F.col("planned")).alias("setup_s"),
@@ -95,24 +116,41 @@ def device_day_times(machine_state: "DataFrame") -> "DataFrame":
                  F.count_if(F.col("home")).alias("state_records"),
                  F.count_if(F.col("home") & (F.col("quality") == "UNCERTAIN")).alias("state_uncertain_records"),
                  F.count_if(F.col("home") & (F.col("quality") == "BAD")).alias("state_bad_records_excluded"))
-            # BAD-covered time plus time before the first known event: DAY - POT
-            .withColumn("unknown_state_s", F.lit(DAY_S) - F.col("pot_s")))
+            # BAD-covered time plus time before the first known event: PERIOD - POT
+            .withColumn("unknown_state_s", F.lit(float(period_s)) - F.col("pot_s")))
+
+
+def device_day_times(machine_state: "DataFrame") -> "DataFrame":
+    """ISO 22400 time elements per device and UTC day, in seconds."""
+    return device_times(machine_state, DAY_S_INT).drop("bucket_start")
+
+
+def line_production(production: "DataFrame", hourly: bool = False) -> "DataFrame":
+    """Counts and ideal (planned) run time per line and day (or hour); BAD excluded, counted.
+
+    ``ideal_good_s`` = sum(planned_cycle_time_s x good): the fully productive
+    time, which the roll-ups sum across lines making different products.
+    """
+    from pyspark.sql import functions as F
+
+    keys = [F.col(k) for k in LINE_KEYS]
+    if hourly:
+        keys.append(interval_hour(F.col("end_ts_utc"), F.col("event_date")).alias("hour_start"))
+    good = F.col("quality") != "BAD"
+    total = lambda c: F.coalesce(F.sum(F.when(good, c)), F.lit(0))  # noqa: E731
+    return (production.groupBy(*keys)
+            .agg(total(F.col("produced")).alias("produced"), total(F.col("good")).alias("good"),
+                 total(F.col("scrap")).alias("scrap"), total(F.col("rework")).alias("rework"),
+                 total(F.col("planned_cycle_time_s") * F.col("produced")).cast("double").alias("ideal_run_s"),
+                 total(F.col("planned_cycle_time_s") * F.col("good")).cast("double").alias("ideal_good_s"),
+                 F.count_if(good).alias("production_records"),
+                 F.count_if(F.col("quality") == "UNCERTAIN").alias("production_uncertain_records"),
+                 F.count_if(~good).alias("production_bad_records_excluded")))
 
 
 def daily_line_production(production: "DataFrame") -> "DataFrame":
     """Counts and ideal (planned) run time per line and day; BAD excluded, counted."""
-    from pyspark.sql import functions as F
-
-    good = F.col("quality") != "BAD"
-    total = lambda c: F.coalesce(F.sum(F.when(good, c)), F.lit(0))  # noqa: E731
-    return (production.groupBy(*LINE_KEYS)
-            .agg(total(F.col("produced")).alias("produced"), total(F.col("good")).alias("good"),
-                 total(F.col("scrap")).alias("scrap"), total(F.col("rework")).alias("rework"),
-                 total(F.col("planned_cycle_time_s") * F.col("produced")).cast("double").alias("ideal_run_s"),
-                 F.count_if(good).alias("production_records"),
-                 F.count_if(F.col("quality") == "UNCERTAIN").alias("production_uncertain_records"),
-                 F.count_if(~good).alias("production_bad_records_excluded"),
-                 F.collect_set(F.when(good, F.col("device"))).alias("_counting_devices")))
+    return line_production(production)
 
 
 def daily_line_oee(production: "DataFrame", machine_state: "DataFrame") -> "DataFrame":
@@ -129,21 +167,45 @@ def daily_line_oee(production: "DataFrame", machine_state: "DataFrame") -> "Data
     ``unknown_state_s``). Rows come for every day the frames cover; callers keep
     the days they recompute.
     """
+    return line_oee(production, machine_state, hourly=False)
+
+
+def hourly_line_oee(production: "DataFrame", machine_state: "DataFrame") -> "DataFrame":
+    """gold.<industry>_oee_hourly_line: as :func:`daily_line_oee` per UTC hour (``hour_start``).
+
+    States are split at hour boundaries; a production report counts in the hour
+    its interval ends in (:func:`interval_hour`). A report that straddles an
+    hour boundary puts all its units in the later hour, so an hour around a
+    start or stop can be flagged ``faster_than_ideal`` / ``counts_without_run_time``
+    (its OEE null) while the day is fine: read trends from the hourly table and
+    totals from the daily one.
+    """
+    return line_oee(production, machine_state, hourly=True)
+
+
+def line_oee(production: "DataFrame", machine_state: "DataFrame", hourly: bool = False) -> "DataFrame":
     from pyspark.sql import functions as F
 
-    prod = daily_line_production(production)
+    keys = list(LINE_KEYS) + (["hour_start"] if hourly else [])
+    prod = line_production(production, hourly)
     counting = (production.where(F.col("quality") != "BAD")
                 .select("enterprise", "site", "line", "device").distinct())
-    times = device_day_times(machine_state).join(counting, ["enterprise", "site", "line", "device"], "left_semi")
+    times = (device_times(machine_state, HOUR_S_INT if hourly else DAY_S_INT)
+             .withColumnRenamed("bucket_start", "hour_start")
+             .join(counting, ["enterprise", "site", "line", "device"], "left_semi"))
+    if not hourly:
+        times = times.drop("hour_start")
     sum_cols = ["pot_s", "unknown_state_s", "apt_s", "planned_down_s", "setup_s", "unplanned_down_s",
                 "unplanned_idle_s", "failures", "state_records", "state_uncertain_records",
                 "state_bad_records_excluded"]
-    times = times.groupBy(*LINE_KEYS).agg(*[F.sum(c).alias(c) for c in sum_cols],
-                                          F.collect_set("device").alias("time_basis_devices"))
-    df = prod.join(times, list(LINE_KEYS), "full_outer")
-    zero = {c: 0 for c in sum_cols + ["produced", "good", "scrap", "rework", "ideal_run_s", "production_records",
-                                      "production_uncertain_records", "production_bad_records_excluded"]}
-    df = df.fillna(zero).drop("_counting_devices")
+    times = times.groupBy(*keys).agg(*[F.sum(c).alias(c) for c in sum_cols],
+                                     F.collect_set("device").alias("time_basis_devices"))
+    df = prod.join(times, keys, "full_outer")
+    zero = {c: 0 for c in sum_cols + ["produced", "good", "scrap", "rework", "ideal_run_s", "ideal_good_s",
+                                      "production_records", "production_uncertain_records",
+                                      "production_bad_records_excluded"]}
+    df = df.fillna(zero).withColumn("time_basis_devices",
+                                    F.coalesce("time_basis_devices", F.array().cast("array<string>")))
 
     col = F.col
     pbt, pbt_flags = kpi_column(kpi.PLANNED_BUSY_TIME, col("pot_s"), col("planned_down_s"))
@@ -173,10 +235,10 @@ def daily_line_oee(production: "DataFrame", machine_state: "DataFrame") -> "Data
               .withColumn("uncertain_records", col("production_uncertain_records") + col("state_uncertain_records"))
               .withColumn("bad_records_excluded",
                           col("production_bad_records_excluded") + col("state_bad_records_excluded"))
-              .select(*LINE_KEYS, "pot_s", "planned_down_s", "pbt_s", "apt_s", "setup_s", "unplanned_down_s",
+              .select(*keys, "pot_s", "planned_down_s", "pbt_s", "apt_s", "setup_s", "unplanned_down_s",
                       "unplanned_idle_s", "unknown_state_s", "failures", "produced", "good", "scrap", "rework",
-                      "ideal_run_s", "availability", "effectiveness", "quality_ratio", "oee", "scrap_ratio",
-                      "rework_ratio", "first_pass_yield", "utilisation", "mtbf_s", "mttr_s", "flags",
+                      "ideal_run_s", "ideal_good_s", "availability", "effectiveness", "quality_ratio", "oee",
+                      "scrap_ratio", "rework_ratio", "first_pass_yield", "utilisation", "mtbf_s", "mttr_s", "flags",
                       "time_basis_devices", "production_records", "state_records", "uncertain_records",
                       "bad_records_excluded", "production_uncertain_records", "production_bad_records_excluded",
                       "state_uncertain_records", "state_bad_records_excluded"))
@@ -187,40 +249,53 @@ def daily_site_energy_carbon(energy: "DataFrame", factors: kpi.EnergyFactors | N
     (``<carrier>_<unit>``, silver standard units), tce (GB/T 2589) and tCO2.
 
     Peak demand = the largest 15-minute site demand (sum of the meters' demand_kw
-    in that window); load factor = mean / peak of those windows. BAD readings
-    are excluded and counted; UNCERTAIN ones kept and counted.
+    in that window; a reading stamped at 08:15 is the 08:00-08:15 window); load
+    factor = mean / peak of those windows; power factor = the kWh-weighted mean
+    of the meters' power factor. BAD readings are excluded and counted;
+    UNCERTAIN ones kept and counted.
     """
+    return site_energy_carbon(energy, factors, hourly=False)
+
+
+def hourly_site_energy_carbon(energy: "DataFrame", factors: kpi.EnergyFactors | None = None) -> "DataFrame":
+    """gold.energy_hourly_site: :func:`daily_site_energy_carbon` per UTC hour (``hour_start``);
+    a reading counts in the hour its interval ends in (:func:`interval_hour`)."""
+    return site_energy_carbon(energy, factors, hourly=True)
+
+
+def site_energy_carbon(energy: "DataFrame", factors: kpi.EnergyFactors | None = None,
+                       hourly: bool = False) -> "DataFrame":
     from pyspark.sql import functions as F
 
     factors = factors or kpi.load_energy_factors()
+    keys = list(SITE_KEYS) + (["hour_start"] if hourly else [])
+    if hourly:
+        energy = energy.withColumn("hour_start", interval_hour(F.col("event_ts_utc"), F.col("event_date")))
     good = F.col("quality") != "BAD"
     carriers = sorted(factors.carriers)
-    per_carrier = []
-    for c in carriers:
-        unit = factors.carriers[c].unit
-        per_carrier.append(F.coalesce(F.sum(F.when(good & (F.col("carrier") == c), F.col("value"))), F.lit(0.0))
-                           .alias(f"{c}_{unit}".lower()))
+    col_of = {c: f"{c}_{factors.carriers[c].unit}".lower() for c in carriers}
+    per_carrier = [F.coalesce(F.sum(F.when(good & (F.col("carrier") == c), F.col("value"))), F.lit(0.0))
+                   .alias(col_of[c]) for c in carriers]
     known = F.col("carrier").isin(*carriers)
-    totals = (energy.groupBy(*SITE_KEYS)
+    totals = (energy.groupBy(*keys)
               .agg(*per_carrier,
                    F.count_if(good).alias("readings"),
                    F.count_if(F.col("quality") == "UNCERTAIN").alias("uncertain_records"),
                    F.count_if(~good).alias("bad_records_excluded"),
                    F.count_if(good & ~known).alias("readings_without_factor")))
-    tce = sum((F.col(f"{c}_{factors.carriers[c].unit}".lower()) * F.lit(kpi.tce_per_unit(c, factors))
-               for c in carriers), F.lit(0.0))
-    tco2 = sum((F.col(f"{c}_{factors.carriers[c].unit}".lower()) * F.lit(kpi.tco2_per_unit(c, factors))
-                for c in carriers), F.lit(0.0))
+    tce = sum((F.col(col_of[c]) * F.lit(kpi.tce_per_unit(c, factors)) for c in carriers), F.lit(0.0))
+    tco2 = sum((F.col(col_of[c]) * F.lit(kpi.tco2_per_unit(c, factors)) for c in carriers), F.lit(0.0))
     totals = totals.withColumn("tce", tce).withColumn("tco2", tco2)
 
-    window = F.floor(_seconds(F.col("event_ts_utc")) / DEMAND_WINDOW_S)
-    demand = (energy.where(good & (F.col("carrier") == "electricity") & F.col("demand_kw").isNotNull())
-              .groupBy(*SITE_KEYS, window.alias("_w")).agg(F.sum("demand_kw").alias("_kw"))
-              .groupBy(*SITE_KEYS).agg(F.max("_kw").alias("peak_demand_kw"), F.avg("_kw").alias("avg_demand_kw")))
-    pf = (energy.where(good & (F.col("carrier") == "electricity") & F.col("power_factor").isNotNull())
-          .groupBy(*SITE_KEYS)
-          # energy-weighted mean power factor of the site's meters
+    # Interval-ending stamps: 08:15 closes the 08:00-08:15 window.
+    window = F.floor((_seconds(F.col("event_ts_utc")) - 1e-6) / DEMAND_WINDOW_S)
+    electric = energy.where(good & (F.col("carrier") == "electricity"))
+    demand = (electric.where(F.col("demand_kw").isNotNull())
+              .groupBy(*keys, window.alias("_w")).agg(F.sum("demand_kw").alias("_kw"))
+              .groupBy(*keys).agg(F.max("_kw").alias("peak_demand_kw"), F.avg("_kw").alias("avg_demand_kw")))
+    pf = (electric.where(F.col("power_factor").isNotNull())
+          .groupBy(*keys)
           .agg((F.sum(F.col("power_factor") * F.col("value")) / F.sum("value")).alias("power_factor")))
-    out = totals.join(demand, list(SITE_KEYS), "left").join(pf, list(SITE_KEYS), "left")
+    out = totals.join(demand, keys, "left").join(pf, keys, "left")
     lf, lf_flags = kpi_column(kpi.LOAD_FACTOR, F.col("avg_demand_kw"), F.col("peak_demand_kw"))
     return out.withColumn("load_factor", lf).withColumn("flags", lf_flags)

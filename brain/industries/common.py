@@ -68,12 +68,17 @@ def record_specs(industry: str) -> dict[str, RecordSpec]:
 
 
 def gold_tables(industry: str) -> dict:
-    """The gold tables every producing industry has: counts and OEE per line and day."""
-    from brain.kpi_spark import daily_line_oee
+    """The gold tables every producing industry has: counts and OEE per line and day and
+    hour, and the ISA-95 roll-ups (site, enterprise). A dict the industry modules merge
+    their own tables into: gold table -> (source record type(s), transform)."""
+    from brain.kpi_spark import daily_line_oee, hourly_line_oee
+    from brain.rollup import gold_transforms
 
     return {
         f"gold.{industry}_daily_line_production": ("production", daily_line_production),
         f"gold.{industry}_oee_daily_line": (("production", "machine_state"), daily_line_oee),
+        f"gold.{industry}_oee_hourly_line": (("production", "machine_state"), hourly_line_oee),
+        **gold_transforms(industry),
     }
 
 
@@ -81,13 +86,19 @@ def daily_line_production(production_df: "DataFrame") -> "DataFrame":
     """Counts per line and day, and the ISO 22400 quality ratio GQ/PQ.
 
     BAD records are excluded (and counted); UNCERTAIN ones are kept and counted.
+    A line whose every record was BAD still gets its row, with zero counts.
     """
     from pyspark.sql import functions as F
 
+    from brain import kpi
+    from brain.kpi_spark import kpi_column
+
     good_rec = F.col("quality") != "BAD"
-    agg = [F.sum(F.when(good_rec, F.col(c))).alias(c) for c in ("produced", "good", "scrap", "rework")]
+    agg = [F.coalesce(F.sum(F.when(good_rec, F.col(c))), F.lit(0)).alias(c)
+           for c in ("produced", "good", "scrap", "rework")]
     out = (production_df.groupBy("enterprise", "site", "line", "event_date")
            .agg(*agg, F.count(F.when(good_rec, 1)).alias("records"),
                 F.count(F.when(F.col("quality") == "UNCERTAIN", 1)).alias("uncertain_records"),
                 F.count(F.when(~good_rec, 1)).alias("bad_records_excluded")))
-    return out.withColumn("quality_ratio", F.when(F.col("produced") > 0, F.col("good") / F.col("produced")))
+    q, _ = kpi_column(kpi.QUALITY_RATIO, F.col("good"), F.col("produced"))
+    return out.withColumn("quality_ratio", q)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from brain import defects
 from brain.industries import common
 from brain.records import Field, RecordSpec
 
@@ -18,4 +19,5 @@ MATERIAL_GENEALOGY = RecordSpec(
 
 RECORD_SPECS = {**common.record_specs(INDUSTRY), "material_genealogy": MATERIAL_GENEALOGY}
 
-GOLD = common.gold_tables(INDUSTRY)
+GOLD = {**common.gold_tables(INDUSTRY),
+        f"gold.{INDUSTRY}_defect_pareto_daily": ("quality_inspection", defects.daily_pareto)}

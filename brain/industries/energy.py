@@ -68,9 +68,16 @@ def _carbon(meter: "DataFrame") -> "DataFrame":
     return daily_site_energy_carbon(meter)
 
 
+def _carbon_hourly(meter: "DataFrame") -> "DataFrame":
+    from brain.kpi_spark import hourly_site_energy_carbon
+
+    return hourly_site_energy_carbon(meter)
+
+
 # gold table -> (source record type(s), transform). Recomputed per event_date.
 GOLD = {
     "gold.energy_daily_site": ("energy_meter", daily_site_energy),
     "gold.energy_daily_site_kwh": ("energy_meter", daily_site_kwh),
     "gold.energy_carbon_daily_site": ("energy_meter", _carbon),
+    "gold.energy_hourly_site": ("energy_meter", _carbon_hourly),
 }

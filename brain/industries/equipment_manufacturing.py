@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from brain import pdm
 from brain.industries import common
 
 INDUSTRY = "equipment_manufacturing"
 
 RECORD_SPECS = common.record_specs(INDUSTRY)
 
-GOLD = common.gold_tables(INDUSTRY)
+GOLD = {**common.gold_tables(INDUSTRY), **pdm.gold_tables(INDUSTRY)}

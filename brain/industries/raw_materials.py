@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from brain import gas_safety, pdm, process_capability
 from brain.industries import common
 
 INDUSTRY = "raw_materials"
 
 RECORD_SPECS = common.record_specs(INDUSTRY)
 
-GOLD = common.gold_tables(INDUSTRY)
+GOLD = {
+    **common.gold_tables(INDUSTRY),
+    **pdm.gold_tables(INDUSTRY),
+    f"gold.{INDUSTRY}_process_capability_daily": (("telemetry", "machine_state"), process_capability.gold_capability),
+    f"gold.{INDUSTRY}_safety_exceedances_daily": ("telemetry", gas_safety.gold_exceedances),
+}

@@ -13,10 +13,12 @@ MIN = 60.0
 
 
 def oee_example():
-    """Vorne Industries, "Calculating OEE" (oee.com) and its OEE worksheet
-    (c) 2002-2005 Vorne Industries: shift 480 min, two 15-min breaks and a
-    30-min meal (60 min), 47 min down time, ideal run rate 60 ppm, total
-    19,271 pieces, 423 rejects."""
+    """Vorne Industries, "Calculating OEE" (oee.com) and its "Calculating OEE
+    Worksheet" (c) 2002-2005 Vorne Industries (a copy with these inputs:
+    docs.google.com/spreadsheets/d/1CTm7r8-c17rija5Wu9bpF6tLE0UtdH-j3sGwo8IRZTg):
+    shift 8 h = 480 min, two 15-min breaks and a 30-min meal (60 min), 47 min
+    down time, ideal run rate 60 ppm, total 19,271 pieces, 423 rejects ->
+    availability 88.81 %, performance 86.11 %, quality 97.80 %, OEE 74.79 %."""
     pot = 480 * MIN
     pbt = kpi.planned_busy_time(pot, 60 * MIN)
     apt = pbt - 47 * MIN
@@ -112,8 +114,11 @@ def test_tce_gb_t_2589_coefficients():
 
 def test_tco2_factors_and_configurable_grid():
     f = kpi.load_energy_factors()
-    # MEE/NBS 2022 national average grid factor, 0.5366 kgCO2/kWh.
-    assert kpi.to_tco2(1_000, "electricity", "kWh", f) == pytest.approx(0.5366)
+    # MEE/NBS 2023 national average grid factor, 0.5306 kgCO2/kWh (announcement on
+    # the 2023 electricity CO2 emission factors; Guangming Daily, China Electric Power
+    # News 2026-01-15: "0.5306 kgCO2/kWh, down 1.1 % from 2022's 0.5366").
+    assert kpi.to_tco2(1_000, "electricity", "kWh", f) == pytest.approx(0.5306)
+    assert round((0.5366 - 0.5306) / 0.5366 * 100, 1) == 1.1
     assert kpi.to_tco2(1_000, "electricity", "kWh", f.with_grid_factor(0.6776)) == pytest.approx(0.6776)
     # NDRC guideline defaults: NCV x carbon content x oxidation x 44/12.
     gas = 389.31 / 10_000 * 15.3e-3 * 0.99 * 44 / 12  # tCO2 per m3
@@ -134,6 +139,41 @@ def test_energy_rejects_impossible_or_mismatched_inputs():
         kpi.to_tce(1, "electricity", "m3")  # a volume is no electricity
     with pytest.raises(KeyError):
         kpi.to_tce(1, "diesel", "t")
+
+
+def test_load_factor_worked_examples():
+    # Source: bettercostcontrol.com/what-is-load-factor: 65,000 kWh in a 30-day
+    # billing period with a 125 kW peak -> 65,000 / (125 x 30 x 24) = 72.2 %.
+    hours = 30 * 24
+    assert round(kpi.load_factor(65_000 / hours, 125) * 100, 1) == 72.2
+    # Source: electricrateselect.com/load-factor: 20,000 kWh, 70 kW peak, 30 days -> 39.68 %.
+    assert round(kpi.load_factor(20_000 / hours, 70) * 100, 2) == 39.68
+
+
+def test_tce_worked_example_ier_stuttgart():
+    # Source: IER, University of Stuttgart, energy unit converter
+    # (ier.uni-stuttgart.de/online_tools/umrechner): 300 kWh x 0.123 = 36.9 kg
+    # coal equivalent. With the GB/T 2589-2020 coefficient 0.1229 kgce/kWh the
+    # same 300 kWh are 36.87 kgce, 36.9 kgce to the published precision.
+    tce = kpi.to_tce(300, "electricity", "kWh")
+    assert tce == pytest.approx(0.03687, rel=1e-12)
+    assert round(tce * 1000, 1) == 36.9
+
+
+def test_rolled_up_oee_weights_lines_by_time_not_by_count():
+    # Two lines of one site (hand-computed): a big one (PBT 72,000 s, APT 64,800 s,
+    # PRU x PQ 58,320 s, PRU x GQ 55,404 s: OEE 0.7695) and a small one (3,600,
+    # 1,800, 900, 450: OEE 0.125). The site is 55,854 / 75,600 = 0.7388 of its
+    # planned busy time fully productive, not their mean 0.447.
+    big, small = (72000, 64800, 58320, 55404), (3600, 1800, 900, 450)
+    assert kpi.rolled_up_oee(*big) == pytest.approx(0.9 * 0.9 * 0.95, rel=1e-12)
+    assert kpi.rolled_up_oee(*small) == pytest.approx(0.125, rel=1e-12)
+    site = kpi.rolled_up_oee(*(b + s for b, s in zip(big, small)))
+    assert site == pytest.approx(55854 / 75600, rel=1e-12)
+    assert round(site, 4) == 0.7388
+    assert kpi.rolled_up_oee(0, 0, 0, 0) is None
+    with pytest.raises(KpiInputError, match=kpi.FASTER_THAN_IDEAL):
+        kpi.rolled_up_oee(100, 50, 60, 60)
 
 
 def test_load_factor_and_energy_intensity():
