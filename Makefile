@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 export GX_ANALYTICS_ENABLED := False
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup jars browser run test test-fast lint bench bench-quick airflow doctor clean distclean lock
+.PHONY: help setup jars web browser run test test-fast lint bench bench-quick airflow doctor clean distclean lock
 
 help:
 	@echo "make run        set up, start Kafka, simulate a little energy data, run the pipeline, print gold"
@@ -26,7 +26,7 @@ help:
 	@echo "make clean      remove broker data, lake and Airflow state (.state)"
 	@echo "make distclean  also remove .venv and .jars"
 
-setup: $(VENV)/.installed jars
+setup: $(VENV)/.installed jars web
 
 $(VENV)/.installed: setup.cfg constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,16 @@ $(VENV)/.installed: setup.cfg constraints.txt pyproject.toml
 	@touch $@
 
 jars: .jars/spark/.resolved .jars/kafka/.resolved
+
+# Data Docs offline: GX's pages load jQuery, Bootstrap, bootstrap-table... from
+# CDNs. The same versions (web/package-lock.json) go into git-ignored
+# web/node_modules; brain.quality.docs_assets copies them next to Data Docs.
+web: web/node_modules/.installed
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "make web: npm not found (Debian: apt-get install npm)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
 
 # Headless Chromium for the Data Docs and dashboard screenshot tests, from
 # Debian's packages (the only browser source this machine reaches).

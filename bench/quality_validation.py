@@ -112,6 +112,82 @@ def main() -> None:
     print(json.dumps(report, indent=2))
 
 
+def measure_gx_share(spark, cfg, rows: int = 1_000_000, bad_share: float = 0.001) -> dict:
+    """GX validation's share of one batch's time, on ``rows`` energy readings, through the real stages.
+
+    The batch: ``rows`` Kafka-shaped JSON records in bronze (not timed), then
+    timed: ``batch_s`` = clean + write (brain.silver.process_batch: parse,
+    classify, de-duplicate, write silver / quarantine / duplicates / touched
+    days) and ``validation_s`` = ``brain.pipeline.validate`` of those rows (GX
+    checkpoint, failing-row samples, quarantine moves, results, Data Docs).
+    ``gx_share`` = validation_s / (batch_s + validation_s): the part of the
+    batch's whole time spent validating (target <= 0.25). Uses ``cfg``'s lake
+    (give it an empty one) and the energy industry. A small warm-up batch is
+    cleaned and validated first, so JVM and GX start-up costs are not counted.
+    """
+    from brain import pipeline
+    from brain.industries import energy
+    from brain.lake import table_path
+    from brain.silver import ensure_shared_tables, process_batch
+
+    spec = energy.RECORD_SPECS["energy_meter"]
+    bronze_path = str(table_path(cfg, "bronze.energy_meter"))
+    silver = "silver.energy_meter"
+    sc = spark.sparkContext
+    ensure_shared_tables(spark, cfg)
+
+    def batch(n: int, offset: int, run_id: str) -> tuple[float, float, dict]:
+        _bronze(spark, n, offset, bad_share).write.format("delta").mode("append").save(bronze_path)
+        bronze = spark.read.format("delta").load(bronze_path).where(f"offset >= {offset}")
+        sc.setJobGroup(f"{run_id}-batch", "clean + write")
+        t = time.perf_counter()
+        process_batch(spark, cfg, spec, silver, bronze, run_id)
+        batch_s = time.perf_counter() - t
+        sc.setJobGroup(f"{run_id}-validate", "validate")
+        t = time.perf_counter()
+        report = pipeline.validate(cfg, "energy", run_id)
+        validation_s = time.perf_counter() - t
+        sc.setJobGroup("idle", "idle")
+        jobs = {k: len(sc.statusTracker().getJobIdsForGroup(f"{run_id}-{k}")) for k in ("batch", "validate")}
+        return batch_s, validation_s, {"jobs": jobs, "validate": report}
+
+    batch(min(rows, 2_000), 0, "bench_warmup")
+    batch_s, validation_s, info = batch(rows, 10_000_000, "bench_gx_share")
+    (table,) = info["validate"]
+    return {"rows": rows, "batch_s": round(batch_s, 3), "validation_s": round(validation_s, 3),
+            "gx_share": round(validation_s / (batch_s + validation_s), 3),
+            "batch_jobs": info["jobs"]["batch"], "validation_jobs": info["jobs"]["validate"],
+            "validated_rows": table.get("rows"),
+            "quarantined_by_expectations": table.get("quarantined_by_expectations")}
+
+
+def _bronze(spark, n: int, offset: int, bad_share: float):
+    """Bronze rows as Kafka leaves them: JSON energy readings, a ``bad_share`` of them 2e7 kWh
+    (inside the contract, outside the suite's range: moved by the quarantine expectation)."""
+    from pyspark.sql import functions as F
+
+    k = (F.col("id") % 4).cast("int")
+    carriers = F.array(*[F.lit(c) for c in ("electricity", "natural_gas", "coal", "steam")])
+    units = F.array(*[F.lit(u) for u in ("kWh", "m3", "t", "t")])
+    record = F.struct(
+        F.lit("1.0").alias("schema_version"), F.expr("uuid()").alias("event_id"),
+        F.lit("energy_meter").alias("record_type"), F.lit("energy").alias("industry"),
+        F.lit("acme").alias("enterprise"), F.concat(F.lit("site-0"), (F.col("id") % 5).cast("string")).alias("site"),
+        F.lit("utilities").alias("area"), F.lit("line-01").alias("line"),
+        F.concat(F.lit("meter-"), (F.col("id") % 500).cast("string")).alias("device"),
+        F.date_format(F.expr("current_timestamp() - make_interval(0, 0, 0, 0, 0, 0, id % 86400)"),
+                      "yyyy-MM-dd'T'HH:mm:ss.SSSXXX").alias("event_ts"),
+        F.lit("GOOD").alias("quality"), F.element_at(carriers, k + 1).alias("carrier"),
+        F.when(F.rand(7) < F.lit(bad_share), F.lit(2e7)).otherwise(F.round(F.rand(3) * 100, 3)).alias("value"),
+        F.element_at(units, k + 1).alias("unit"), F.lit(900).alias("interval_s"))
+    return spark.range(n).select(
+        F.to_json(record).cast("binary").alias("payload"), F.col("id").cast("string").cast("binary").alias("key"),
+        F.lit("bench.energy.energy_meter").alias("topic"), F.lit(0).alias("partition"),
+        (F.col("id") + offset).alias("offset"), F.current_timestamp().alias("kafka_ts"),
+        F.lit(None).cast("array<struct<key:string,value:binary>>").alias("headers"),
+        F.current_timestamp().alias("ingest_ts"), F.current_date().alias("ingest_date"))
+
+
 def _generate(spark, n: int, bad_share: float):
     from pyspark.sql import functions as F
 

@@ -120,32 +120,40 @@ def backfill(cfg: Config, industry: str, start: str, end: str, run_id: str) -> l
 
 
 def validate(cfg: Config, industry: str, run_id: str) -> list[dict]:
-    """Great Expectations on the silver rows this run added.
+    """Great Expectations on the silver rows not validated yet: this run's, and those
+    of any earlier run that died before validating (quality.validated_runs).
 
     Rows failing a `quarantine` expectation move to quarantine; the results
-    go to quality.validation_results and Data Docs. Raises
-    brain.quality.QualityGateFailed when a `fail` expectation fails, which
-    fails the Airflow task and leaves the silver Asset unmarked.
+    go to quality.validation_results and Data Docs. A failed `fail`
+    expectation closes the industry's quality gate (brain.quality.gate) and
+    raises QualityGateFailed; so does a gate still closed by an earlier run.
+    Either fails the Airflow task and leaves the silver Asset unmarked, and
+    publish() skips the industry until an operator releases the gate.
     """
     from pyspark.sql import functions as F
 
     from brain import quality
+    from brain.quality import gate
+    from brain.quality.results import mark_validated, unvalidated_runs
     from brain.quality.suites import suite_path
     from brain.silver import move_to_quarantine
 
     spark = _spark(cfg)
     module = industries.load(cfg, industry)
-    reports, outcomes = [], []
+    reports, failed, details, validated = [], [], [], []
     for rt in cfg.get(f"industries.{industry}.record_types"):
         name = silver_table(industry, rt)
         path = table_path(cfg, name)
         if not suite_path(cfg, name).is_file():
             reports.append({"table": name, "validated": False, "reason": f"no suite {suite_path(cfg, name)}"})
             continue
-        if not is_delta(path):
-            reports.append({"table": name, "validated": False, "reason": "no rows yet"})
+        pending = unvalidated_runs(spark, cfg, name) if is_delta(path) else {}
+        if not pending:
+            reports.append({"table": name, "validated": False, "reason": "no new rows"})
             continue
-        rows = spark.read.format("delta").load(str(path)).where(F.col("_run_id") == run_id)
+        days = sorted({d for ds in pending.values() for d in ds})
+        rows = (spark.read.format("delta").load(str(path))
+                .where(F.col("event_date").isin(days) & F.col("_run_id").isin(sorted(pending))))
         outcome = quality.validate_batch(spark, rows, name, run_id, cfg)
         try:
             quality.record_results(spark, outcome, cfg)
@@ -155,22 +163,46 @@ def validate(cfg: Config, industry: str, run_id: str) -> list[dict]:
                                            bronze_table(industry, rt))
         finally:
             outcome.release()
-        outcomes.append(outcome)
+        if not outcome.success:
+            failed.append(outcome)
+            details.append(gate.failure_detail(outcome, sorted(pending)))
+        validated.append((name, sorted(pending)))
         reports.append({"table": name, "validated": True, "success": outcome.success, "rows": outcome.row_count,
-                        "expectations": len(outcome.results),
+                        "runs": sorted(pending), "expectations": len(outcome.results),
                         "failed": [r.name for r in outcome.results if not r.success],
                         "quarantined_by_expectations": moved, "data_docs": outcome.data_docs_index})
-    for outcome in outcomes:
-        quality.enforce(outcome)
+    if details:  # closed before the runs count as validated: a crash in between re-validates, never leaks
+        gate.close(spark, cfg, industry, run_id, details)
+    for name, runs in validated:
+        mark_validated(spark, cfg, name, runs, run_id)
+    gate.check_after_validation(gate.read_state(spark, cfg, industry), failed)
     return reports
 
 
 def publish(cfg: Config, industry: str) -> list[dict]:
+    """Gold for the industry's pending days; while its quality gate is closed, one
+    ``{"blocked": True, ...}`` entry instead (no raise: other industries still publish)."""
     from brain.gold import publish_industry
+    from brain.quality import gate
 
     module = industries.load(cfg, industry)
+    state = gate.read_state(_spark(cfg), cfg, industry)
+    if not state.is_open:
+        return [gate.blocked_result(state)]
     results = publish_industry(_spark(cfg), cfg, industry, module)
     return [{"table": r.table, "days": [str(d) for d in r.days], "rows": r.rows} for r in results]
+
+
+def publish_enterprise(cfg: Config) -> list[dict]:
+    """gold.enterprise_brain for the days the industries' publishes recomputed since its last build
+    (run after them), then one message per site and rebuilt day on Kafka ``brain.metrics``."""
+    from brain.enterprise import publish_enterprise as run_publish
+    from brain.metrics_topic import announce
+
+    report = run_publish(_spark(cfg), cfg)
+    # Subscribers to brain.metrics hear of exactly the site-days just rebuilt (none: nothing sent).
+    report["announced"] = announce(cfg, days=report["days"]) if report["days"] else 0
+    return [report]
 
 
 @dataclass
@@ -178,6 +210,7 @@ class CycleReport:
     run_id: str
     industries: dict = field(default_factory=dict)
     seconds: float = 0.0
+    enterprise: list = field(default_factory=list)
 
     def totals(self) -> dict:
         t = {"records_in": 0, "inserted": 0, "quarantined": 0, "duplicates": 0}
@@ -205,5 +238,7 @@ def run_cycle(cfg: Config, industry_names: list[str], run_id: str | None = None,
         log(f"[{ind}] publish: gold tables for the touched days")
         r["publish"] = publish(cfg, ind)
         report.industries[ind] = r
+    log("[enterprise] publish: gold.enterprise_brain for the days the industries recomputed")
+    report.enterprise = publish_enterprise(cfg)
     report.seconds = round(time.monotonic() - started, 1)
     return report

@@ -4,7 +4,8 @@
 Runs when any industry's silver Asset is updated (data-aware scheduling), so
 it only ever sees validated data. Recomputes, per gold table, exactly the
 event days that new or late records touched (`quality.touched_days`), with a
-partition overwrite: running it twice gives the same tables.
+partition overwrite: running it twice gives the same tables. A second task
+then rebuilds `gold.enterprise_brain` for the days the first one recomputed.
 """
 
 from __future__ import annotations
@@ -32,11 +33,22 @@ def brain_metrics():
     def publish() -> dict:
         from brain import pipeline as p
         from brain.config import load
+        from brain.quality.gate import raise_if_blocked
 
         cfg = load()
-        return {ind: p.publish(cfg, ind) for ind in cfg.industry_names()}
+        published = {ind: p.publish(cfg, ind) for ind in cfg.industry_names()}
+        raise_if_blocked(published)  # after all others published: red task listing the blocked industries
+        return published
 
-    publish()
+    # all_done: a blocked industry fails the task above, the others' new days still roll up.
+    @task(trigger_rule="all_done")
+    def enterprise() -> list:
+        from brain import pipeline as p
+        from brain.config import load
+
+        return p.publish_enterprise(load())
+
+    publish() >> enterprise()
 
 
 brain_metrics()

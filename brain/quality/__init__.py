@@ -4,10 +4,12 @@
   on the batch with GX on Spark and splits off rows for quarantine;
 - ``record_results`` appends the per-expectation results to
   ``quality.validation_results``;
-- ``enforce`` raises ``QualityGateFailed`` when a `fail` expectation failed.
+- ``enforce`` raises ``QualityGateFailed`` when a `fail` expectation failed;
+  ``gate`` keeps the industry's publishing blocked until an operator releases
+  it (``gate_release``, ``brain quality gate``).
 """
 
-from brain.quality.gate import QualityGateFailed, enforce, gate_message
+from brain.quality.gate import PublishBlocked, QualityGateFailed, enforce, gate_message
 from brain.quality.policy import FAIL, POLICIES, QUARANTINE, WARN
 from brain.quality.results import RESULTS_TABLE, record_results
 from brain.quality.rowlevel import QUARANTINE_TYPES, QuarantineMismatch
@@ -22,6 +24,7 @@ __all__ = [
     "RESULTS_TABLE",
     "WARN",
     "ExpectationOutcome",
+    "PublishBlocked",
     "QualityGateFailed",
     "QuarantineMismatch",
     "Suite",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -151,13 +152,18 @@ class SuiteRun:
         return samples
 
     def build_docs(self) -> str | None:
-        """Rebuild this run's page, the suite's page and index.html; the index URL."""
+        """Rebuild this run's page, the suite's page and index.html, pointed at local copies
+        of their scripts (brain.quality.docs_assets); the index URL."""
         if not self.settings.data_docs_enabled:
             return None
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
         )
 
+        from brain.quality.docs_assets import localize
+
+        started = time.time() - 1  # file timestamps may be coarser than the clock
         urls = self.context.build_data_docs(
             site_names=[SITE], resource_identifiers=[self.key, ExpectationSuiteIdentifier(name=self.suite.name)])
+        localize(self.settings.data_docs_assets, self.settings.data_docs_dir, since=started)
         return urls.get(SITE)

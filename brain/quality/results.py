@@ -70,3 +70,62 @@ def record_results(spark: SparkSession, outcome: ValidationOutcome, cfg: Config)
         spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES "
                   f"('brain.layer' = 'quality', 'brain.owner' = '{owner}')")
     return len(rows)
+
+
+# Which silver runs' rows have been validated: validate picks up every run
+# not listed here, so the rows of a run that died before validating are
+# validated by the next one (and nothing is validated twice).
+VALIDATED_RUNS = "quality.validated_runs"
+VALIDATED_SCHEMA = "table_name string, run_id string, validated_in string, validated_at timestamp"
+
+
+def unvalidated_runs(spark: SparkSession, cfg: Config, table_name: str) -> dict[str, list]:
+    """run_id -> event days it touched, for runs that wrote rows to ``table_name`` and were not validated.
+
+    Read from quality.touched_days (small), so the silver read can prune to
+    those days. Runs with rows in quality.validation_results count as
+    validated too (lakes from before quality.validated_runs existed).
+    """
+    from pyspark.sql import functions as F
+
+    from brain.silver import TOUCHED
+
+    touched_path = table_path(cfg, TOUCHED)
+    if not is_delta(touched_path):
+        return {}
+    touched = (spark.read.format("delta").load(str(touched_path)).where(F.col("table") == table_name)
+               .select("run_id", "event_date"))
+    for name in (VALIDATED_RUNS, RESULTS_TABLE):
+        path = table_path(cfg, name)
+        if is_delta(path):
+            done = spark.read.format("delta").load(str(path)).where(F.col("table_name") == table_name)
+            touched = touched.join(done.select("run_id").distinct(), "run_id", "left_anti")
+    out: dict[str, list] = {}
+    for r in touched.distinct().collect():
+        out.setdefault(r["run_id"], []).append(r["event_date"])
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def mark_validated(spark: SparkSession, cfg: Config, table_name: str, run_ids: list[str], validated_in: str) -> None:
+    import datetime as dt
+
+    if not run_ids:
+        return
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    df = spark.createDataFrame([(table_name, r, validated_in, now) for r in run_ids], VALIDATED_SCHEMA)
+    append_retrying(df, str(table_path(cfg, VALIDATED_RUNS)), ["table_name"])
+
+
+def append_retrying(df, path: str, partition_by: list[str] | None = None) -> None:
+    """A blind append; only two first writers creating the table can conflict, and a retry is safe."""
+    from delta.exceptions import ConcurrentWriteException, MetadataChangedException, ProtocolChangedException
+
+    for attempt in range(_RETRIES):
+        try:
+            df.write.format("delta").mode("append").partitionBy(*(partition_by or [])).save(path)
+            return
+        except (ConcurrentWriteException, MetadataChangedException, ProtocolChangedException):
+            if attempt == _RETRIES - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+

@@ -18,6 +18,7 @@ class QualitySettings:
     gx_dir: Path                 # GX stores: suites as last validated, validation results
     data_docs_dir: Path          # static Data Docs site (index.html)
     data_docs_enabled: bool
+    data_docs_assets: Path       # node_modules with local copies of Data Docs' CDN scripts (make web)
     data_docs_runs_limit: int    # newest validation results listed on index.html
     sample_size: int             # failing rows' keys kept per expectation
     sample_column: str           # the key those samples are taken from
@@ -30,6 +31,7 @@ class QualitySettings:
             gx_dir=_path(cfg, "quality.gx_dir", ".state/gx"),
             data_docs_dir=_path(cfg, "quality.data_docs_dir", ".state/data_docs"),
             data_docs_enabled=bool(cfg.get("quality.data_docs_enabled", True)),
+            data_docs_assets=_path(cfg, "quality.data_docs_assets", "web/node_modules"),
             data_docs_runs_limit=int(cfg.get("quality.data_docs_runs_limit", 500)),
             sample_size=int(cfg.get("quality.sample_size", 5)),
             sample_column=str(cfg.get("quality.sample_column", "event_id")),

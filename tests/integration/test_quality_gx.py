@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -170,6 +171,56 @@ def test_data_docs_list_every_run(spark, qcfg, dirty, env):
     assert list((env / "gx" / "validations").rglob("*.json"))  # the results Data Docs are built from
     pages = list((index.parent / "validations").rglob("*.html"))
     assert any("run-dirty" in str(p) for p in pages) and any("run-later" in str(p) for p in pages)
+
+
+def test_data_docs_work_offline_in_headless_chromium(spark, qcfg, dirty, tmp_path):
+    """The index lists the runs once its scripts ran, with every script and style local
+    (tests/browser.py opens pages with networking off)."""
+    from brain.quality.docs_assets import missing_assets, remote_references
+    from brain.quality.settings import QualitySettings
+    from tests.browser import dump_dom, screenshot
+
+    assets = QualitySettings.from_config(qcfg).data_docs_assets
+    if missing_assets(assets):
+        pytest.fail(f"Data Docs assets missing in {assets}: run `make web` (npm ci in web/; needs npm, "
+                    f"e.g. `apt-get install npm`, and the npm registry)")
+    validate_batch(spark, spark.createDataFrame([reading(400)], SCHEMA), TABLE, "run-offline", qcfg).release()
+    index = Path(qcfg.path("quality.data_docs_dir")) / "index.html"
+    html = index.read_text()
+    assert remote_references(html) == []
+    assert "data-index" not in html  # run rows exist only once bootstrap-table's script has run
+
+    dom = dump_dom(index)
+    rows = re.findall(r'<tr class="clickable-row" data-href="validations/([^"]+)" data-index="\d+">(.*?)</tr>',
+                      dom, re.S)
+    cells = [[c.strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)] for _, body in rows]
+    listed = {c for row in cells for c in row}
+    assert {"run-dirty", "run-offline", TABLE} <= listed, cells
+    screenshot(index, tmp_path / "data_docs_index.png")  # asserts a real, non-blank image
+
+
+def test_gold_days_are_validated_after_publishing_with_warnings_recorded(spark, qcfg):
+    from brain.quality.gold_suites import validate_gold
+
+    gold = "gold.energy_daily_site_kwh"
+    day, other = dt.date(2026, 11, 27), dt.date(2026, 11, 26)
+    cols = ("enterprise string, site string, event_date date, electricity_kwh double, readings long, "
+            "uncertain_readings long, bad_readings_excluded long, peak_demand_kw double, computed_at timestamp")
+    rows = [("acme", "site-01", day, 10.0, 4, 0, 0, 2.0, TS), ("acme", "site-01", day, 12.0, 4, 0, 0, 2.0, TS),
+            ("acme", "site-02", day, -3.0, 2, 0, 1, None, TS), ("acme", None, other, -1.0, -1, 0, 0, None, TS)]
+    spark.createDataFrame(rows, cols).write.format("delta").mode("overwrite").save(str(table_path(qcfg, gold)))
+
+    report = validate_gold(spark, qcfg, gold, [day], run_id="gold-run-1")  # the other day is not checked
+    assert report["validated"] and report["rows"] == 3
+    assert report["success"]  # warnings: recorded, nothing blocked
+    results = {r.expectation: r for r in spark.read.format("delta").load(str(table_path(qcfg, RESULTS_TABLE)))
+               .where("run_id = 'gold-run-1'").collect()}
+    failed = {"expect_compound_columns_to_be_unique:enterprise,site,event_date",
+              "expect_column_values_to_be_between:electricity_kwh"}
+    assert {n for n, r in results.items() if not r.success} == failed == set(report["failed"])
+    assert results["expect_column_values_to_be_between:electricity_kwh"].unexpected_count == 1
+    assert results["expect_column_values_to_not_be_null:site"].success  # the null site is on the other day
+    assert {r.policy for r in results.values()} == {"warn"} and {r.table_name for r in results.values()} == {gold}
 
 
 def test_row_level_twins_match_gx_on_edge_cases(spark, env, monkeypatch):
