@@ -6,6 +6,7 @@ here imports Spark, GX or Kafka.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import Asset
@@ -45,3 +46,17 @@ def current_run_id() -> str:
     from airflow.sdk import get_current_context
 
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in get_current_context()["run_id"])
+
+
+@contextmanager
+def no_retry_on_quality_gate():
+    """A closed quality gate does not open by retrying: fail the task at once (no retries), with the
+    gate's message, instead of waiting out the retry back-off three times."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from brain.quality.gate import PublishBlocked, QualityGateFailed
+
+    try:
+        yield
+    except (QualityGateFailed, PublishBlocked) as exc:
+        raise AirflowFailException(str(exc)) from exc

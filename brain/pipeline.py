@@ -193,6 +193,21 @@ def publish(cfg: Config, industry: str) -> list[dict]:
     return [{"table": r.table, "days": [str(d) for d in r.days], "rows": r.rows} for r in results]
 
 
+def validate_gold(cfg: Config, published: dict[str, list[dict]]) -> list[dict]:
+    """Great Expectations on the gold days just published (tables with a suite in expectations/).
+
+    Warn by default: results land in quality.validation_results and Data Docs
+    next to silver's; an operator can make a gold expectation `fail` in config.
+    """
+    from datetime import date
+
+    from brain.quality.gold_suites import validate_gold as run_validate
+
+    spark = _spark(cfg)
+    return [run_validate(spark, cfg, r["table"], [date.fromisoformat(d) for d in r["days"]])
+            for results in published.values() for r in results if r.get("days")]
+
+
 def publish_enterprise(cfg: Config) -> list[dict]:
     """gold.enterprise_brain for the days the industries' publishes recomputed since its last build
     (run after them), then one message per site and rebuilt day on Kafka ``brain.metrics``."""

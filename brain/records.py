@@ -47,6 +47,9 @@ class Field:
     name: str
     type: str  # string | double | long | int | boolean | timestamp
     required: bool = True
+    # Contract "required" with type [..., "null"]: the key must be present, its value may be null
+    # (machine_state.reason_code is null while RUNNING but never absent).
+    nullable_present: bool = False
     allowed: tuple[str, ...] | None = None
     min: float | None = None  # instrument range: outside it the reading is impossible
     max: float | None = None
@@ -221,6 +224,8 @@ def _reasons(spec: RecordSpec, limits: Limits, now: "Column") -> list[tuple["Col
     for f in all_fields(spec):
         if f.required:
             checks.append((_is_blank(r(f.name)), lit(f"{MISSING}:{f.name}")))
+        elif f.nullable_present:
+            checks.append((_json_type(f.name).isNull(), lit(f"{MISSING}:{f.name}")))  # absent, not JSON null
     checks += [
         (r("record_type") != spec.record_type, lit(WRONG_TOPIC)),
         (r("industry") != spec.industry, lit(WRONG_TOPIC)),

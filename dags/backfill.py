@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from brain.orchestration import START_DATE, config, current_run_id, default_args, silver_assets
+from brain.orchestration import (
+    START_DATE,
+    config,
+    current_run_id,
+    default_args,
+    no_retry_on_quality_gate,
+    silver_assets,
+)
 
 _cfg = config()
 
@@ -44,7 +51,8 @@ def brain_backfill():
         run_id = current_run_id()
         cfg = load()
         report = pipeline.backfill(cfg, p["industry"], p["start"], p["end"], run_id)
-        pipeline.validate(cfg, p["industry"], run_id)
+        with no_retry_on_quality_gate():
+            pipeline.validate(cfg, p["industry"], run_id)
         return report
 
     reprocess()

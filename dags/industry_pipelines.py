@@ -21,7 +21,14 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from brain.orchestration import START_DATE, config, current_run_id, default_args, silver_assets
+from brain.orchestration import (
+    START_DATE,
+    config,
+    current_run_id,
+    default_args,
+    no_retry_on_quality_gate,
+    silver_assets,
+)
 
 
 def build(industry: str, cfg):
@@ -58,7 +65,8 @@ def build(industry: str, cfg):
             from brain import pipeline as p
             from brain.config import load
 
-            return p.validate(load(), industry, current_run_id())
+            with no_retry_on_quality_gate():
+                return p.validate(load(), industry, current_run_id())
 
         ingest() >> clean() >> validate()
 

@@ -38,7 +38,7 @@ def machine_state(industry: str) -> RecordSpec:
     return RecordSpec(
         industry=industry, record_type="machine_state", contract_version=CONTRACT_VERSION,
         fields=(Field("state", "string", allowed=("RUNNING", "IDLE", "DOWN", "SETUP")),
-                Field("reason_code", "string", required=False),
+                Field("reason_code", "string", required=False, nullable_present=True),
                 Field("planned", "boolean")))
 
 

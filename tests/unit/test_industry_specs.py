@@ -90,5 +90,19 @@ def test_genealogy_and_machine_state(spark):
         envelope("raw_materials", "machine_state", state="RUNNING", reason_code=None, planned=False),
         envelope("raw_materials", "machine_state", state="EXPLODED", reason_code=None, planned=False),
         envelope("raw_materials", "machine_state", state="IDLE", reason_code=None, planned="maybe"),
+        envelope("raw_materials", "machine_state", state="RUNNING", planned=False),  # reason_code absent
     ])
-    assert reasons == [None, None, "invalid_value:state", "wrong_type:planned"]
+    assert reasons == [None, None, "invalid_value:state", "wrong_type:planned", "missing_field:reason_code"]
+
+
+def test_every_contract_required_field_is_checked_by_the_record_spec(base_cfg):
+    """A record missing a field its contract requires must be quarantined, never land in silver
+    (found by the week-long e2e: machine_state without reason_code passed)."""
+    from brain import industries
+    from brain.contracts.schemas import contract
+    from brain.records import all_fields
+
+    for ind in base_cfg.industry_names():
+        for rt, spec in industries.load(base_cfg, ind).RECORD_SPECS.items():
+            checked = {f.name for f in all_fields(spec) if f.required or f.nullable_present}
+            assert set(contract(rt).required) <= checked, (ind, rt, set(contract(rt).required) - checked)
