@@ -26,6 +26,28 @@ def lake_tables(cfg: Config) -> list[str]:
     return names
 
 
+def retry_conflicts(action, attempts: int = 5, wait_s: float = 1.0):
+    """Run ``action()``; when a concurrent writer wins a Delta commit race, run it again.
+
+    Ingest keeps writing while maintenance runs. A conflict only means the other
+    commit came first: nothing was written by the losing attempt, and OPTIMIZE
+    on the new snapshot is as valid, so retrying loses nothing.
+    """
+    import time
+
+    import delta.exceptions as conflicts
+
+    # Each conflict class derives from PySparkException only, not from a common base: list them.
+    retryable = tuple(getattr(conflicts, name) for name in conflicts.__all__)
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except retryable:
+            if attempt == attempts:
+                raise
+            time.sleep(wait_s * attempt)
+
+
 def maintain(spark: "SparkSession", cfg: Config, vacuum: bool = True) -> list[dict]:
     from brain.lake import table_path
 
@@ -33,7 +55,7 @@ def maintain(spark: "SparkSession", cfg: Config, vacuum: bool = True) -> list[di
     report = []
     for name in lake_tables(cfg):
         path = str(table_path(cfg, name))
-        metrics = spark.sql(f"OPTIMIZE delta.`{path}`").collect()[0]["metrics"]
+        metrics = retry_conflicts(lambda p=path: spark.sql(f"OPTIMIZE delta.`{p}`").collect()[0]["metrics"])
         entry = {"table": name, "files_removed": metrics["numFilesRemoved"], "files_added": metrics["numFilesAdded"]}
         if vacuum:
             spark.sql(f"VACUUM delta.`{path}` RETAIN {retain} HOURS")

@@ -75,22 +75,37 @@ def add_reconcile_arguments(p: argparse.ArgumentParser) -> None:
                    help="list every topic/partition, not only the mismatching ones")
     p.add_argument("--no-kafka", action="store_true",
                    help="do not ask the broker for its end offsets (the lake and checkpoints are still checked)")
+    p.add_argument("--ledger", metavar="FILE",
+                   help="also check a producer ledger (one JSON line per acknowledged record, as written by "
+                        "the simulator's ledger option): each record exactly once in silver, quarantine or "
+                        "duplicates")
 
 
 def run_reconcile(args, cfg) -> int:
     from brain.reconcile import reconcile, render
 
     report = reconcile(_spark(cfg), cfg, cfg.select_industries(args.industry), kafka=not args.no_kafka)
+    ledger = None
+    if args.ledger:
+        from dataclasses import asdict
+
+        from brain.reconcile import reconcile_ledger
+        from brain.simulator.sinks import read_ledger
+
+        ledger = reconcile_ledger(_spark(cfg), cfg, read_ledger(args.ledger))
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, default=str))
+        print(json.dumps({**report.to_dict(), **({"ledger": asdict(ledger)} if ledger else {})}, indent=2,
+                         default=str))
     else:
         print(render(report, everything=args.all_partitions))
+        if ledger:
+            print(ledger.render())
         if report.quarantine_by_reason:
             print("\nquarantine by reason:")
             for ind, reasons in report.quarantine_by_reason.items():
                 for reason, n in reasons.items():
                     print(f"  {ind:<24} {reason:<40} {n:>8}")
-    return 0 if report.ok else 1
+    return 0 if report.ok and (ledger is None or ledger.ok) else 1
 
 
 # --------------------------------------------------------------------------- quarantine

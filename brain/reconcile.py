@@ -472,3 +472,93 @@ def _table(rows: list[dict], columns: Iterable[str]) -> str:
     head = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
     sep = "  ".join("-" * w for w in widths)
     return "\n".join([head, sep] + ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells])
+
+
+# --------------------------------------------------------------------------- producer ledger
+
+@dataclass
+class LedgerReport:
+    """Every record the producer saw acknowledged, checked against the lake by Kafka coordinates."""
+    acked: int = 0
+    accounted: int = 0                                   # in exactly one of silver, quarantine, duplicates
+    lost: int = 0                                        # acknowledged, found nowhere
+    doubled: int = 0                                     # acknowledged, found in more than one place
+    silver_repeats: int = 0                              # event_ids held by more than one silver row
+    no_reason: int = 0                                   # quarantine rows without a reason
+    samples: dict[str, list[dict]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.lost or self.doubled or self.silver_repeats or self.no_reason)
+
+    def render(self) -> str:
+        verdict = "OK" if self.ok else "MISMATCH"
+        lines = [f"ledger: {verdict} - acknowledged {self.acked}, accounted {self.accounted}; lost {self.lost}, "
+                 f"doubled {self.doubled}, event_ids twice in silver {self.silver_repeats}, "
+                 f"quarantined without a reason {self.no_reason}"]
+        for key, items in self.samples.items():
+            lines += [f"  {key}: {item}" for item in items]
+        return "\n".join(lines)
+
+
+def reconcile_ledger(spark: "SparkSession", cfg: Config, ledger: list[dict]) -> LedgerReport:
+    """Check a producer ledger (brain.simulator.sinks.KafkaSink ``ledger``) against the lake.
+
+    Each acknowledged (topic, partition, offset) must be in exactly one of
+    silver, quarantine (with a reason) or the counted duplicates, and no
+    event_id may be in silver twice. Records Kafka holds but the ledger does
+    not list (sent by someone else, or written but never acknowledged) are
+    not judged here; `reconcile` covers them.
+    """
+    from pyspark.sql import functions as F
+
+    from brain.kafka_io import topic_for
+    from brain.lake import silver_table
+
+    report = LedgerReport(acked=len(ledger))
+    topics = {e["topic"] for e in ledger}
+    silver_names = {silver_table(ind, rt) for ind in cfg.industry_names()
+                    for rt in cfg.get(f"industries.{ind}.record_types") if topic_for(cfg, ind, rt) in topics}
+    coords = ["topic", "partition", "offset"]
+    places = []
+    for name in sorted(silver_names):
+        df = _read(spark, cfg, name)
+        if df is not None:
+            places.append(df.select(F.col("_topic").alias("topic"), F.col("_partition").alias("partition"),
+                                    F.col("_offset").alias("offset"), "event_id", F.lit("silver").alias("place")))
+    for name, place in ((QUARANTINE, "quarantine"), (DUPLICATES, "duplicates")):
+        df = _read(spark, cfg, name)
+        if df is not None:
+            places.append(df.select(*coords, "event_id", F.lit(place).alias("place")))
+    acked = spark.createDataFrame([(e["topic"], int(e["partition"]), int(e["offset"])) for e in ledger],
+                                  "topic string, partition int, offset long")
+    if not places:
+        report.lost = report.acked
+        return report
+    found = places[0]
+    for df in places[1:]:
+        found = found.unionByName(df)
+    found = found.where(F.col("topic").isin(*topics)).persist()
+    try:
+        per = (acked.join(found.groupBy(*coords).agg(F.count("*").alias("n"),
+                                                       F.collect_list("place").alias("places")), coords, "left")
+               .withColumn("n", F.coalesce("n", F.lit(0))))
+        counts = per.groupBy().agg(F.count(F.when(F.col("n") == 1, 1)).alias("ok"),
+                                   F.count(F.when(F.col("n") == 0, 1)).alias("lost"),
+                                   F.count(F.when(F.col("n") > 1, 1)).alias("doubled")).collect()[0]
+        report.accounted, report.lost, report.doubled = int(counts["ok"]), int(counts["lost"]), int(counts["doubled"])
+        repeats = (found.where((F.col("place") == "silver") & F.col("event_id").isNotNull())
+                   .groupBy("event_id").count().where(F.col("count") > 1))
+        report.silver_repeats = repeats.count()
+        q = _read(spark, cfg, QUARANTINE)
+        report.no_reason = 0 if q is None else q.where(
+            F.col("topic").isin(*topics) & (F.col("reason").isNull() | (F.trim("reason") == ""))).count()
+        for key, cond in (("lost", F.col("n") == 0), ("doubled", F.col("n") > 1)):
+            rows = per.where(cond).orderBy(*coords).limit(SAMPLE).collect()
+            if rows:
+                report.samples[key] = [{**{c: r[c] for c in coords}, "found_in": r["places"] or []} for r in rows]
+        if report.silver_repeats:
+            report.samples["silver_repeats"] = [r.asDict() for r in repeats.limit(SAMPLE).collect()]
+    finally:
+        found.unpersist()
+    return report

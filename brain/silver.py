@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from brain.config import Config
+from brain.faults import kill_point
 from brain.lake import QUARANTINE, checkpoint_path, is_delta, table_path
 from brain.records import Limits, RecordSpec, classify, decode, parse, to_quarantine, to_silver
 
@@ -98,13 +99,14 @@ def split_duplicates(valid: "DataFrame", existing: "DataFrame | None") -> tuple[
     return new, dup_in_batch.unionByName(dup_vs_silver)
 
 
-def _not_in_quarantine(spark: "SparkSession", cfg: Config, rows: "DataFrame") -> "DataFrame":
+def _not_in_quarantine(spark: "SparkSession", cfg: Config, rows: "DataFrame", industry: str) -> "DataFrame":
     from pyspark.sql import functions as F
 
     path = table_path(cfg, QUARANTINE)
     if not is_delta(path):
         return rows
-    q = spark.read.format("delta").load(str(path)).select(
+    # Only this industry's partition: a record of another industry cannot be on this topic.
+    q = spark.read.format("delta").load(str(path)).where(F.col("industry") == industry).select(
         F.col("topic").alias("_q_topic"), F.col("partition").alias("_q_partition"), F.col("offset").alias("_q_offset"))
     cond = ((rows["_topic"] == q["_q_topic"]) & (rows["_partition"] == q["_q_partition"])
             & (rows["_offset"] == q["_q_offset"]))
@@ -171,42 +173,72 @@ def process_batch(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_n
     from pyspark.sql import functions as F
 
     result = CleanResult(silver_name)
-    classified = classify(parse(decode(bronze_batch), spec), spec, limits(cfg)).persist()
+    # Materialised once, lineage cut: classify's expressions are large, and every
+    # later job (counts, dedupe, writes) would otherwise re-optimise and re-print
+    # them (plan strings for each adaptive-execution update dominated batch time).
+    classified = classify(parse(decode(bronze_batch), spec), spec, limits(cfg)).localCheckpoint()
     try:
-        result.bronze_rows = classified.count()
+        counts = classified.agg(F.count(F.lit(1)).alias("n"), F.count("reason").alias("bad")).collect()[0]
+        result.bronze_rows, result.quarantined = int(counts["n"]), int(counts["bad"])
         if result.bronze_rows == 0:
             return result
         silver_path = str(table_path(cfg, silver_name))
         valid = to_silver(classified, spec).withColumn("_run_id", F.lit(run_id))
-        existing = (spark.read.format("delta").load(silver_path).select("event_id", "_topic", "_partition",
-                                                                       "_offset")
-                    if is_delta(silver_path) else None)
+        # Every valid row's day, not only the inserted ones: a batch replayed
+        # after a crash inserts nothing but must still mark its days.
+        result.touched_days = {r["event_date"] for r in valid.select("event_date").distinct().collect()}
+        existing = _recent_silver(spark, cfg, silver_path, result.touched_days)
         new, dups = split_duplicates(valid, existing)
         # A record already in quarantine (e.g. moved there by an expectation)
         # stays there when bronze is reprocessed by a backfill.
-        new = _not_in_quarantine(spark, cfg, new)
+        new = _not_in_quarantine(spark, cfg, new, spec.industry)
         # Materialise before writing: both frames are defined against silver,
         # which the MERGE below changes.
         new, dups = new.localCheckpoint(), dups.localCheckpoint()
         result.inserted = new.count()
         result.duplicates = dups.count()
-        result.quarantined = classified.where(F.col("reason").isNotNull()).count()
-        # Every valid row's day, not only the inserted ones: a batch replayed
-        # after a crash inserts nothing but must still mark its days.
-        result.touched_days = {r["event_date"] for r in valid.select("event_date").distinct().collect()}
         props = {"brain.owner": cfg.get("project.owner"), "brain.industry": spec.industry,
                  "brain.record_type": spec.record_type, "brain.contract_version": spec.contract_version,
                  "brain.layer": "silver"}
         _write(spark, silver_path, new, ["event_id"], list(spec.partition_by), props, txn)
-        _write(spark, str(table_path(cfg, QUARANTINE)), to_quarantine(classified, spec),
-               ["topic", "partition", "offset"], ["industry"],
-               {"brain.layer": "quarantine", "brain.owner": cfg.get("project.owner")}, txn)
-        _write(spark, str(table_path(cfg, DUPLICATES)), _duplicates_frame(dups, spec),
-               ["topic", "partition", "offset"], ["industry"], {"brain.layer": "quality"}, txn)
+        kill_point("silver.between_tables")  # fault suite: silver committed, quarantine not yet
+        # An empty idempotent append is a Delta commit that changes nothing (and a
+        # replay of this batch is just as empty): skip it.
+        if result.quarantined or not _streaming_target_exists(cfg, QUARANTINE, txn):
+            _write(spark, str(table_path(cfg, QUARANTINE)), to_quarantine(classified, spec),
+                   ["topic", "partition", "offset"], ["industry"],
+                   {"brain.layer": "quarantine", "brain.owner": cfg.get("project.owner")}, txn)
+        if result.duplicates or not _streaming_target_exists(cfg, DUPLICATES, txn):
+            _write(spark, str(table_path(cfg, DUPLICATES)), _duplicates_frame(dups, spec),
+                   ["topic", "partition", "offset"], ["industry"], {"brain.layer": "quality"}, txn)
         _record_touched(spark, cfg, silver_name, sorted(result.touched_days), run_id, txn)
+        kill_point("silver.before_checkpoint_commit")  # fault suite: every table committed, the batch not
         return result
     finally:
         classified.unpersist()
+
+
+def _streaming_target_exists(cfg: Config, name: str, txn: tuple[str, int] | None) -> bool:
+    return txn is not None and is_delta(table_path(cfg, name))
+
+
+def _recent_silver(spark: "SparkSession", cfg: Config, silver_path: str, days: set) -> "DataFrame | None":
+    """Silver's (event_id, coordinates) for the days a copy of this batch's records can be in.
+
+    A resent record keeps its event time, so its first copy sits in the same
+    ``event_date`` partition; the late horizon before the batch's oldest day is
+    the margin. Reading only those partitions keeps the duplicate check's cost
+    flat as silver grows, instead of scanning every event_id ever stored.
+    """
+    from datetime import timedelta
+
+    from pyspark.sql import functions as F
+
+    if not days or not is_delta(silver_path):
+        return None
+    oldest = min(days) - timedelta(days=limits(cfg).late_horizon_days)
+    return (spark.read.format("delta").load(silver_path).where(F.col("event_date") >= F.lit(oldest))
+            .select("event_id", "_topic", "_partition", "_offset"))
 
 
 def _record_touched(spark: "SparkSession", cfg: Config, table: str, days: list, run_id: str,
@@ -247,15 +279,31 @@ def _query_id(checkpoint) -> str:
     return json.loads((checkpoint / "metadata").read_text().splitlines()[0])["id"]
 
 
+def _checkpoint_lost(spark: "SparkSession", cfg: Config, spec: RecordSpec, checkpoint, silver_name: str) -> bool:
+    """The clean query has no checkpoint but already wrote results (silver, or quarantine rows)."""
+    from pyspark.sql import functions as F
+
+    if (checkpoint / "offsets").is_dir():
+        return False
+    if is_delta(table_path(cfg, silver_name)):
+        return True
+    quarantine = table_path(cfg, QUARANTINE)
+    return is_delta(quarantine) and spark.read.format("delta").load(str(quarantine)).where(
+        (F.col("industry") == spec.industry) & (F.col("record_type") == spec.record_type)).limit(1).count() > 0
+
+
 def start_clean(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: str, silver_name: str,
                 run_id: str, total: CleanResult):
     """Start the bronze -> silver query; each micro-batch adds its counts to ``total``."""
     from brain.bronze import trigger_options
 
     checkpoint = checkpoint_path(cfg, silver_name)
+    # A lost checkpoint restarts the stream at bronze's first row under a new query id, so
+    # idempotent appends would write quarantine and duplicates a second time: write keyed instead.
+    keyed = _checkpoint_lost(spark, cfg, spec, checkpoint, silver_name)
 
     def on_batch(batch_df, batch_id):
-        txn = (f"{_query_id(checkpoint)}:{silver_name}", int(batch_id))
+        txn = None if keyed else (f"{_query_id(checkpoint)}:{silver_name}", int(batch_id))
         total.add(process_batch(spark, cfg, spec, silver_name, batch_df, run_id, txn))
 
     return (spark.readStream.format("delta")

@@ -52,6 +52,7 @@ class SimOptions:
     bad: str | dict | None = None
     progress: bool = False
     create_topics: bool = True
+    ledger: str | Path | None = None   # Kafka only: file listing every acknowledged record (sinks.KafkaSink)
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def _sink(cfg: Config, opts: SimOptions, topics: list[str], bulk: bool):
         return FileSink(Path(opts.out), topics)
     if opts.create_topics:
         kafka_io.create_topics(cfg, topics)
-    return KafkaSink(cfg, bulk=bulk)
+    return KafkaSink(cfg, bulk=bulk, ledger=opts.ledger)
 
 
 def _fleet_size(engine: Engine) -> dict[str, int]:

@@ -4,11 +4,14 @@ The Kafka sink uses confluent-kafka (librdkafka): the bulk path has to sustain
 well over 100k records/s on two cores, which kafka-python cannot. It reads the
 same ``kafka.producer`` settings as brain.kafka_io.producer and keeps its
 guarantees: acks=all, idempotence, and an error if any record was not
-acknowledged.
+acknowledged. With a ``ledger`` file it also writes one line per record the
+broker acknowledged (topic, partition, offset, event_id): what a producer can
+prove it handed over, for `brain reconcile --ledger`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
@@ -62,7 +65,8 @@ BULK_SETTINGS = {"linger.ms": 100, "batch.size": 2_000_000, "batch.num.messages"
 class KafkaSink:
     name = "kafka"
 
-    def __init__(self, cfg: Config, flush_timeout_s: float = 120, bulk: bool = False):
+    def __init__(self, cfg: Config, flush_timeout_s: float = 120, bulk: bool = False,
+                 ledger: str | Path | None = None):
         from confluent_kafka import Producer
 
         self.errors: list[str] = []
@@ -70,11 +74,23 @@ class KafkaSink:
         conf = confluent_config(cfg, on_delivery=self._failed)
         if bulk:
             conf.update({k: max(v, conf.get(k, 0)) for k, v in BULK_SETTINGS.items()})
+        self._ledger = None
+        if ledger is not None:
+            # The ledger needs a report for every acknowledged record, not only the failures.
+            conf.update({"on_delivery": self._delivered, "delivery.report.only.error": False})
+            self._ledger = open(ledger, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self._producer = Producer(conf)
 
     def _failed(self, err, msg) -> None:
         if err is not None:
             self.errors.append(f"{msg.topic()}: {err}")
+
+    def _delivered(self, err, msg) -> None:
+        if err is not None:
+            self._failed(err, msg)
+            return
+        self._ledger.write(json.dumps({"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
+                                       "event_id": ledger_event_id(msg.value())}) + "\n")
 
     def send(self, topic: str, key: bytes | None, value: bytes) -> None:
         produce = self._producer.produce
@@ -89,11 +105,30 @@ class KafkaSink:
         self._producer.poll(0)
 
     def close(self) -> None:
-        left = self._producer.flush(self.flush_timeout_s)
+        try:
+            left = self._producer.flush(self.flush_timeout_s)
+        finally:
+            if self._ledger is not None:
+                self._ledger.close()
         if left:
             raise SinkError(f"{left} records were not acknowledged by Kafka within {self.flush_timeout_s:.0f} s")
         if self.errors:
             raise SinkError(f"{len(self.errors)} records failed delivery, first: {self.errors[0]}")
+
+
+def ledger_event_id(value: bytes | None) -> str | None:
+    """The event_id of a message, if it is a JSON object with a string one (anything else: None)."""
+    try:
+        record = json.loads(value) if value else None
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep to parse
+        return None
+    event_id = record.get("event_id") if isinstance(record, dict) else None
+    return event_id if isinstance(event_id, str) else None
+
+
+def read_ledger(path: str | Path) -> list[dict]:
+    """The acknowledged records a KafkaSink ``ledger`` file lists (topic, partition, offset, event_id)."""
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 class FileSink:

@@ -1,0 +1,25 @@
+"""Fault-injection points for the fault suite (tests/fault); inert unless switched on.
+
+A test sets ``BRAIN_FAULT_KILL_AT=<point>`` in a subprocess's environment and
+the process SIGKILLs itself when it reaches that point: a crash at an exact
+place (after a Delta commit, before the streaming checkpoint commit) that a
+timer could only hit by luck.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+ENV = "BRAIN_FAULT_KILL_AT"
+
+
+def kill_point(name: str) -> None:
+    """SIGKILL this process (and its Spark JVM) if the environment asks for a crash at ``name``."""
+    if os.environ.get(ENV) != name:
+        return
+    # As a process-group leader (the tests start it so) the JVM goes too; a
+    # plain kill would let the JVM run on until it notices its parent is gone.
+    if os.getpgrp() == os.getpid():
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
