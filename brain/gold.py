@@ -28,16 +28,31 @@ class PublishResult:
 
 
 def pending_days(spark: "SparkSession", cfg: Config, silver_name: str) -> list[date]:
+    """Days with silver rows recorded after their last publish.
+
+    Keyed by (table, day, run) *and* time: a continuous stream keeps one run
+    id for hours, and each of its batches that touches an already-published
+    day makes that day pending again.
+    """
+    return sorted({r["event_date"] for r in _pending(spark, cfg, silver_name).select("event_date").distinct()
+                   .collect()})
+
+
+def _pending(spark: "SparkSession", cfg: Config, silver_name: str):
     from pyspark.sql import functions as F
 
     path = table_path(cfg, TOUCHED)
     if not is_delta(path):
-        return []
-    df = spark.read.format("delta").load(str(path)).where(F.col("table") == silver_name)
+        return spark.createDataFrame([], "table string, event_date date, run_id string, recorded_at timestamp")
+    touched = spark.read.format("delta").load(str(path)).where(F.col("table") == silver_name)
     published = _published(spark, cfg)
-    if published is not None:
-        df = df.join(published, ["table", "event_date", "run_id"], "left_anti")
-    return sorted({r["event_date"] for r in df.select("event_date").distinct().collect()})
+    if published is None:
+        return touched
+    last = (published.where(F.col("table") == silver_name).groupBy("table", "event_date", "run_id")
+            .agg(F.max("published_at").alias("_published_at")))
+    return (touched.join(last, ["table", "event_date", "run_id"], "left")
+            .where(F.col("_published_at").isNull() | (F.col("recorded_at") >= F.col("_published_at")))
+            .drop("_published_at"))
 
 
 def _published(spark: "SparkSession", cfg: Config):
@@ -45,17 +60,15 @@ def _published(spark: "SparkSession", cfg: Config):
     return spark.read.format("delta").load(str(path)) if is_delta(path) else None
 
 
-def _mark_published(spark: "SparkSession", cfg: Config, silver_name: str, days: list[date]) -> None:
+def _mark_published(spark: "SparkSession", cfg: Config, silver_name: str, days: list[date], started) -> None:
+    """Stamp the days with the publish's *start*: rows recorded after it (while the publish read
+    silver) stay pending for the next publish."""
     from pyspark.sql import functions as F
 
-    touched = (spark.read.format("delta").load(str(table_path(cfg, TOUCHED)))
-               .where((F.col("table") == silver_name) & F.col("event_date").isin(days))
-               .select("table", "event_date", "run_id").withColumn("published_at", F.current_timestamp()))
-    published = _published(spark, cfg)
-    if published is not None:
-        touched = touched.join(published.select("table", "event_date", "run_id"),
-                               ["table", "event_date", "run_id"], "left_anti")
-    touched.write.format("delta").mode("append").save(str(table_path(cfg, "quality.published_days")))
+    marks = (_pending(spark, cfg, silver_name).where(F.col("event_date").isin(days))
+             .where(F.col("recorded_at") < F.lit(started))
+             .select("table", "event_date", "run_id").distinct().withColumn("published_at", F.lit(started)))
+    marks.write.format("delta").mode("append").save(str(table_path(cfg, "quality.published_days")))
 
 
 def _sources(spec) -> tuple[str, ...]:
@@ -120,6 +133,7 @@ def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) 
     from brain.quality.scorecard import SCORECARD, publish_scorecard
 
     tables = {rt: silver_table(industry, rt) for rt in cfg.get(f"industries.{industry}.record_types")}
+    started = spark.sql("SELECT current_timestamp() AS t").first()["t"]  # before any silver read
     pending = {rt: pending_days(spark, cfg, name) for rt, name in tables.items()}
     results = []
     for gold_name, spec in module.GOLD.items():
@@ -138,5 +152,5 @@ def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) 
         results.append(PublishResult(SCORECARD, tuple(all_days), rows))
     for rt, name in tables.items():
         if pending[rt]:
-            _mark_published(spark, cfg, name, pending[rt])
+            _mark_published(spark, cfg, name, pending[rt], started)
     return results
