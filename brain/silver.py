@@ -205,17 +205,38 @@ def process_batch(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_n
         # An empty idempotent append is a Delta commit that changes nothing (and a
         # replay of this batch is just as empty): skip it.
         if result.quarantined or not _streaming_target_exists(cfg, QUARANTINE, txn):
-            _write(spark, str(table_path(cfg, QUARANTINE)), to_quarantine(classified, spec),
+            _write(spark, str(table_path(cfg, QUARANTINE)),
+                   _not_recorded(spark, cfg, QUARANTINE, to_quarantine(classified, spec), spec.industry, txn),
                    ["topic", "partition", "offset"], ["industry"],
                    {"brain.layer": "quarantine", "brain.owner": cfg.get("project.owner")}, txn)
         if result.duplicates or not _streaming_target_exists(cfg, DUPLICATES, txn):
-            _write(spark, str(table_path(cfg, DUPLICATES)), _duplicates_frame(dups, spec),
+            _write(spark, str(table_path(cfg, DUPLICATES)),
+                   _not_recorded(spark, cfg, DUPLICATES, _duplicates_frame(dups, spec), spec.industry, txn),
                    ["topic", "partition", "offset"], ["industry"], {"brain.layer": "quality"}, txn)
         _record_touched(spark, cfg, silver_name, sorted(result.touched_days), run_id, txn)
         kill_point("silver.before_checkpoint_commit")  # fault suite: every table committed, the batch not
         return result
     finally:
         classified.unpersist()
+
+
+def _not_recorded(spark: "SparkSession", cfg: Config, name: str, rows: "DataFrame", industry: str,
+                  txn: tuple[str, int] | None) -> "DataFrame":
+    """For a streamed append: drop rows whose Kafka coordinates the table already holds.
+
+    Delta's txnAppId/txnVersion only skip a replay of the *same* batch; a
+    backfill (keyed MERGE) may have recorded these coordinates before the
+    stream reached them, and appending again would count them twice. MERGEs
+    (``txn`` None) are keyed already.
+    """
+    from pyspark.sql import functions as F
+
+    path = table_path(cfg, name)
+    if txn is None or not is_delta(path):
+        return rows
+    have = (spark.read.format("delta").load(str(path)).where(F.col("industry") == industry)
+            .select("topic", "partition", "offset"))
+    return rows.join(have, ["topic", "partition", "offset"], "left_anti").select(*rows.columns)
 
 
 def _streaming_target_exists(cfg: Config, name: str, txn: tuple[str, int] | None) -> bool:
