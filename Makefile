@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 export GX_ANALYTICS_ENABLED := False
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup jars web browser run test test-fast lint bench bench-quick airflow doctor clean distclean lock
+.PHONY: help setup jars web browser bench-smoke run test test-fast lint bench bench-quick airflow doctor clean distclean lock
 
 help:
 	@echo "make run        set up, start Kafka, simulate a little energy data, run the pipeline, print gold"
@@ -87,12 +87,15 @@ airflow: setup
 	$(BRAIN) kafka start
 	eval "$$($(BRAIN) airflow-env)" && PATH="$(CURDIR)/$(BIN):$$PATH" airflow standalone
 
-# Benchmarks: every figure measured side by side in one run (bench/README.md).
+# Benchmarks: every figure measured side by side in one run (docs/benchmarks.md).
 bench-quick: setup
 	$(BIN)/python -m bench --mode quick
 
 bench: setup
 	$(BIN)/python -m bench --mode full
+
+bench-smoke: setup
+	$(BIN)/pytest -m bench tests/integration/test_bench_smoke.py
 
 lint: setup
 	$(BIN)/ruff check brain dags jobs tests bench

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.bench]
 
 ROOT = Path(__file__).resolve().parents[2]
 NUMBERS = ["pipeline_rps", "raw_copy_rps", "handrolled_rps", "broker_drain_rps", "pipeline_vs_raw_copy",
