@@ -19,6 +19,21 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 KEYS = ("enterprise", "site", "event_date")
+GOLD_TABLE = "gold.raw_materials_energy_per_tonne_daily_site"
+
+
+def sources(industry_names: list[str]) -> dict[str, str] | None:
+    """Record type -> silver table, across two industries; None when either is not configured.
+
+    Published with gold.enterprise_brain (brain.pipeline.publish_enterprise), after every
+    industry's own gold: an industry's publish only sees its own pending days.
+    """
+    from brain.lake import silver_table
+
+    if not {"energy", "raw_materials"} <= set(industry_names):
+        return None
+    return {"energy_meter": silver_table("energy", "energy_meter"),
+            "production": silver_table("raw_materials", "production")}
 
 
 def daily_site_energy_per_tonne(energy_meter: "DataFrame", production: "DataFrame",

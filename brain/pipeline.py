@@ -210,14 +210,26 @@ def validate_gold(cfg: Config, published: dict[str, list[dict]]) -> list[dict]:
 
 def publish_enterprise(cfg: Config) -> list[dict]:
     """gold.enterprise_brain for the days the industries' publishes recomputed since its last build
-    (run after them), then one message per site and rebuilt day on Kafka ``brain.metrics``."""
+    (run after them), with the cross-industry energy per tonne of the same days, then one message per
+    site and rebuilt day on Kafka ``brain.metrics``."""
+    from brain import energy_intensity
+    from brain.enterprise import pending_days
     from brain.enterprise import publish_enterprise as run_publish
+    from brain.gold import publish as publish_gold
     from brain.metrics_topic import announce
 
-    report = run_publish(_spark(cfg), cfg)
+    spark = _spark(cfg)
+    days = pending_days(spark, cfg)
+    reports = []
+    cross = energy_intensity.sources(cfg.industry_names())
+    if cross and days:  # cross-industry gold: energy meters x raw-materials output, same days
+        r = publish_gold(spark, cfg, energy_intensity.GOLD_TABLE, cross,
+                         energy_intensity.daily_site_energy_per_tonne, days)
+        reports.append({"table": r.table, "days": [str(d) for d in r.days], "rows": r.rows})
+    report = run_publish(spark, cfg, days)
     # Subscribers to brain.metrics hear of exactly the site-days just rebuilt (none: nothing sent).
     report["announced"] = announce(cfg, days=report["days"]) if report["days"] else 0
-    return [report]
+    return [report, *reports]  # the enterprise report first: callers and the DAG read it as [0]
 
 
 @dataclass

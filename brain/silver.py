@@ -236,7 +236,10 @@ def _not_recorded(spark: "SparkSession", cfg: Config, name: str, rows: "DataFram
         return rows
     have = (spark.read.format("delta").load(str(path)).where(F.col("industry") == industry)
             .select("topic", "partition", "offset"))
-    return rows.join(have, ["topic", "partition", "offset"], "left_anti").select(*rows.columns)
+    # Materialised before the write: a write whose plan scans its own target is no longer a blind
+    # append, and the clean queries of one industry append to the same partition side by side
+    # (ConcurrentAppendException, seen in the week-long e2e).
+    return rows.join(have, ["topic", "partition", "offset"], "left_anti").select(*rows.columns).localCheckpoint()
 
 
 def _streaming_target_exists(cfg: Config, name: str, txn: tuple[str, int] | None) -> bool:

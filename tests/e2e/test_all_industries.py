@@ -83,6 +83,9 @@ def test_every_gold_table_and_the_enterprise_brain_are_populated(week, spark):
         for gold in industries.load(cfg, ind).GOLD:
             rows = _read(spark, cfg, gold).count()
             assert gold in may_be_empty or rows > 0, gold
+    # Cross-industry (energy meters x raw-materials output), published with the enterprise brain.
+    per_tonne = _read(spark, cfg, "gold.raw_materials_energy_per_tonne_daily_site").collect()
+    assert per_tonne and all(r["kgce_per_t"] is None or r["kgce_per_t"] > 0 for r in per_tonne)
     scores = _read(spark, cfg, "gold.data_quality_daily")
     assert {r["industry"] for r in scores.select("industry").distinct().collect()} == set(cfg.industry_names())
 
