@@ -19,7 +19,7 @@ help:
 	@echo "make run        set up, start Kafka, simulate a little energy data, run the pipeline, print gold"
 	@echo "make test       set up, start Kafka, run every test (unit, integration, e2e), stop Kafka"
 	@echo "make test-fast  the same without the slow end-to-end DAG tests"
-	@echo "make bench-quick  benchmarks against baselines in one run (a few minutes); make bench: full size"
+	@echo "make bench-quick  benchmarks against baselines in one run (1 M records, ~20 min on 2 cores); make bench: 10 M"
 	@echo "make doctor     check every part of the stack (brain doctor)"
 	@echo "make airflow    Airflow UI on http://127.0.0.1:8080 (airflow standalone)"
 	@echo "make lint       ruff"

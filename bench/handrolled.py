@@ -26,7 +26,11 @@ def _frame(rows: list[dict]):
         raw = df["event_ts"]
         as_ms = pd.to_numeric(raw, errors="coerce")
         iso = pd.to_datetime(raw.where(as_ms.isna()), utc=True, format="ISO8601", errors="coerce")
-        df["event_ts"] = pd.to_datetime(as_ms, unit="ms", utc=True).fillna(iso)
+        # Integers to pandas: its float path overflows (FloatingPointError) on some batches.
+        ok = as_ms.notna() & (as_ms.abs() < 9e12)
+        ts = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
+        ts[ok] = pd.to_datetime(as_ms[ok].astype("int64"), unit="ms", utc=True)
+        df["event_ts"] = ts.fillna(iso)
     from arro3.core import Table
 
     return Table.from_pydict({str(c): _column(df[c]) for c in df.columns})

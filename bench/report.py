@@ -135,6 +135,14 @@ def render(results: dict) -> str:
     if prof:
         lines += ["", f"Where the pipeline's {d['pipeline']['seconds']} s went (stage totals over all industries): "
                       + ", ".join(f"{k} {v} s" for k, v in prof.items()) + "."]
+        phases = (d.get("pipeline") or {}).get("profile_s") or {}
+        for stage, what in (("clean", "summed over micro-batches and record types"),
+                            ("validate", "summed over tables")):
+            parts = {k: v for k, v in (phases.get(stage) or {}).items() if k != "batches"}
+            if parts:
+                extra = f", {phases[stage]['batches']} micro-batches" if "batches" in phases[stage] else ""
+                lines.append(f"- {stage} ({what}{extra}): " + ", ".join(
+                    f"{k} {v} s" for k, v in sorted(parts.items(), key=lambda kv: -kv[1])) + ".")
     if results.get("errors"):
         lines += ["", "Measurements that failed in this run:", ""]
         lines += [f"- `{k}`: {v}" for k, v in results["errors"].items()]

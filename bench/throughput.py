@@ -26,6 +26,7 @@ def pipeline(cfg, industries: list[str], records: int, log=print) -> dict:
     clock = Clock()
     run_id = p.new_run_id()
     counts = {"bronze_rows": 0, "inserted": 0, "quarantined": 0, "duplicates": 0}
+    profile: dict = {"clean": {}, "validate": {}}
     started = time.perf_counter()
     for ind in industries:
         log(f"  pipeline [{ind}] ingest")
@@ -34,14 +35,24 @@ def pipeline(cfg, industries: list[str], records: int, log=print) -> dict:
         for c in clock.time(f"{ind}.clean", p.clean, cfg, ind, run_id):
             for k in counts:
                 counts[k] += c[k]
+            _add(profile, "clean", c.get("seconds", {}))
+            profile["clean"]["batches"] = profile["clean"].get("batches", 0) + c.get("batches", 0)
         log(f"  pipeline [{ind}] validate")
-        clock.time(f"{ind}.validate", p.validate, cfg, ind, run_id)
+        for v in clock.time(f"{ind}.validate", p.validate, cfg, ind, run_id):
+            _add(profile, "validate", v.get("seconds", {}))
     seconds = time.perf_counter() - started
     stages = {s: round(sum(v for k, v in clock.phases.items() if k.endswith("." + s)), 3)
               for s in ("ingest", "clean", "validate")}
     return {"records": records, "seconds": round(seconds, 3), "rps": round(records / seconds, 1),
-            "stages_s": stages, "phases_s": clock.phases, "counts": counts,
+            "stages_s": stages, "phases_s": clock.phases, "counts": counts, "profile_s": profile,
             "accounted": counts["inserted"] + counts["quarantined"] + counts["duplicates"]}
+
+
+def _add(profile: dict, stage: str, seconds: dict) -> None:
+    """Sum a stage's per-phase seconds (clean: per micro-batch; validate: per table)."""
+    into = profile.setdefault(stage, {})
+    for k, v in seconds.items():
+        into[k] = round(into.get(k, 0.0) + v, 3)
 
 
 def raw_copy(spark, cfg, topics: list[str], records: int) -> dict:
@@ -87,7 +98,8 @@ def broker_drain(cfg, prefix: str, records: int) -> dict:
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     wall = time.perf_counter() - started
-    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    # The tool prints a WARNING line between header and figures when it stops short of --num-records.
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip() and not ln.startswith("WARNING")]
     header = next((i for i, ln in enumerate(lines) if ln.startswith("start.time")), None)
     if proc.returncode != 0 or header is None or header + 1 >= len(lines):
         raise RuntimeError(f"ConsumerPerformance failed (rc {proc.returncode}): {proc.stdout[-800:]}"
@@ -95,6 +107,8 @@ def broker_drain(cfg, prefix: str, records: int) -> dict:
     row = next(csv.DictReader(io.StringIO("\n".join(lines[header:header + 2]))))
     row = {k.strip(): v.strip() for k, v in row.items()}
     consumed = int(float(row["data.consumed.in.nMsg"]))
+    if consumed != records:
+        raise RuntimeError(f"the broker served {consumed:,} of the {records:,} records sent (timeout 30 s)")
     return {"records": records, "consumed": consumed, "rps": round(float(row["nMsg.sec"]), 1),
             "mb_per_s": round(float(row["MB.sec"]), 2), "wall_s_with_jvm_start": round(wall, 3),
             "tool": "org.apache.kafka.tools.ConsumerPerformance (kafka-consumer-perf-test)"}

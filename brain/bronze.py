@@ -51,6 +51,7 @@ class IngestResult:
     table: str
     rows: int
     batches: int
+    skipped: str = ""  # why no query was started (nothing new in Kafka)
 
 
 def kafka_to_bronze_frame(kafka_df: "DataFrame") -> "DataFrame":
@@ -157,11 +158,36 @@ def start_all(spark: "SparkSession", cfg: Config, topics_tables: list[tuple[str,
     return queries
 
 
+def caught_up(cfg: Config, topics_tables: list[tuple[str, str]]) -> dict[str, str]:
+    """topic -> why its ingest query has nothing to read (its checkpoint has committed every offset
+    Kafka holds, or the topic is empty and was never read); topics in any doubt are left out."""
+    from brain.checkpoints import kafka_caught_up
+    from brain.kafka_io import describe_topics
+
+    ends = {t.topic: t.end_offsets for t in describe_topics(cfg, [topic for topic, _ in topics_tables])}
+    out = {}
+    for topic, table in topics_tables:
+        end = ends.get(topic) or {}
+        checkpoint = checkpoint_path(cfg, f"bronze.{table.split('.', 1)[1]}")
+        if end and kafka_caught_up(checkpoint, topic, end):
+            out[topic] = "checkpoint has every offset Kafka holds"
+        elif end and not any(end.values()) and not (checkpoint / "offsets").is_dir() \
+                and not is_delta(table_path(cfg, table)):
+            out[topic] = "topic is empty"
+    return out
+
+
 def ingest(spark: "SparkSession", cfg: Config, topics_tables: list[tuple[str, str]],
            recover: bool = False) -> list[IngestResult]:
-    """Drain each topic into its bronze table and return what each query wrote."""
-    results = []
-    for topic, table, q in start_all(spark, cfg, topics_tables, recover):
+    """Drain each topic into its bronze table and return what each query wrote.
+
+    Topics with nothing new are not started (a query's start and stop cost more than a
+    no-data cycle's whole work); ``recover`` always starts every query.
+    """
+    idle = {} if recover else caught_up(cfg, topics_tables)
+    results = [IngestResult(topic, table, 0, 0, idle[topic]) for topic, table in topics_tables if topic in idle]
+    busy = [(topic, table) for topic, table in topics_tables if topic not in idle]
+    for topic, table, q in start_all(spark, cfg, busy, recover):
         try:
             q.awaitTermination()
         except Exception as exc:

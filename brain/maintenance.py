@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from brain.config import Config
 from brain.lake import LAYERS, is_delta
+from brain.writers import retry_conflicts
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -26,29 +27,9 @@ def lake_tables(cfg: Config) -> list[str]:
     return names
 
 
-def retry_conflicts(action, attempts: int = 5, wait_s: float = 1.0):
-    """Run ``action()``; when a concurrent writer wins a Delta commit race, run it again.
-
-    Ingest keeps writing while maintenance runs. A conflict only means the other
-    commit came first: nothing was written by the losing attempt, and OPTIMIZE
-    on the new snapshot is as valid, so retrying loses nothing.
-    """
-    import time
-
-    import delta.exceptions as conflicts
-
-    # Each conflict class derives from PySparkException only, not from a common base: list them.
-    retryable = tuple(getattr(conflicts, name) for name in conflicts.__all__)
-    for attempt in range(1, attempts + 1):
-        try:
-            return action()
-        except retryable:
-            if attempt == attempts:
-                raise
-            time.sleep(wait_s * attempt)
-
-
 def maintain(spark: "SparkSession", cfg: Config, vacuum: bool = True) -> list[dict]:
+    """OPTIMIZE (and VACUUM) every table; ingest keeps writing meanwhile, so a lost commit race is
+    retried on the new snapshot (brain.writers.retry_conflicts)."""
     from brain.lake import table_path
 
     retain = int(cfg.get("lake.vacuum_retain_hours", 168))

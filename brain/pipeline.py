@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from brain import industries
 from brain.config import Config
 from brain.kafka_io import topic_for
-from brain.lake import bronze_table, is_delta, silver_table, table_path
+from brain.lake import bronze_table, checkpoint_path, is_delta, silver_table, table_path
 
 
 def new_run_id() -> str:
@@ -76,6 +76,7 @@ def stream(cfg: Config, industry_names: list[str], run_id: str, log=print, repor
 
 def clean(cfg: Config, industry: str, run_id: str) -> list[dict]:
     """bronze -> silver for every record type of the industry, the queries running side by side."""
+    from brain.checkpoints import delta_caught_up
     from brain.silver import CleanResult, ensure_shared_tables, start_clean
 
     spark = _spark(cfg)
@@ -85,7 +86,9 @@ def clean(cfg: Config, industry: str, run_id: str) -> list[dict]:
     for rt in cfg.get(f"industries.{industry}.record_types"):
         total = CleanResult(silver_table(industry, rt))
         query = None
-        if is_delta(table_path(cfg, bronze_table(industry, rt))):
+        bronze_path = table_path(cfg, bronze_table(industry, rt))
+        # Not started when its checkpoint has committed every bronze commit: nothing to read.
+        if is_delta(bronze_path) and not delta_caught_up(bronze_path, checkpoint_path(cfg, total.table)):
             query = start_clean(spark, cfg, module.RECORD_SPECS[rt], bronze_table(industry, rt), total.table,
                                 run_id, total)
         running.append((query, total))
@@ -95,6 +98,7 @@ def clean(cfg: Config, industry: str, run_id: str) -> list[dict]:
             query.awaitTermination()
         d = asdict(total)
         d["touched_days"] = sorted(str(x) for x in total.touched_days)
+        d["skipped"] = "" if query is not None else "nothing new in bronze"
         out.append(d)
     return out
 
@@ -104,11 +108,13 @@ def backfill(cfg: Config, industry: str, start: str, end: str, run_id: str) -> l
     from datetime import date
 
     from brain.silver import backfill as run_backfill
+    from brain.silver import ensure_shared_tables
 
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     if last < first:
         raise ValueError(f"backfill end {end} is before start {start}")
     module = industries.load(cfg, industry)
+    ensure_shared_tables(_spark(cfg), cfg)
     out = []
     for rt in cfg.get(f"industries.{industry}.record_types"):
         res = run_backfill(_spark(cfg), cfg, module.RECORD_SPECS[rt], bronze_table(industry, rt),
@@ -134,20 +140,21 @@ def validate(cfg: Config, industry: str, run_id: str) -> list[dict]:
 
     from brain import quality
     from brain.quality import gate
-    from brain.quality.results import mark_validated, unvalidated_runs
+    from brain.quality.results import mark_validated_all, unvalidated_runs_of
     from brain.quality.suites import suite_path
     from brain.silver import move_to_quarantine
 
     spark = _spark(cfg)
     module = industries.load(cfg, industry)
-    reports, failed, details, validated = [], [], [], []
-    for rt in cfg.get(f"industries.{industry}.record_types"):
-        name = silver_table(industry, rt)
+    reports, failed, details, validated, outcomes = [], [], [], [], []
+    names = {rt: silver_table(industry, rt) for rt in cfg.get(f"industries.{industry}.record_types")}
+    unvalidated = unvalidated_runs_of(spark, cfg, [n for n in names.values() if is_delta(table_path(cfg, n))])
+    for rt, name in names.items():
         path = table_path(cfg, name)
         if not suite_path(cfg, name).is_file():
             reports.append({"table": name, "validated": False, "reason": f"no suite {suite_path(cfg, name)}"})
             continue
-        pending = unvalidated_runs(spark, cfg, name) if is_delta(path) else {}
+        pending = unvalidated.get(name, {})
         if not pending:
             reports.append({"table": name, "validated": False, "reason": "no new rows"})
             continue
@@ -155,12 +162,14 @@ def validate(cfg: Config, industry: str, run_id: str) -> list[dict]:
         rows = (spark.read.format("delta").load(str(path))
                 .where(F.col("event_date").isin(days) & F.col("_run_id").isin(sorted(pending))))
         outcome = quality.validate_batch(spark, rows, name, run_id, cfg)
+        outcomes.append(outcome)
         try:
-            quality.record_results(spark, outcome, cfg)
             moved = 0
             if outcome.has_quarantine:
+                t = time.perf_counter()
                 moved = move_to_quarantine(spark, cfg, module.RECORD_SPECS[rt], name, outcome.quarantine_df,
                                            bronze_table(industry, rt))
+                outcome.timings_s["move_to_quarantine"] = time.perf_counter() - t
         finally:
             outcome.release()
         if not outcome.success:
@@ -170,11 +179,12 @@ def validate(cfg: Config, industry: str, run_id: str) -> list[dict]:
         reports.append({"table": name, "validated": True, "success": outcome.success, "rows": outcome.row_count,
                         "runs": sorted(pending), "expectations": len(outcome.results),
                         "failed": [r.name for r in outcome.results if not r.success],
-                        "quarantined_by_expectations": moved, "data_docs": outcome.data_docs_index})
+                        "quarantined_by_expectations": moved, "data_docs": outcome.data_docs_index,
+                        "seconds": {k: round(v, 3) for k, v in outcome.timings_s.items()}})
+    quality.record_results(spark, outcomes, cfg)  # one commit for every table
     if details:  # closed before the runs count as validated: a crash in between re-validates, never leaks
         gate.close(spark, cfg, industry, run_id, details)
-    for name, runs in validated:
-        mark_validated(spark, cfg, name, runs, run_id)
+    mark_validated_all(spark, cfg, validated, run_id)
     gate.check_after_validation(gate.read_state(spark, cfg, industry), failed)
     return reports
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from brain import industries as industry_modules
 from brain.config import Config
 from brain.lake import QUARANTINE, bronze_table, is_delta, silver_table, table_path
+from brain.writers import table_lock
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -173,7 +174,9 @@ def replay(spark: "SparkSession", cfg: Config, industry: str | None = None, reas
             continue
         spec = industry_modules.load(cfg, ind).RECORD_SPECS[rt]
         rows = q.where((F.col("industry") == ind) & (F.col("record_type") == rt) & ~expectation)
-        _replay_one(spark, cfg, spec, rows, result)
+        # Decides "new" against silver and writes: no stream batch may commit in between (brain.writers).
+        with table_lock(cfg, silver_name_of(spec)):
+            _replay_one(spark, cfg, spec, rows, result)
     result.touched_days = sorted(set(result.touched_days))
     return result
 

@@ -24,13 +24,11 @@ Nothing here writes; it only reads the lake and the checkpoint files.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
-from urllib.parse import unquote
+from typing import TYPE_CHECKING, Iterable
 
+from brain.checkpoints import StreamCheckpoint, kafka_offsets, pending_bronze_files, read_checkpoint
 from brain.config import Config
 from brain.lake import QUARANTINE, checkpoint_path, is_delta, table_base, table_path
 
@@ -39,77 +37,6 @@ if TYPE_CHECKING:
 
 DUPLICATES = "quality.duplicates"  # brain.silver.DUPLICATES, without importing Spark-side code
 SAMPLE = 20
-# Delta streaming source offsets: an index at or past this marks a fully processed version.
-_END_INDEX_FLOOR = 2 ** 62
-
-
-# --------------------------------------------------------------------------- checkpoint files
-
-def _batch_ids(folder: Path) -> list[int]:
-    """Batch ids of a Spark metadata log folder (``offsets``/``commits``), ascending."""
-    if not folder.is_dir():
-        return []
-    return sorted(int(p.name) for p in folder.iterdir() if p.is_file() and p.name.isdigit())
-
-
-def _log_lines(path: Path) -> list[str]:
-    """Lines of a Spark log file without the version header (``v1``) and blank lines.
-
-    Files under ``sources/`` start with a NUL byte before ``v1``.
-    """
-    text = path.read_bytes().decode("utf-8", errors="replace").lstrip("\x00")
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if lines and re.fullmatch(r"v\d+", lines[0].strip()):
-        lines = lines[1:]
-    return lines
-
-
-@dataclass
-class StreamCheckpoint:
-    """What a streaming query's checkpoint says about its one source."""
-    path: str
-    committed_batch: int | None = None
-    committed: Any = None           # source offset after the last committed batch
-    planned_batch: int | None = None
-    planned: Any = None             # offset of a batch planned but not committed (after a crash)
-    start: Any = None               # offsets the query started from (sources/0/0)
-
-    @property
-    def exists(self) -> bool:
-        return Path(self.path, "offsets").is_dir()
-
-
-def read_checkpoint(path: Path) -> StreamCheckpoint:
-    """Parse a single-source streaming checkpoint (the last line of an offsets file is the source's offset)."""
-    cp = StreamCheckpoint(str(path))
-    commits = _batch_ids(path / "commits")
-    offsets = _batch_ids(path / "offsets")
-    if commits:
-        cp.committed_batch = commits[-1]
-        cp.committed = _offset_of(path / "offsets" / str(commits[-1]))
-    if offsets and (not commits or offsets[-1] > commits[-1]):
-        cp.planned_batch = offsets[-1]
-        cp.planned = _offset_of(path / "offsets" / str(offsets[-1]))
-    start = path / "sources" / "0" / "0"
-    if start.is_file():
-        lines = _log_lines(start)
-        cp.start = json.loads(lines[-1]) if lines else None
-    return cp
-
-
-def _offset_of(path: Path) -> Any:
-    if not path.is_file():
-        return None
-    lines = _log_lines(path)
-    # line 1: batch metadata (watermark, timestamp, conf); then one line per source.
-    return json.loads(lines[-1]) if len(lines) >= 2 else None
-
-
-def kafka_offsets(offset: Any, topic: str) -> dict[int, int]:
-    """``{"topic": {"0": 5}}`` -> ``{0: 5}`` for one topic (negative = earliest/latest markers dropped)."""
-    if not isinstance(offset, dict) or not isinstance(offset.get(topic), dict):
-        return {}
-    return {int(p): int(o) for p, o in offset[topic].items() if int(o) >= 0}
 
 
 # --------------------------------------------------------------------------- report
@@ -317,32 +244,8 @@ def _coordinates(spark, cfg: Config, topic: str, bronze_path: Path, silver_name:
 
 
 def _pending_files(cfg: Config, bronze_path: Path, silver_name: str) -> set[str] | None:
-    """Names of the bronze data files the silver query has not committed yet.
-
-    None means "cannot tell, treat every unaccounted row as pending" (the
-    clean stage never committed a batch, or is mid-way through its first snapshot).
-    """
-    cp = read_checkpoint(checkpoint_path(cfg, silver_name))
-    off = cp.committed
-    if not isinstance(off, dict) or "reservoirVersion" not in off or off.get("isStartingVersion"):
-        return None
-    version, index = int(off["reservoirVersion"]), int(off.get("index", -1))
-    first_pending = version + 1 if index >= _END_INDEX_FLOOR else version
-    names: set[str] = set()
-    log = bronze_path / "_delta_log"
-    for f in log.glob("*.json"):
-        if not f.stem.isdigit() or int(f.stem) < first_pending:
-            continue
-        actions = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-        # Only appends are work for the clean stream. A commit that removes data (DELETE, UPDATE,
-        # MERGE on bronze) rewrites rows the stream may already have processed: not pending.
-        if any(a.get("remove", {}).get("dataChange", False) for a in actions):
-            continue
-        for a in actions:
-            add = a.get("add")
-            if add and add.get("dataChange", True):
-                names.add(unquote(add["path"]).rsplit("/", 1)[-1])
-    return names
+    """Names of the bronze data files the silver query has not committed yet (brain.checkpoints)."""
+    return pending_bronze_files(bronze_path, checkpoint_path(cfg, silver_name))
 
 
 def _samples(coords: "DataFrame", topic: str, report: Report) -> None:

@@ -118,28 +118,43 @@ def decode(bronze: "DataFrame") -> "DataFrame":
     from pyspark.sql import functions as F
 
     text = F.try_validate_utf8(F.col("payload").cast("string"))
-    return (bronze
-            .withColumn("_size", F.coalesce(F.length("payload"), F.lit(0)))
-            .withColumn("_utf8_ok", text.isNotNull() | F.col("payload").isNull())
-            .withColumn("_text", F.when(text.isNotNull(), text)))
+    return bronze.withColumns({"_size": F.coalesce(F.length("payload"), F.lit(0)),
+                               "_utf8_ok": text.isNotNull() | F.col("payload").isNull(),
+                               "_text": F.when(text.isNotNull(), text)})
 
 
 def parse(decoded: "DataFrame", spec: RecordSpec) -> "DataFrame":
-    """Adds ``_r`` (raw string fields) and one typed column per field."""
+    """Adds ``_r`` (raw string fields), ``_v`` (the variant), each field's JSON type and one
+    typed column per field.
+
+    One projection per step instead of a withColumn per field: each withColumn
+    re-analyses the whole plan, a fixed cost every micro-batch pays per record type.
+    """
     from pyspark.sql import functions as F
 
     opts = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"}
-    df = (decoded.withColumn("_r", F.from_json(F.col("_text"), raw_schema(spec), opts))
-          # Strict JSON (no NaN, no trailing junk) and each field's JSON type,
-          # which the all-strings parse above cannot see ("12" vs 12).
-          .withColumn("_v", F.try_parse_json(F.col("_text"))))
+    df = decoded.withColumns({
+        "_r": F.from_json(F.col("_text"), raw_schema(spec), opts),
+        # Strict JSON (no NaN, no trailing junk) and each field's JSON type,
+        # which the all-strings parse above cannot see ("12" vs 12).
+        "_v": F.try_parse_json(F.col("_text")),
+    })
+    # Computed once per field: the checks read a field's JSON type up to four times, and
+    # Spark does not share one expression between the branches of a CASE.
+    df = df.withColumns({_jt(f.name): F.schema_of_variant(F.try_variant_get(F.col("_v"), f"$.{f.name}", "variant"))
+                         for f in all_fields(spec)})
+    typed = {}
     for f in all_fields(spec):
         if f.type == "timestamp":
-            df = df.withColumn(f"{f.name}_utc", _timestamp(F.col(f"_r.{f.name}"), _json_type(f.name)))
+            typed[f"{f.name}_utc"] = _timestamp(F.col(f"_r.{f.name}"), _json_type(f.name))
         else:
-            df = df.withColumn(f.name, _typed(F.col(f"_r.{f.name}"), f.type))
-    df = df.withColumn("event_date", F.to_date("event_ts_utc"))
+            typed[f.name] = _typed(F.col(f"_r.{f.name}"), f.type)
+    df = df.withColumns(typed).withColumn("event_date", F.to_date("event_ts_utc"))
     return _with_standard_value(df, spec)
+
+
+def _jt(name: str) -> str:
+    return f"_jt_{name}"
 
 
 def _timestamp(raw: "Column", jtype: "Column") -> "Column":
@@ -169,8 +184,8 @@ def _with_standard_value(df: "DataFrame", spec: RecordSpec) -> "DataFrame":
     unit = F.col(spec.unit_field)
     factor = _lookup({u: c.factor for u, c in CONVERSIONS.items()})[unit]
     offset = _lookup({u: c.offset for u, c in CONVERSIONS.items()})[unit]
-    return (df.withColumn("_std_value", F.col(spec.value_field) * factor + offset)
-              .withColumn("_std_unit", _lookup({u: c.standard for u, c in CONVERSIONS.items()})[unit]))
+    return df.withColumns({"_std_value": F.col(spec.value_field) * factor + offset,
+                           "_std_unit": _lookup({u: c.standard for u, c in CONVERSIONS.items()})[unit]})
 
 
 def _typed(raw: "Column", type_: str) -> "Column":
@@ -196,9 +211,10 @@ JSON_TYPES = {
 
 
 def _json_type(name: str) -> "Column":
+    """A field's JSON type as schema_of_variant names it (computed by parse)."""
     from pyspark.sql import functions as F
 
-    return F.schema_of_variant(F.try_variant_get(F.col("_v"), f"$.{name}", "variant"))
+    return F.col(_jt(name))
 
 
 def _is_blank(raw: "Column") -> "Column":
@@ -309,9 +325,8 @@ def normalise_units(valid: "DataFrame", spec: RecordSpec) -> "DataFrame":
 
     if not spec.unit_field or not spec.value_field:
         return valid
-    return (valid.withColumn("source_unit", F.col(spec.unit_field))
-                 .withColumn(spec.value_field, F.col("_std_value"))
-                 .withColumn(spec.unit_field, F.col("_std_unit")))
+    return valid.withColumns({"source_unit": F.col(spec.unit_field), spec.value_field: F.col("_std_value"),
+                              spec.unit_field: F.col("_std_unit")})
 
 
 LINEAGE = ("_topic", "_partition", "_offset", "_kafka_ts", "_ingest_ts")
@@ -329,9 +344,8 @@ def to_silver(classified: "DataFrame", spec: RecordSpec) -> "DataFrame":
 
     valid = classified.where(F.col("reason").isNull())
     valid = normalise_units(valid, spec)
-    valid = (valid.withColumn("_topic", F.col("topic")).withColumn("_partition", F.col("partition"))
-                  .withColumn("_offset", F.col("offset")).withColumn("_kafka_ts", F.col("kafka_ts"))
-                  .withColumn("_ingest_ts", F.col("ingest_ts")))
+    valid = valid.withColumns({"_topic": F.col("topic"), "_partition": F.col("partition"), "_offset": F.col("offset"),
+                               "_kafka_ts": F.col("kafka_ts"), "_ingest_ts": F.col("ingest_ts")})
     return valid.select(*silver_columns(spec))
 
 

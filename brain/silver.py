@@ -19,6 +19,7 @@ from brain.config import Config
 from brain.faults import kill_point
 from brain.lake import QUARANTINE, checkpoint_path, is_delta, table_path
 from brain.records import Limits, RecordSpec, classify, decode, parse, to_quarantine, to_silver
+from brain.writers import retry_conflicts, table_lock
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -35,6 +36,8 @@ class CleanResult:
     quarantined: int = 0
     duplicates: int = 0
     touched_days: set = field(default_factory=set)
+    seconds: dict = field(default_factory=dict)  # phase -> seconds, summed over batches (the profile)
+    batches: int = 0
 
     def add(self, other: "CleanResult") -> None:
         self.bronze_rows += other.bronze_rows
@@ -42,6 +45,9 @@ class CleanResult:
         self.quarantined += other.quarantined
         self.duplicates += other.duplicates
         self.touched_days |= other.touched_days
+        self.batches += 1
+        for k, v in other.seconds.items():
+            self.seconds[k] = round(self.seconds.get(k, 0.0) + v, 3)
 
 
 SHARED_TABLES = {
@@ -59,9 +65,12 @@ def ensure_shared_tables(spark: "SparkSession", cfg: Config) -> None:
     (two writers creating one table at once would conflict)."""
     for name, (ddl, partition_by) in SHARED_TABLES.items():
         path = table_path(cfg, name)
-        if not is_delta(path):
-            writer = spark.createDataFrame([], ddl).write.format("delta").mode("append")
-            (writer.partitionBy(*partition_by) if partition_by else writer).save(str(path))
+
+        def create(path=path, ddl=ddl, partition_by=partition_by):
+            if not is_delta(path):  # checked again on a retry: the other creator may have won
+                writer = spark.createDataFrame([], ddl).write.format("delta").mode("append")
+                (writer.partitionBy(*partition_by) if partition_by else writer).save(str(path))
+        retry_conflicts(create)
 
 
 def limits(cfg: Config) -> Limits:
@@ -72,8 +81,9 @@ def limits(cfg: Config) -> Limits:
     )
 
 
-def split_duplicates(valid: "DataFrame", existing: "DataFrame | None") -> tuple["DataFrame", "DataFrame"]:
-    """(new rows, duplicate rows). Pure given ``existing`` = silver's (event_id, coordinates).
+def mark_duplicates(valid: "DataFrame", existing: "DataFrame | None") -> "DataFrame":
+    """``valid`` with ``_dup`` (true: a duplicate), replays dropped. Pure given ``existing`` =
+    silver's (event_id, coordinates); one pass, so a batch's fates cost one materialisation.
 
     Within the batch the lowest (topic, partition, offset) wins; against
     silver, a row whose event_id is stored under different coordinates is a
@@ -83,20 +93,27 @@ def split_duplicates(valid: "DataFrame", existing: "DataFrame | None") -> tuple[
     from pyspark.sql import functions as F
 
     w = Window.partitionBy("event_id").orderBy("_topic", "_partition", "_offset")
+    cols = valid.columns
     ranked = valid.withColumn("_rank", F.row_number().over(w))
-    dup_in_batch = ranked.where(F.col("_rank") > 1).drop("_rank")
-    first = ranked.where(F.col("_rank") == 1).drop("_rank")
     if existing is None:
-        return first, dup_in_batch
+        return ranked.select(*cols, (F.col("_rank") > 1).alias("_dup"))
+    # One stored row per event_id (silver is keyed on it), so the join never multiplies rows.
     ex = existing.select(F.col("event_id").alias("_ex_id"), F.col("_topic").alias("_ex_topic"),
                          F.col("_partition").alias("_ex_partition"), F.col("_offset").alias("_ex_offset"))
-    joined = first.join(ex, first["event_id"] == ex["_ex_id"], "left")
+    joined = ranked.join(ex, ranked["event_id"] == ex["_ex_id"], "left")
     same = ((F.col("_ex_topic") == F.col("_topic")) & (F.col("_ex_partition") == F.col("_partition"))
             & (F.col("_ex_offset") == F.col("_offset")))
-    cols = first.columns
-    new = joined.where(F.col("_ex_id").isNull()).select(*cols)
-    dup_vs_silver = joined.where(F.col("_ex_id").isNotNull() & ~same).select(*cols)
-    return new, dup_in_batch.unionByName(dup_vs_silver)
+    stored = F.col("_ex_id").isNotNull()
+    return (joined.where(~(stored & same))  # a replay of a stored row: neither new nor a duplicate
+            .select(*cols, ((F.col("_rank") > 1) | stored).alias("_dup")))
+
+
+def split_duplicates(valid: "DataFrame", existing: "DataFrame | None") -> tuple["DataFrame", "DataFrame"]:
+    """(new rows, duplicate rows): mark_duplicates split in two."""
+    from pyspark.sql import functions as F
+
+    marked = mark_duplicates(valid, existing)
+    return marked.where(~F.col("_dup")).drop("_dup"), marked.where(F.col("_dup")).drop("_dup")
 
 
 def _not_in_quarantine(spark: "SparkSession", cfg: Config, rows: "DataFrame", industry: str) -> "DataFrame":
@@ -122,8 +139,10 @@ def _merge_insert(spark: "SparkSession", path: str, df: "DataFrame", keys: list[
         _append(spark, path, df, partition_by, props, None)
         return
     cond = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
-    (DeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), cond)
-     .whenNotMatchedInsertAll().execute())
+    # Keyed, so a retry after a lost commit race (OPTIMIZE, another industry's append to a
+    # shared table) inserts exactly what is still missing.
+    retry_conflicts(lambda: DeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), cond)
+                    .whenNotMatchedInsertAll().execute())
 
 
 def _append(spark: "SparkSession", path: str, df: "DataFrame", partition_by: list[str], props: dict[str, str],
@@ -173,34 +192,43 @@ def process_batch(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_n
     from pyspark.sql import functions as F
 
     result = CleanResult(silver_name)
+    clock = _PhaseClock(result.seconds)
     # Materialised once, lineage cut: classify's expressions are large, and every
     # later job (counts, dedupe, writes) would otherwise re-optimise and re-print
     # them (plan strings for each adaptive-execution update dominated batch time).
     classified = classify(parse(decode(bronze_batch), spec), spec, limits(cfg)).localCheckpoint()
+    fated = None
     try:
-        counts = classified.agg(F.count(F.lit(1)).alias("n"), F.count("reason").alias("bad")).collect()[0]
-        result.bronze_rows, result.quarantined = int(counts["n"]), int(counts["bad"])
+        # Counts and the days valid rows fall on, in one job.
+        per_day = classified.groupBy("event_date").agg(F.count(F.lit(1)).alias("n"),
+                                                       F.count("reason").alias("bad")).collect()
+        clock.lap("classify")
+        result.bronze_rows = sum(int(r["n"]) for r in per_day)
+        result.quarantined = sum(int(r["bad"]) for r in per_day)
         if result.bronze_rows == 0:
             return result
         silver_path = str(table_path(cfg, silver_name))
         valid = to_silver(classified, spec).withColumn("_run_id", F.lit(run_id))
         # Every valid row's day, not only the inserted ones: a batch replayed
         # after a crash inserts nothing but must still mark its days.
-        result.touched_days = {r["event_date"] for r in valid.select("event_date").distinct().collect()}
+        result.touched_days = {r["event_date"] for r in per_day if int(r["n"]) > int(r["bad"])}
         existing = _recent_silver(spark, cfg, silver_path, result.touched_days)
-        new, dups = split_duplicates(valid, existing)
         # A record already in quarantine (e.g. moved there by an expectation)
         # stays there when bronze is reprocessed by a backfill.
-        new = _not_in_quarantine(spark, cfg, new, spec.industry)
-        # Materialise before writing: both frames are defined against silver,
-        # which the MERGE below changes.
-        new, dups = new.localCheckpoint(), dups.localCheckpoint()
-        result.inserted = new.count()
-        result.duplicates = dups.count()
+        # Materialised before writing: the fates are defined against silver,
+        # which the write below changes.
+        fated = _not_in_quarantine(spark, cfg, mark_duplicates(valid, existing), spec.industry).localCheckpoint()
+        counts = {bool(r["_dup"]): int(r["n"]) for r in fated.groupBy("_dup").agg(F.count(F.lit(1)).alias("n"))
+                  .collect()}
+        result.inserted, result.duplicates = counts.get(False, 0), counts.get(True, 0)
+        new, dups = fated.where(~F.col("_dup")).drop("_dup"), fated.where(F.col("_dup")).drop("_dup")
+        clock.lap("dedupe")
         props = {"brain.owner": cfg.get("project.owner"), "brain.industry": spec.industry,
                  "brain.record_type": spec.record_type, "brain.contract_version": spec.contract_version,
                  "brain.layer": "silver"}
-        _write(spark, silver_path, new, ["event_id"], list(spec.partition_by), props, txn)
+        if result.inserted or not _streaming_target_exists(cfg, silver_name, txn):
+            _write(spark, silver_path, new, ["event_id"], list(spec.partition_by), props, txn)
+        clock.lap("write_silver")
         kill_point("silver.between_tables")  # fault suite: silver committed, quarantine not yet
         # An empty idempotent append is a Delta commit that changes nothing (and a
         # replay of this batch is just as empty): skip it.
@@ -213,11 +241,30 @@ def process_batch(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_n
             _write(spark, str(table_path(cfg, DUPLICATES)),
                    _not_recorded(spark, cfg, DUPLICATES, _duplicates_frame(dups, spec), spec.industry, txn),
                    ["topic", "partition", "offset"], ["industry"], {"brain.layer": "quality"}, txn)
+        clock.lap("write_quarantine_duplicates")
         _record_touched(spark, cfg, silver_name, sorted(result.touched_days), run_id, txn)
+        clock.lap("write_touched_days")
         kill_point("silver.before_checkpoint_commit")  # fault suite: every table committed, the batch not
         return result
     finally:
         classified.unpersist()
+        if fated is not None:
+            fated.unpersist()
+
+
+class _PhaseClock:
+    """Adds the seconds since the last lap to ``into[phase]``: where a batch's time goes."""
+
+    def __init__(self, into: dict):
+        import time
+
+        self._into, self._now = into, time.perf_counter
+        self._last = self._now()
+
+    def lap(self, phase: str) -> None:
+        now = self._now()
+        self._into[phase] = round(self._into.get(phase, 0.0) + now - self._last, 3)
+        self._last = now
 
 
 def _not_recorded(spark: "SparkSession", cfg: Config, name: str, rows: "DataFrame", industry: str,
@@ -292,7 +339,8 @@ def backfill(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: 
         return CleanResult(silver_name)
     rows = (spark.read.format("delta").load(str(path))
             .where(F.col("ingest_date").between(F.lit(start), F.lit(end))))
-    return process_batch(spark, cfg, spec, silver_name, rows, run_id)
+    with table_lock(cfg, silver_name):  # the stream's batches wait (see brain.writers)
+        return process_batch(spark, cfg, spec, silver_name, rows, run_id)
 
 
 def _query_id(checkpoint) -> str:
@@ -328,7 +376,8 @@ def start_clean(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_nam
 
     def on_batch(batch_df, batch_id):
         txn = None if keyed else (f"{_query_id(checkpoint)}:{silver_name}", int(batch_id))
-        total.add(process_batch(spark, cfg, spec, silver_name, batch_df, run_id, txn))
+        with table_lock(cfg, silver_name):  # a backfill or quarantine move must not commit mid-batch
+            total.add(process_batch(spark, cfg, spec, silver_name, batch_df, run_id, txn))
 
     return (spark.readStream.format("delta")
             .option("maxBytesPerTrigger", str(cfg.get("pipeline.max_bytes_per_batch", "256m")))
@@ -373,10 +422,11 @@ def move_to_quarantine(spark: "SparkSession", cfg: Config, spec: RecordSpec, sil
                           F.concat(F.lit("expectation:"), F.col("reason")).alias("reason"), "event_id", "payload",
                           "topic", "partition", "offset", "kafka_ts", "key",
                           F.current_timestamp().alias("quarantined_at")))
-    _merge_insert(spark, str(table_path(cfg, QUARANTINE)), quarantine, ["topic", "partition", "offset"],
-                  ["industry"], {})
-    (DeltaTable.forPath(spark, str(table_path(cfg, silver_name))).alias("t")
-     .merge(rows.alias("s"), "t.event_id = s.event_id AND t._topic = s._topic AND t._partition = s._partition "
-                             "AND t._offset = s._offset")
-     .whenMatchedDelete().execute())
+    with table_lock(cfg, silver_name):  # a stream batch deciding "new" against silver waits
+        _merge_insert(spark, str(table_path(cfg, QUARANTINE)), quarantine, ["topic", "partition", "offset"],
+                      ["industry"], {})
+        retry_conflicts(lambda: DeltaTable.forPath(spark, str(table_path(cfg, silver_name))).alias("t")
+                        .merge(rows.alias("s"), "t.event_id = s.event_id AND t._topic = s._topic "
+                                                "AND t._partition = s._partition AND t._offset = s._offset")
+                        .whenMatchedDelete().execute())
     return n

@@ -39,8 +39,9 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def record_results(spark: SparkSession, outcome: ValidationOutcome, cfg: Config) -> int:
-    """Write the outcome's rows, replacing any earlier rows of the same run and table; the row count."""
+def record_results(spark: SparkSession, outcome: "ValidationOutcome | list[ValidationOutcome]", cfg: Config) -> int:
+    """Write the outcomes' rows, replacing any earlier rows of the same runs and tables, in one
+    commit (validate records all of an industry's tables at once); the row count."""
     from delta.exceptions import (
         ConcurrentAppendException,
         ConcurrentWriteException,
@@ -48,10 +49,14 @@ def record_results(spark: SparkSession, outcome: ValidationOutcome, cfg: Config)
         ProtocolChangedException,
     )
 
+    outcomes = outcome if isinstance(outcome, list) else [outcome]
+    if not outcomes:
+        return 0
     path = table_path(cfg, RESULTS_TABLE)
-    rows = result_rows(outcome)
+    rows = [row for o in outcomes for row in result_rows(o)]
     df = spark.createDataFrame(rows, SCHEMA)
-    where = f"table_name = {sql_string(outcome.table_name)} AND run_id = {sql_string(outcome.run_id)}"
+    where = " OR ".join(sorted({f"(table_name = {sql_string(o.table_name)} AND run_id = {sql_string(o.run_id)})"
+                                for o in outcomes}))
     for attempt in range(_RETRIES):
         created = not is_delta(path)
         try:
@@ -80,7 +85,12 @@ VALIDATED_SCHEMA = "table_name string, run_id string, validated_in string, valid
 
 
 def unvalidated_runs(spark: SparkSession, cfg: Config, table_name: str) -> dict[str, list]:
-    """run_id -> event days it touched, for runs that wrote rows to ``table_name`` and were not validated.
+    """run_id -> event days it touched, for runs that wrote rows to ``table_name`` and were not validated."""
+    return unvalidated_runs_of(spark, cfg, [table_name]).get(table_name, {})
+
+
+def unvalidated_runs_of(spark: SparkSession, cfg: Config, table_names: list[str]) -> dict[str, dict[str, list]]:
+    """table -> run_id -> event days it touched, for the runs not validated yet; one query for all tables.
 
     Read from quality.touched_days (small), so the silver read can prune to
     those days. Runs with rows in quality.validation_results count as
@@ -91,29 +101,36 @@ def unvalidated_runs(spark: SparkSession, cfg: Config, table_name: str) -> dict[
     from brain.silver import TOUCHED
 
     touched_path = table_path(cfg, TOUCHED)
-    if not is_delta(touched_path):
+    if not is_delta(touched_path) or not table_names:
         return {}
-    touched = (spark.read.format("delta").load(str(touched_path)).where(F.col("table") == table_name)
-               .select("run_id", "event_date"))
+    touched = (spark.read.format("delta").load(str(touched_path)).where(F.col("table").isin(table_names))
+               .select("table", "run_id", "event_date"))
     for name in (VALIDATED_RUNS, RESULTS_TABLE):
         path = table_path(cfg, name)
         if is_delta(path):
-            done = spark.read.format("delta").load(str(path)).where(F.col("table_name") == table_name)
-            touched = touched.join(done.select("run_id").distinct(), "run_id", "left_anti")
-    out: dict[str, list] = {}
+            done = (spark.read.format("delta").load(str(path)).where(F.col("table_name").isin(table_names))
+                    .select(F.col("table_name").alias("table"), "run_id").distinct())
+            touched = touched.join(done, ["table", "run_id"], "left_anti")
+    out: dict[str, dict[str, list]] = {}
     for r in touched.distinct().collect():
-        out.setdefault(r["run_id"], []).append(r["event_date"])
-    return {k: sorted(v) for k, v in out.items()}
+        out.setdefault(r["table"], {}).setdefault(r["run_id"], []).append(r["event_date"])
+    return {t: {k: sorted(v) for k, v in runs.items()} for t, runs in out.items()}
 
 
 def mark_validated(spark: SparkSession, cfg: Config, table_name: str, run_ids: list[str], validated_in: str) -> None:
+    mark_validated_all(spark, cfg, [(table_name, run_ids)], validated_in)
+
+
+def mark_validated_all(spark: SparkSession, cfg: Config, validated: list[tuple[str, list[str]]],
+                       validated_in: str) -> None:
+    """Record (table, run ids) pairs as validated, in one commit."""
     import datetime as dt
 
-    if not run_ids:
-        return
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    df = spark.createDataFrame([(table_name, r, validated_in, now) for r in run_ids], VALIDATED_SCHEMA)
-    append_retrying(df, str(table_path(cfg, VALIDATED_RUNS)), ["table_name"])
+    rows = [(table_name, r, validated_in, now) for table_name, run_ids in validated for r in run_ids]
+    if rows:
+        append_retrying(spark.createDataFrame(rows, VALIDATED_SCHEMA), str(table_path(cfg, VALIDATED_RUNS)),
+                        ["table_name"])
 
 
 def append_retrying(df, path: str, partition_by: list[str] | None = None) -> None:

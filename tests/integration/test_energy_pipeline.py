@@ -60,10 +60,16 @@ def test_rerun_and_full_replay_change_nothing_but_duplicate_counts(broker, spark
 
     again = pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
     assert again.totals()["records_in"] == 0
+    # Nothing new: neither query is even started (checkpoints say they are caught up).
+    assert again.industries["energy"]["ingest"][0]["skipped"]
+    assert again.industries["energy"]["clean"][0]["skipped"]
 
     send(cfg, msgs)  # the factory resends the whole batch
     replay = pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
+    ingested = replay.industries["energy"]["ingest"][0]
+    assert ingested["skipped"] == "" and ingested["rows"] == len(msgs)
     clean = replay.industries["energy"]["clean"][0]
+    assert clean["skipped"] == "" and clean["bronze_rows"] == len(msgs)
     valid_in_batch = len(msgs) - sum(expected["quarantine"].values())
     assert (clean["inserted"], clean["duplicates"]) == (0, valid_in_batch)
     assert _df(spark, cfg, "silver.energy_meter").count() == silver_v
