@@ -158,7 +158,8 @@ def measure_gx_share(spark, cfg, rows: int = 1_000_000, bad_share: float = 0.001
             "gx_share": round(validation_s / (batch_s + validation_s), 3),
             "batch_jobs": info["jobs"]["batch"], "validation_jobs": info["jobs"]["validate"],
             "validated_rows": table.get("rows"),
-            "quarantined_by_expectations": table.get("quarantined_by_expectations")}
+            "quarantined_by_expectations": table.get("quarantined_by_expectations"),
+            "validation_phases_s": table.get("seconds")}
 
 
 def _bronze(spark, n: int, offset: int, bad_share: float):

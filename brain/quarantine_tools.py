@@ -204,7 +204,15 @@ def _replay_one(spark: "SparkSession", cfg: Config, spec, rows: "DataFrame", res
     from pyspark.sql import functions as F
 
     from brain.records import classify, decode, parse, to_silver
-    from brain.silver import DUPLICATES, _duplicates_frame, _merge_insert, _record_touched, limits, split_duplicates
+    from brain.silver import (
+        DUPLICATES,
+        _duplicates_frame,
+        _merge_insert,
+        _record_touched,
+        limits,
+        silver_properties,
+        split_duplicates,
+    )
 
     silver_name = silver_name_of(spec)
     silver_path = str(table_path(cfg, silver_name))
@@ -243,10 +251,7 @@ def _replay_one(spark: "SparkSession", cfg: Config, spec, rows: "DataFrame", res
 
     # 1. Insert first, keyed: on a retry these MERGEs find the rows and insert nothing.
     if n_new:
-        props = {"brain.owner": cfg.get("project.owner"), "brain.industry": spec.industry,
-                 "brain.record_type": spec.record_type, "brain.contract_version": spec.contract_version,
-                 "brain.layer": "silver"}
-        _merge_insert(spark, silver_path, new, ["event_id"], list(spec.partition_by), props)
+        _merge_insert(spark, silver_path, new, ["event_id"], list(spec.partition_by), silver_properties(cfg, spec))
     if n_dups:
         _merge_insert(spark, str(table_path(cfg, DUPLICATES)), _duplicates_frame(dups, spec),
                       ["topic", "partition", "offset"], ["industry"], {"brain.layer": "quality"})
