@@ -118,15 +118,9 @@ class Broker:
 
 
 def delete_topics(cfg, prefix: str) -> None:
-    from brain import kafka_io
+    from brain.kafka_io import delete_topics_with_prefix
 
-    client = kafka_io.admin(cfg)
-    try:
-        doomed = [t for t in client.list_topics() if t.startswith(prefix)]
-        if doomed:
-            client.delete_topics(doomed)
-    finally:
-        client.close()
+    delete_topics_with_prefix(cfg, prefix)
 
 
 class Clock:

@@ -185,7 +185,8 @@ def ingest(spark: "SparkSession", cfg: Config, topics_tables: list[tuple[str, st
     no-data cycle's whole work); ``recover`` always starts every query.
     """
     idle = {} if recover else caught_up(cfg, topics_tables)
-    results = [IngestResult(topic, table, 0, 0, idle[topic]) for topic, table in topics_tables if topic in idle]
+    results = {topic: IngestResult(topic, table, 0, 0, idle[topic]) for topic, table in topics_tables
+               if topic in idle}
     busy = [(topic, table) for topic, table in topics_tables if topic not in idle]
     for topic, table, q in start_all(spark, cfg, busy, recover):
         try:
@@ -196,5 +197,5 @@ def ingest(spark: "SparkSession", cfg: Config, topics_tables: list[tuple[str, st
                 raise lost from exc
             raise
         rows, batches = rows_written(q)
-        results.append(IngestResult(topic, table, rows, batches))
-    return results
+        results[topic] = IngestResult(topic, table, rows, batches)
+    return [results[topic] for topic, _ in topics_tables]  # in the order asked for

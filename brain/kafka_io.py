@@ -65,6 +65,18 @@ def create_topics(cfg: Config, topics: Iterable[str], partitions: int | None = N
         client.close()
 
 
+def delete_topics_with_prefix(cfg: Config, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` (throw-away bench and test topics)."""
+    client = admin(cfg)
+    try:
+        doomed = [t for t in client.list_topics() if t.startswith(prefix)]
+        if doomed:
+            client.delete_topics(doomed)
+        return doomed
+    finally:
+        client.close()
+
+
 @dataclass(frozen=True)
 class TopicInfo:
     topic: str

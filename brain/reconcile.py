@@ -215,7 +215,7 @@ def _coordinates(spark, cfg: Config, topic: str, bronze_path: Path, silver_name:
     quarantine (q) and duplicates (d), and whether the bronze row is still pending for the clean stage."""
     from pyspark.sql import functions as F
 
-    pending_files = _pending_files(cfg, bronze_path, silver_name)
+    pending_files = pending_bronze_files(bronze_path, checkpoint_path(cfg, silver_name))
     bronze = spark.read.format("delta").load(str(bronze_path)).where(F.col("topic") == topic)
     pending = F.lit(True) if pending_files is None else (
         F.col("_metadata.file_name").isin(*sorted(pending_files)) if pending_files else F.lit(False))
@@ -241,11 +241,6 @@ def _coordinates(spark, cfg: Config, topic: str, bronze_path: Path, silver_name:
     return union.groupBy("partition", "offset").agg(
         F.sum("b").alias("b"), F.sum("s").alias("s"), F.sum("q").alias("q"), F.sum("d").alias("d"),
         F.max("pending").alias("pending"))
-
-
-def _pending_files(cfg: Config, bronze_path: Path, silver_name: str) -> set[str] | None:
-    """Names of the bronze data files the silver query has not committed yet (brain.checkpoints)."""
-    return pending_bronze_files(bronze_path, checkpoint_path(cfg, silver_name))
 
 
 def _samples(coords: "DataFrame", topic: str, report: Report) -> None:

@@ -84,11 +84,6 @@ VALIDATED_RUNS = "quality.validated_runs"
 VALIDATED_SCHEMA = "table_name string, run_id string, validated_in string, validated_at timestamp"
 
 
-def unvalidated_runs(spark: SparkSession, cfg: Config, table_name: str) -> dict[str, list]:
-    """run_id -> event days it touched, for runs that wrote rows to ``table_name`` and were not validated."""
-    return unvalidated_runs_of(spark, cfg, [table_name]).get(table_name, {})
-
-
 def unvalidated_runs_of(spark: SparkSession, cfg: Config, table_names: list[str]) -> dict[str, dict[str, list]]:
     """table -> run_id -> event days it touched, for the runs not validated yet; one query for all tables.
 
@@ -115,10 +110,6 @@ def unvalidated_runs_of(spark: SparkSession, cfg: Config, table_names: list[str]
     for r in touched.distinct().collect():
         out.setdefault(r["table"], {}).setdefault(r["run_id"], []).append(r["event_date"])
     return {t: {k: sorted(v) for k, v in runs.items()} for t, runs in out.items()}
-
-
-def mark_validated(spark: SparkSession, cfg: Config, table_name: str, run_ids: list[str], validated_in: str) -> None:
-    mark_validated_all(spark, cfg, [(table_name, run_ids)], validated_in)
 
 
 def mark_validated_all(spark: SparkSession, cfg: Config, validated: list[tuple[str, list[str]]],

@@ -56,6 +56,17 @@ def send(cfg, msgs, ledger: Path, industry: str = "energy", record_type: str = "
     return topic
 
 
+def sent_and_ingested(cfg, n: int, ledger: Path) -> tuple[list[tuple[bytes | None, bytes]], dict]:
+    """The common start of a scenario: ``energy_batch(n)`` produced with ``ledger`` and ingested
+    into bronze; returns (messages, expected counts)."""
+    from brain import pipeline
+
+    msgs, expected = energy_batch(n)
+    send(cfg, msgs, ledger)
+    pipeline.ingest(cfg, "energy")
+    return msgs, expected
+
+
 def spawn_stage(stage: str, industry: str = "energy", kill_at: str | None = None,
                 extra_env: dict | None = None) -> subprocess.Popen:
     """Start brain.pipeline.<stage> in a new process group; see stage_in_subprocess."""

@@ -14,7 +14,7 @@ from brain.cli import main
 from brain.lake import table_path
 from brain.reconcile import reconcile, reconcile_ledger
 from brain.simulator.sinks import read_ledger
-from tests.fault.ledger import assert_nothing_lost_or_doubled, energy_batch, send
+from tests.fault.ledger import assert_nothing_lost_or_doubled, sent_and_ingested
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
 
@@ -25,9 +25,7 @@ def test_checker_catches_a_lost_and_a_doubled_record(broker, spark, isolated_cfg
 
     cfg = isolated_cfg
     ledger = tmp_path / "ledger.jsonl"
-    msgs, _ = energy_batch(20)
-    send(cfg, msgs, ledger)
-    pipeline.ingest(cfg, "energy")
+    sent_and_ingested(cfg, 20, ledger)
     pipeline.clean(cfg, "energy", "run_checker")
     assert_nothing_lost_or_doubled(spark, cfg, ledger)
     acked = read_ledger(ledger)

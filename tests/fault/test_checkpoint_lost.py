@@ -11,7 +11,7 @@ import pytest
 
 from brain import pipeline
 from brain.lake import checkpoint_path
-from tests.fault.ledger import BRAIN, assert_nothing_lost_or_doubled, count, energy_batch, send
+from tests.fault.ledger import BRAIN, assert_nothing_lost_or_doubled, count, energy_batch, send, sent_and_ingested
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
 
@@ -19,8 +19,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.fault]
 def test_lost_bronze_checkpoint_stops_ingest_until_recovered(broker, spark, isolated_cfg, tmp_path):
     cfg = isolated_cfg
     ledger = tmp_path / "ledger.jsonl"
-    send(cfg, energy_batch(30)[0], ledger)
-    pipeline.ingest(cfg, "energy")
+    sent_and_ingested(cfg, 30, ledger)
     pipeline.clean(cfg, "energy", "run_1")
     shutil.rmtree(checkpoint_path(cfg, "bronze.energy_meter"))
     send(cfg, energy_batch(20, tag="after")[0], ledger)
@@ -41,9 +40,7 @@ def test_lost_bronze_checkpoint_stops_ingest_until_recovered(broker, spark, isol
 def test_lost_silver_checkpoint_reprocesses_bronze_without_doubling(broker, spark, isolated_cfg, tmp_path):
     cfg = isolated_cfg
     ledger = tmp_path / "ledger.jsonl"
-    msgs, expected = energy_batch(30)
-    send(cfg, msgs, ledger)
-    pipeline.ingest(cfg, "energy")
+    msgs, expected = sent_and_ingested(cfg, 30, ledger)
     pipeline.clean(cfg, "energy", "run_1")
     shutil.rmtree(checkpoint_path(cfg, "silver.energy_meter"))
 

@@ -9,7 +9,7 @@ import pytest
 
 from brain import config, pipeline
 from brain.maintenance import maintain
-from tests.fault.ledger import assert_nothing_lost_or_doubled, count, energy_batch, send
+from tests.fault.ledger import assert_nothing_lost_or_doubled, count, energy_batch, send, sent_and_ingested
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
 
@@ -19,9 +19,7 @@ def test_optimize_while_ingest_and_clean_write(broker, spark, isolated_cfg, tmp_
     monkeypatch.setenv("BRAIN__PIPELINE__MAX_BYTES_PER_BATCH", "8k")
     cfg = config.load()
     ledger = tmp_path / "ledger.jsonl"
-    first, expected = energy_batch(60)
-    send(cfg, first, ledger)
-    pipeline.ingest(cfg, "energy")
+    _, expected = sent_and_ingested(cfg, 60, ledger)
     pipeline.clean(cfg, "energy", "run_1")
     second, more = energy_batch(150, tag="second")
     send(cfg, second, ledger)

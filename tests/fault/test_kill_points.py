@@ -13,7 +13,7 @@ import pytest
 
 from brain import pipeline
 from brain.lake import checkpoint_path
-from tests.fault.ledger import assert_nothing_lost_or_doubled, count, energy_batch, send, stage_in_subprocess
+from tests.fault.ledger import assert_nothing_lost_or_doubled, count, sent_and_ingested, stage_in_subprocess
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
 
@@ -21,9 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.fault]
 def test_clean_killed_between_tables_and_before_checkpoint_commit(broker, spark, isolated_cfg, tmp_path):
     cfg = isolated_cfg
     ledger = tmp_path / "ledger.jsonl"
-    msgs, expected = energy_batch(120)
-    send(cfg, msgs, ledger)
-    pipeline.ingest(cfg, "energy")
+    msgs, expected = sent_and_ingested(cfg, 120, ledger)
     commits = checkpoint_path(cfg, "silver.energy_meter") / "commits"
 
     first = stage_in_subprocess("clean", kill_at="silver.between_tables")

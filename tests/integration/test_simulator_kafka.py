@@ -24,14 +24,7 @@ NOW_MS = 1795132800000
 @pytest.fixture
 def cfg(broker, isolated_cfg):
     yield isolated_cfg
-    prefix = isolated_cfg.get("kafka.topic_prefix")
-    client = kafka_io.admin(isolated_cfg)
-    try:
-        mine = [t for t in client.list_topics() if t.startswith(prefix)]
-        if mine:
-            client.delete_topics(mine)
-    finally:
-        client.close()
+    kafka_io.delete_topics_with_prefix(isolated_cfg, isolated_cfg.get("kafka.topic_prefix"))
 
 
 def offsets(cfg, topics) -> dict[str, int]:
