@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from brain import config
+from tests.sim_dates import recent_monday
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -47,7 +48,7 @@ def week(dagbag, broker, spark, tmp_path_factory):
         mp.setenv("BRAIN__LAKE__CHECKPOINTS", str(root / "checkpoints"))
         mp.setenv("BRAIN__KAFKA__TOPIC_PREFIX", f"t{uuid.uuid4().hex[:10]}.")
         cfg = config.load()
-        start = (datetime.now(timezone.utc) - timedelta(days=DAYS + 1)).date().isoformat()
+        start = recent_monday(at_least_days_ago=DAYS + 1).isoformat()  # Monday..Sunday, any day CI runs
         summary = run_simulation(cfg, industry="all", sites=SITES, records=RECORDS, days=DAYS, seed=11,
                                  bad_ratio=0.1, start=start)
         assert summary.total == RECORDS

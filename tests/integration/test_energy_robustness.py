@@ -68,7 +68,7 @@ def test_silver_properties_name_owner_industry_and_contract(broker, spark, isola
 
 
 def test_backfill_restores_lost_silver_rows_without_doubling(broker, spark, isolated_cfg):
-    from datetime import date
+    from datetime import datetime, timezone
 
     from delta.tables import DeltaTable
 
@@ -77,7 +77,7 @@ def test_backfill_restores_lost_silver_rows_without_doubling(broker, spark, isol
     pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
     DeltaTable.forPath(spark, str(table_path(cfg, "silver.energy_meter"))).delete("value = 2.0")
 
-    today = date.today().isoformat()
+    today = datetime.now(timezone.utc).date().isoformat()  # ingest dates are UTC
     pipeline.backfill(cfg, "energy", today, today, "backfill_test")
     assert sorted(r["value"] for r in _df(spark, cfg, "silver.energy_meter").collect()) == [1.0, 2.0, 3.0]
     assert _df(spark, cfg, "silver.quarantine").count() == 1  # the junk, once

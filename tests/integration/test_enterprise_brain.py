@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
@@ -12,6 +12,7 @@ from brain.enterprise import COLUMNS, ENTERPRISE_BRAIN
 from brain.lake import is_delta, table_path
 from brain.simulator import run_simulation
 from tests.energy_data import meter, send
+from tests.sim_dates import recent_monday
 
 pytestmark = pytest.mark.integration
 INDUSTRY = "equipment_manufacturing"
@@ -27,7 +28,7 @@ def _rows(spark, cfg) -> dict:
 
 def test_enterprise_brain_rolls_up_two_sites_and_a_late_record_changes_only_its_day(broker, spark, isolated_cfg):
     cfg = isolated_cfg
-    start = date.today() - timedelta(days=3)
+    start = recent_monday(at_least_days_ago=3)  # Monday and Tuesday: both lines on shift
     # Two machining sites (one line, two machines each) and the site meters of the fleet.
     run_simulation(cfg, industry=[INDUSTRY, "energy"], sites=2, lines=1, devices=2, days=2, records=1500, seed=11,
                    start=start.isoformat())
