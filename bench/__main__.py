@@ -105,7 +105,7 @@ class Bench:
         prefix = env.new_prefix("w")
         cfg = env.scoped(work, "warm_up", prefix)
         sim = run_simulation(cfg, industry=["energy"], records=50, seed=1)
-        from brain.kafka_io import all_topics
+        from brain.ingest.kafka_io import all_topics
 
         raw = throughput.raw_copy(spark, cfg, all_topics(cfg, ["energy"]), sim.total)
         env.delete_topics(cfg, prefix)
@@ -113,7 +113,7 @@ class Bench:
 
     def _throughput(self, work, spark, industries):
         from bench import overhead, queries, throughput
-        from brain.kafka_io import all_topics
+        from brain.ingest.kafka_io import all_topics
         from brain.simulator import run_simulation
 
         s, prefix = self.size, env.new_prefix("t")
@@ -144,7 +144,7 @@ class Bench:
 
     def _check_kafka_holds(self, cfg, sent: dict[str, int]) -> None:
         """Every figure divides by the records sent: the broker must hold exactly those."""
-        from brain.kafka_io import describe_topics
+        from brain.ingest.kafka_io import describe_topics
 
         held = {t.topic: t.total for t in describe_topics(cfg, list(sent))}
         self.details["simulator"]["kafka_holds"] = sum(held.values())
@@ -158,7 +158,7 @@ class Bench:
         """Cycle overhead in a process of its own (--only): the industries' topics exist but hold
         nothing and the lake is empty, so it misses the Delta log reads of a lake with data."""
         from bench import overhead
-        from brain import kafka_io
+        from brain.ingest import kafka_io
 
         prefix = env.new_prefix("o")
         cfg = env.scoped(work, "overhead", prefix)

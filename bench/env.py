@@ -103,7 +103,7 @@ class Broker:
         self.cfg, self.log, self.started = cfg, log, False
 
     def __enter__(self):
-        from brain import kafka_broker
+        from brain.ops import broker as kafka_broker
 
         if not kafka_broker.status(self.cfg).running:
             self.started = True
@@ -111,14 +111,14 @@ class Broker:
         return self
 
     def __exit__(self, *exc):
-        from brain import kafka_broker
+        from brain.ops import broker as kafka_broker
 
         if self.started:
             kafka_broker.stop(self.cfg, log=self.log)
 
 
 def delete_topics(cfg, prefix: str) -> None:
-    from brain.kafka_io import delete_topics_with_prefix
+    from brain.ingest.kafka_io import delete_topics_with_prefix
 
     delete_topics_with_prefix(cfg, prefix)
 

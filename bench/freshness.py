@@ -8,7 +8,7 @@ dropped.
 
 - continuous: brain.pipeline.stream (processing-time trigger) runs ingest and
   clean in a thread while the main thread recomputes the probes' gold day in
-  a loop (brain.gold.publish) and reads it;
+  a loop (brain.gold.publish.publish) and reads it;
 - scheduled: a producer thread sends probes while the main thread runs
   brain.pipeline.run_cycle back to back, reading gold after each cycle.
 """
@@ -25,7 +25,7 @@ GOLD = "gold.energy_daily_site_kwh"
 
 
 def probe(now: float) -> tuple[bytes, bytes]:
-    from brain import kafka_io
+    from brain.ingest import kafka_io
 
     ts = datetime.fromtimestamp(now, timezone.utc)
     rec = {"schema_version": "1.0", "event_id": str(uuid.uuid4()), "record_type": "energy_meter",
@@ -40,7 +40,7 @@ class Prober(threading.Thread):
 
     def __init__(self, cfg, interval_s: float, limit: int):
         super().__init__(daemon=True)
-        from brain.kafka_io import topic_for
+        from brain.ingest.kafka_io import topic_for
 
         self.cfg, self.interval_s, self.limit = cfg, interval_s, limit
         self.topic = topic_for(cfg, "energy", "energy_meter")
@@ -49,7 +49,7 @@ class Prober(threading.Thread):
         self.error: BaseException | None = None
 
     def send_one(self) -> None:
-        from brain import kafka_io
+        from brain.ingest import kafka_io
 
         now = time.time()
         key, value = probe(now)
@@ -68,7 +68,7 @@ class Prober(threading.Thread):
 def gold_total(spark, cfg) -> float:
     from pyspark.sql import functions as F
 
-    from brain.lake import is_delta, table_path
+    from brain.lake.tables import is_delta, table_path
 
     path = table_path(cfg, GOLD)
     if not is_delta(path):
@@ -105,9 +105,11 @@ def summary(sent, observations, mode: str, extra: dict) -> dict:
 
 
 def continuous(spark, cfg, probes: int, interval_s: float, timeout_s: float, log=print) -> dict:
-    from brain import gold, kafka_io, pipeline
+    from brain import pipeline
+    from brain.gold import publish as gold
     from brain.industries.energy import daily_site_kwh
-    from brain.kafka_io import topic_for
+    from brain.ingest import kafka_io
+    from brain.ingest.kafka_io import topic_for
 
     kafka_io.create_topics(cfg, [topic_for(cfg, "energy", "energy_meter")])
     errors: list[BaseException] = []
@@ -162,8 +164,9 @@ def continuous(spark, cfg, probes: int, interval_s: float, timeout_s: float, log
 
 
 def scheduled(spark, cfg, cycles: int, interval_s: float, log=print) -> dict:
-    from brain import kafka_io, pipeline
-    from brain.kafka_io import topic_for
+    from brain import pipeline
+    from brain.ingest import kafka_io
+    from brain.ingest.kafka_io import topic_for
 
     kafka_io.create_topics(cfg, [topic_for(cfg, "energy", "energy_meter")])
     prober = Prober(cfg, interval_s, 10**6)

@@ -21,7 +21,7 @@ from bench.env import Clock
 
 def prepare_airflow(cfg, home: Path) -> None:
     """Airflow's environment and a migrated SQLite metadata DB under ``home`` (before importing airflow)."""
-    from brain.airflow_env import airflow_env
+    from brain.orchestration.airflow_env import airflow_env
 
     home.mkdir(parents=True, exist_ok=True)
     os.environ["BRAIN__AIRFLOW__HOME"] = str(home)

@@ -116,7 +116,7 @@ def measure_gx_share(spark, cfg, rows: int = 1_000_000, bad_share: float = 0.001
     """GX validation's share of one batch's time, on ``rows`` energy readings, through the real stages.
 
     The batch: ``rows`` Kafka-shaped JSON records in bronze (not timed), then
-    timed: ``batch_s`` = clean + write (brain.silver.process_batch: parse,
+    timed: ``batch_s`` = clean + write (brain.clean.silver.process_batch: parse,
     classify, de-duplicate, write silver / quarantine / duplicates / touched
     days) and ``validation_s`` = ``brain.pipeline.validate`` of those rows (GX
     checkpoint, failing-row samples, quarantine moves, results, Data Docs).
@@ -126,9 +126,9 @@ def measure_gx_share(spark, cfg, rows: int = 1_000_000, bad_share: float = 0.001
     cleaned and validated first, so JVM and GX start-up costs are not counted.
     """
     from brain import pipeline
+    from brain.clean.silver import ensure_shared_tables, process_batch
     from brain.industries import energy
-    from brain.lake import table_path
-    from brain.silver import ensure_shared_tables, process_batch
+    from brain.lake.tables import table_path
 
     spec = energy.RECORD_SPECS["energy_meter"]
     bronze_path = str(table_path(cfg, "bronze.energy_meter"))

@@ -1,4 +1,4 @@
-"""The analyst's two query paths on the same tables: Spark SQL and the no-JVM engine (brain.query)."""
+"""The analyst's two query paths on the same tables: Spark SQL and the no-JVM engine (brain.serve.query)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ QUERIES = {
 def measure(cfg, repeat: int = 3) -> dict:
     """Median seconds per query and engine, and whether both engines returned the same rows."""
     try:
-        from brain.query import run
+        from brain.serve.query import run
     except ImportError as exc:
-        return {"available": False, "reason": f"brain.query.run is not there yet ({exc})"}
-    from brain.lake import is_delta, table_path
+        return {"available": False, "reason": f"brain.serve.query.run is not there yet ({exc})"}
+    from brain.lake.tables import is_delta, table_path
 
     out: dict = {"available": True, "queries": {}, "skipped": {}}
     for name, (table, sql) in QUERIES.items():

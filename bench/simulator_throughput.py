@@ -31,7 +31,8 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["BRAIN__KAFKA__TOPIC_PREFIX"] = f"bench{uuid.uuid4().hex[:8]}."
     sys.path.insert(0, str(ROOT))
-    from brain import config, kafka_io
+    from brain import config
+    from brain.ingest import kafka_io
     from brain.simulator import run_simulation
 
     cfg = config.load()

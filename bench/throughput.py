@@ -56,7 +56,7 @@ def _add(profile: dict, stage: str, seconds: dict) -> None:
 
 
 def raw_copy(spark, cfg, topics: list[str], records: int) -> dict:
-    from brain.lake import table_path
+    from brain.lake.tables import table_path
 
     out = str(table_path(cfg, "bronze.raw_copy"))
     started = time.perf_counter()
@@ -88,7 +88,7 @@ def handrolled(cfg, topics: list[str], records: int) -> dict:
 def broker_drain(cfg, prefix: str, records: int) -> dict:
     """kafka-consumer-perf-test over every topic with ``prefix``; rps from the tool's own clock."""
     from brain.jars import kafka_jars
-    from brain.kafka_broker import _java
+    from brain.ops.broker import _java
 
     cmd = [_java(), "-Xmx512m", "-cp", os.pathsep.join(str(j) for j in kafka_jars(cfg)),
            "org.apache.kafka.tools.ConsumerPerformance",

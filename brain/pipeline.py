@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 
 from brain import industries
 from brain.config import Config
-from brain.kafka_io import topic_for
-from brain.lake import bronze_table, checkpoint_path, is_delta, silver_table, table_path
+from brain.ingest.kafka_io import topic_for
+from brain.lake.tables import bronze_table, checkpoint_path, is_delta, silver_table, table_path
 
 
 def new_run_id() -> str:
@@ -35,7 +35,7 @@ def _topic_tables(cfg: Config, industry: str) -> list[tuple[str, str]]:
 
 
 def ingest(cfg: Config, industry: str, recover: bool = False) -> list[dict]:
-    from brain.bronze import ingest as run_ingest
+    from brain.ingest.bronze import ingest as run_ingest
 
     return [asdict(r) for r in run_ingest(_spark(cfg), cfg, _topic_tables(cfg, industry), recover=recover)]
 
@@ -46,8 +46,8 @@ def stream(cfg: Config, industry_names: list[str], run_id: str, log=print, repor
     Validation and gold stay on the schedule (the DAGs): they work on whole
     runs. Progress is logged every ``report_every_s`` seconds.
     """
-    from brain.bronze import start_all
-    from brain.silver import CleanResult, start_clean
+    from brain.clean.silver import CleanResult, start_clean
+    from brain.ingest.bronze import start_all
 
     if cfg.get("pipeline.trigger") != "continuous":
         raise ValueError("stream() needs pipeline.trigger=continuous (brain ingest --continuous sets it)")
@@ -76,8 +76,8 @@ def stream(cfg: Config, industry_names: list[str], run_id: str, log=print, repor
 
 def clean(cfg: Config, industry: str, run_id: str) -> list[dict]:
     """bronze -> silver for every record type of the industry, the queries running side by side."""
-    from brain.checkpoints import delta_caught_up
-    from brain.silver import CleanResult, ensure_shared_tables, start_clean
+    from brain.clean.silver import CleanResult, ensure_shared_tables, start_clean
+    from brain.lake.checkpoints import delta_caught_up
 
     spark = _spark(cfg)
     module = industries.load(cfg, industry)
@@ -107,8 +107,8 @@ def backfill(cfg: Config, industry: str, start: str, end: str, run_id: str) -> l
     """Reprocess bronze -> silver for rows ingested between two dates (inclusive)."""
     from datetime import date
 
-    from brain.silver import backfill as run_backfill
-    from brain.silver import ensure_shared_tables
+    from brain.clean.silver import backfill as run_backfill
+    from brain.clean.silver import ensure_shared_tables
 
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     if last < first:
@@ -139,10 +139,10 @@ def validate(cfg: Config, industry: str, run_id: str) -> list[dict]:
     from pyspark.sql import functions as F
 
     from brain import quality
+    from brain.clean.silver import move_to_quarantine
     from brain.quality import gate
     from brain.quality.results import mark_validated_all, unvalidated_runs_of
     from brain.quality.suites import suite_path
-    from brain.silver import move_to_quarantine
 
     spark = _spark(cfg)
     module = industries.load(cfg, industry)
@@ -192,7 +192,7 @@ def validate(cfg: Config, industry: str, run_id: str) -> list[dict]:
 def publish(cfg: Config, industry: str) -> list[dict]:
     """Gold for the industry's pending days; while its quality gate is closed, one
     ``{"blocked": True, ...}`` entry instead (no raise: other industries still publish)."""
-    from brain.gold import publish_industry
+    from brain.gold.publish import publish_industry
     from brain.quality import gate
 
     module = industries.load(cfg, industry)
@@ -222,11 +222,11 @@ def publish_enterprise(cfg: Config) -> list[dict]:
     """gold.enterprise_brain for the days the industries' publishes recomputed since its last build
     (run after them), with the cross-industry energy per tonne of the same days, then one message per
     site and rebuilt day on Kafka ``brain.metrics``."""
-    from brain import energy_intensity
-    from brain.enterprise import pending_days
-    from brain.enterprise import publish_enterprise as run_publish
-    from brain.gold import publish as publish_gold
-    from brain.metrics_topic import announce
+    from brain.gold.enterprise import pending_days
+    from brain.gold.enterprise import publish_enterprise as run_publish
+    from brain.gold.metrics import energy_intensity
+    from brain.gold.publish import publish as publish_gold
+    from brain.serve.metrics_topic import announce
 
     spark = _spark(cfg)
     days = pending_days(spark, cfg)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from brain.orchestration import (
+from brain.orchestration.wiring import (
     START_DATE,
     config,
     current_run_id,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from brain.orchestration import (
+from brain.orchestration.wiring import (
     START_DATE,
     config,
     current_run_id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from brain.orchestration import START_DATE, config, default_args
+from brain.orchestration.wiring import START_DATE, config, default_args
 
 _cfg = config()
 
@@ -31,7 +31,7 @@ def brain_maintenance():
     @task
     def optimize_and_vacuum() -> list:
         from brain.config import load
-        from brain.maintenance import maintain
+        from brain.lake.maintenance import maintain
         from brain.spark import get_session
 
         cfg = load()

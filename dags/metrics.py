@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from airflow.sdk import AssetAny, dag, task
 
-from brain.orchestration import START_DATE, config, default_args, no_retry_on_quality_gate, silver_assets
+from brain.orchestration.wiring import START_DATE, config, default_args, no_retry_on_quality_gate, silver_assets
 
 _cfg = config()
 _assets = [a for ind in _cfg.industry_names() for a in silver_assets(_cfg, ind)]

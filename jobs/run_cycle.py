@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from brain.cli import main
+from brain.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main(["run", *sys.argv[1:]]))

@@ -122,7 +122,7 @@ TABLES = {
 
 
 def write(spark, cfg, name: str, rows=None, mode: str = "overwrite") -> None:
-    from brain.lake import table_path
+    from brain.lake.tables import table_path
 
     schema, default_rows = TABLES[name]
     df = spark.createDataFrame(default_rows if rows is None else rows, schema)

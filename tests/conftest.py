@@ -49,7 +49,7 @@ os.environ.update(_ISOLATION)
 logging.getLogger("py4j").setLevel(logging.WARNING)
 
 from brain import config  # noqa: E402  (after the environment is set)
-from brain.airflow_env import airflow_env  # noqa: E402
+from brain.orchestration.airflow_env import airflow_env  # noqa: E402
 
 for _k, _v in airflow_env(config.load()).items():
     os.environ[_k] = _v
@@ -65,7 +65,7 @@ def base_cfg():
 @pytest.fixture(scope="session")
 def broker(base_cfg):
     """The real test broker; started once, stopped at the end if this session started it."""
-    from brain import kafka_broker
+    from brain.ops import broker as kafka_broker
 
     was_running = kafka_broker.status(base_cfg).running
     kafka_broker.start(base_cfg, log=lambda m: None)

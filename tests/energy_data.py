@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from brain import kafka_io
+from brain.ingest import kafka_io
 
 
 def meter(site: str, value: float, unit: str = "kWh", day: datetime | None = None, **over) -> dict:

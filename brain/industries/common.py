@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from brain.records import Field, RecordSpec
+from brain.clean.fate import Field, RecordSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -71,8 +71,8 @@ def gold_tables(industry: str) -> dict:
     """The gold tables every producing industry has: counts and OEE per line and day and
     hour, and the ISA-95 roll-ups (site, enterprise). A dict the industry modules merge
     their own tables into: gold table -> (source record type(s), transform)."""
-    from brain.kpi_spark import daily_line_oee, hourly_line_oee
-    from brain.rollup import gold_transforms
+    from brain.gold.kpi.columns import daily_line_oee, hourly_line_oee
+    from brain.gold.rollup import gold_transforms
 
     return {
         f"gold.{industry}_daily_line_production": ("production", daily_line_production),
@@ -90,8 +90,8 @@ def daily_line_production(production_df: "DataFrame") -> "DataFrame":
     """
     from pyspark.sql import functions as F
 
-    from brain import kpi
-    from brain.kpi_spark import kpi_column
+    from brain.gold.kpi import formulas as kpi
+    from brain.gold.kpi.columns import kpi_column
 
     good_rec = F.col("quality") != "BAD"
     agg = [F.coalesce(F.sum(F.when(good_rec, F.col(c))), F.lit(0)).alias(c)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from brain import defects
+from brain.clean.fate import Field, RecordSpec
+from brain.gold.metrics import defects
 from brain.industries import common
-from brain.records import Field, RecordSpec
 
 INDUSTRY = "consumer_goods"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from brain.records import Field, RecordSpec
-from brain.units import CARRIER_UNITS
+from brain.clean.fate import Field, RecordSpec
+from brain.contracts.conversions import CARRIER_UNITS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -63,13 +63,13 @@ def daily_site_kwh(meter: "DataFrame") -> "DataFrame":
 
 
 def _carbon(meter: "DataFrame") -> "DataFrame":
-    from brain.kpi_spark import daily_site_energy_carbon
+    from brain.gold.kpi.columns import daily_site_energy_carbon
 
     return daily_site_energy_carbon(meter)
 
 
 def _carbon_hourly(meter: "DataFrame") -> "DataFrame":
-    from brain.kpi_spark import hourly_site_energy_carbon
+    from brain.gold.kpi.columns import hourly_site_energy_carbon
 
     return hourly_site_energy_carbon(meter)
 

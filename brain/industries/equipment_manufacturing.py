@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from brain import pdm
+from brain.gold.metrics import pdm
 from brain.industries import common
 
 INDUSTRY = "equipment_manufacturing"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from brain import gas_safety, pdm, process_capability
+from brain.gold.metrics import gas_safety, pdm, process_capability
 from brain.industries import common
 
 INDUSTRY = "raw_materials"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from brain.config import Config
-from brain.lake import is_delta, table_path
+from brain.lake.tables import is_delta, table_path
 from brain.quality.results import append_retrying
 from brain.quality.validate import ValidationOutcome
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from brain import industries
 from brain.config import Config
-from brain.lake import bronze_table, table_path
+from brain.lake.tables import bronze_table, table_path
 from brain.quality.gate import ACCEPT, RELEASE_QUARANTINE, open_gate, read_state
 from brain.quality.rowlevel import flag_rows, split, unexpected_condition, unsupported_reason
 from brain.quality.suites import load_suite
@@ -80,8 +80,8 @@ def _plans(cfg: Config, failed: dict[str, dict]) -> dict[str, tuple[list[str], l
 def _move(spark: SparkSession, cfg: Config, module, table: str, run_ids: list[str], rules: list) -> dict[str, int]:
     from pyspark.sql import functions as F
 
+    from brain.clean.silver import move_to_quarantine
     from brain.quality.rowlevel import REASON
-    from brain.silver import move_to_quarantine
 
     rows = spark.read.format("delta").load(str(table_path(cfg, table))).where(F.col("_run_id").isin(run_ids))
     flagged, _ = flag_rows(rows, [(r.name, unexpected_condition(r.type, r.kwargs)) for r in rules])
@@ -95,7 +95,7 @@ def _move(spark: SparkSession, cfg: Config, module, table: str, run_ids: list[st
 
 
 def _record_type(module, table: str) -> str:
-    from brain.lake import silver_table
+    from brain.lake.tables import silver_table
 
     for rt, spec in module.RECORD_SPECS.items():
         if silver_table(spec.industry, rt) == table:

@@ -16,7 +16,7 @@ JSON ``expectations/silver.<table>.json`` holds) from
 | mean of one key signal within bounds from the registry | warn | a unit or scaling error moves the mean |
 
 Every ``quarantine`` check restates a rule silver's classification already
-enforces (brain.records), so a record the contract accepts is never moved by
+enforces (brain.clean.fate), so a record the contract accepts is never moved by
 a generated suite; they guard against a regression there. Range checks that
 depend on the sensor use GX ``row_condition`` and are therefore ``warn``: a
 row-level quarantine cannot use a row condition (brain.quality.rowlevel).
@@ -36,12 +36,12 @@ import math
 from pathlib import Path
 from typing import Any
 
+from brain.clean.fate import QUALITY_FLAGS, RecordSpec
 from brain.config import Config
-from brain.lake import silver_table
+from brain.contracts.conversions import CONVERSIONS
+from brain.lake.tables import silver_table
 from brain.quality.policy import FAIL, QUARANTINE, WARN
 from brain.quality.suites import suite_path
-from brain.records import QUALITY_FLAGS, RecordSpec
-from brain.units import CONVERSIONS
 
 GENERATOR = "brain.quality.generate"
 HAND_TUNED = "hand_tuned"

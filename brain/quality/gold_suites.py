@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from brain.config import Config
-from brain.lake import is_delta, table_path
+from brain.lake.tables import is_delta, table_path
 from brain.quality.policy import WARN
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from brain.config import Config
-from brain.lake import is_delta, table_path
+from brain.lake.tables import is_delta, table_path
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -93,7 +93,7 @@ def unvalidated_runs_of(spark: SparkSession, cfg: Config, table_names: list[str]
     """
     from pyspark.sql import functions as F
 
-    from brain.silver import TOUCHED
+    from brain.clean.silver import TOUCHED
 
     touched_path = table_path(cfg, TOUCHED)
     if not is_delta(touched_path) or not table_names:

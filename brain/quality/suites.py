@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from brain.config import Config
-from brain.lake import split_name
+from brain.lake.tables import split_name
 from brain.quality.policy import POLICIES, QUARANTINE, expectation_name, resolve_policy
 from brain.quality.rowlevel import unsupported_reason
 

@@ -1,6 +1,6 @@
 """Arguments and handlers for ``brain simulate``, ``brain produce`` and ``brain topics``.
 
-brain.cli wires each pair in: ``add_<cmd>_arguments(parser)`` fills the
+brain.cli.main wires each pair in: ``add_<cmd>_arguments(parser)`` fills the
 subcommand's parser, ``run_<cmd>(args, cfg)`` runs it and returns the exit code.
 """
 
@@ -147,7 +147,7 @@ def add_topics_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_topics(args: argparse.Namespace, cfg: Config) -> int:
-    from brain import kafka_io
+    from brain.ingest import kafka_io
     from brain.simulator.run import OptionsError, selected_industries
 
     if getattr(args, "topics_command", None) == "create":

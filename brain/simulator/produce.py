@@ -15,10 +15,10 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
-from brain import kafka_io
 from brain.config import Config
 from brain.contracts import validate
 from brain.contracts.schemas import CURRENT_VERSION, contracts
+from brain.ingest import kafka_io
 from brain.simulator.records import dumps
 from brain.simulator.sinks import KafkaSink
 

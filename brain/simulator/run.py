@@ -18,9 +18,9 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from brain import kafka_io
 from brain.config import Config
 from brain.contracts import load_registry, load_units, record_types
+from brain.ingest import kafka_io
 from brain.simulator.engine import Engine
 from brain.simulator.inject import KINDS, Injector, parse_ratios
 from brain.simulator.sinks import FileSink, KafkaSink, NullSink

@@ -2,7 +2,7 @@
 
 The Kafka sink uses confluent-kafka (librdkafka): the bulk path has to sustain
 well over 100k records/s on two cores, which kafka-python cannot. It reads the
-same ``kafka.producer`` settings as brain.kafka_io.producer and keeps its
+same ``kafka.producer`` settings as brain.ingest.kafka_io.producer and keeps its
 guarantees: acks=all, idempotence, and an error if any record was not
 acknowledged. With a ``ledger`` file it also writes one line per record the
 broker acknowledged (topic, partition, offset, event_id): what a producer can
@@ -32,7 +32,7 @@ class Sink(Protocol):
 
 
 def confluent_config(cfg: Config, **overrides) -> dict:
-    """librdkafka settings equivalent to brain.kafka_io.producer's."""
+    """librdkafka settings equivalent to brain.ingest.kafka_io.producer's."""
     settings = cfg.get("kafka.producer", {}, type_=dict)
     acks = str(settings.get("acks", "all"))
     conf = {

@@ -25,7 +25,7 @@ SITES, DAYS, RECORDS = 2, 7, 8000
 
 
 def _read(spark, cfg, name):
-    from brain.lake import table_path
+    from brain.lake.tables import table_path
 
     return spark.read.format("delta").load(str(table_path(cfg, name)))
 
@@ -59,7 +59,7 @@ def week(dagbag, broker, spark, tmp_path_factory):
 def test_nothing_is_lost(week, spark):
     from pyspark.sql import functions as F
 
-    from brain.reconcile import reconcile
+    from brain.ops.reconcile import reconcile
     from brain.simulator.inject import DETECTABLE, INVALID
 
     cfg, summary = week
@@ -74,7 +74,7 @@ def test_nothing_is_lost(week, spark):
 
 def test_every_gold_table_and_the_enterprise_brain_are_populated(week, spark):
     from brain import industries
-    from brain.enterprise import COLUMNS, ENTERPRISE_BRAIN
+    from brain.gold.enterprise import COLUMNS, ENTERPRISE_BRAIN
 
     cfg, _ = week
     # A healthy simulated week may raise no maintenance alert: that table must exist, rows are optional
@@ -101,8 +101,9 @@ def test_every_gold_table_and_the_enterprise_brain_are_populated(week, spark):
 
 
 def test_brain_metrics_topic_has_one_message_per_site_day(week, spark):
-    from brain import kafka_io, metrics_topic
-    from brain.enterprise import ENTERPRISE_BRAIN
+    from brain.gold.enterprise import ENTERPRISE_BRAIN
+    from brain.ingest import kafka_io
+    from brain.serve import metrics_topic
 
     cfg, _ = week
     expected = {(r["site"], r["event_date"].isoformat()) for r in _read(spark, cfg, ENTERPRISE_BRAIN).collect()}
@@ -116,7 +117,7 @@ def test_brain_metrics_topic_has_one_message_per_site_day(week, spark):
 
 
 def test_dashboard_shows_charts_with_data(week, tmp_path):
-    from brain.dashboard import build
+    from brain.serve.dashboard import build
     from tests.browser import dump_dom, screenshot
 
     cfg, _ = week
@@ -129,7 +130,7 @@ def test_dashboard_shows_charts_with_data(week, tmp_path):
 
 
 def test_trace_answers_both_directions(week):
-    from brain.trace import load_links, trace
+    from brain.serve.trace import load_links, trace
 
     cfg, _ = week
     links = load_links(cfg)

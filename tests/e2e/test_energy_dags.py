@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def _rows(spark, cfg, table):
-    from brain.lake import table_path
+    from brain.lake.tables import table_path
 
     return spark.read.format("delta").load(str(table_path(cfg, table)))
 

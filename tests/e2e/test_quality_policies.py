@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from brain import kafka_io
+from brain.ingest import kafka_io
 from tests.energy_data import meter, send
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -23,7 +23,7 @@ HUGE = 2e7  # kWh in one interval: past the suite's 1e7 bound, within the contra
 
 
 def _df(spark, cfg, table):
-    from brain.lake import table_path
+    from brain.lake.tables import table_path
 
     return spark.read.format("delta").load(str(table_path(cfg, table)))
 
@@ -55,7 +55,7 @@ def _states(run) -> dict:
 
 
 def _result(spark, cfg, run_id: str):
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in run_id)  # as brain.orchestration.current_run_id
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in run_id)  # as wiring.current_run_id
     rows = (_df(spark, cfg, "quality.validation_results")
             .where(f"run_id = '{safe}' AND expectation = '{RULE}'").collect())
     assert len(rows) == 1, rows
@@ -75,7 +75,8 @@ def _kwh(spark, cfg) -> dict:
 
 def test_warn_quarantine_and_fail_policies_through_the_dags(dagbag, broker, spark, isolated_cfg, monkeypatch,
                                                             capsys):
-    from brain import cli, pipeline
+    from brain import pipeline
+    from brain.cli import main as cli
     from brain.quality.gate import PublishBlocked, QualityGateFailed, raise_if_blocked, read_state
 
     cfg = isolated_cfg

@@ -17,10 +17,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from brain import kafka_io
 from brain.faults import ENV as KILL_AT
-from brain.lake import table_path
-from brain.reconcile import reconcile, reconcile_ledger, render
+from brain.ingest import kafka_io
+from brain.lake.tables import table_path
+from brain.ops.reconcile import reconcile, reconcile_ledger, render
 from brain.simulator.sinks import KafkaSink, read_ledger
 from tests.energy_data import meter
 

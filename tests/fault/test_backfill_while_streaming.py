@@ -1,5 +1,5 @@
 """A backfill reprocessing the same bronze rows while the stream cleans them, batch by batch:
-each record still ends up exactly once (the writers take the silver table's lock, brain.writers)."""
+each record still ends up exactly once (the writers take the silver table's lock, brain.lake.writers)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from brain import config, pipeline
-from brain.lake import QUARANTINE
+from brain.lake.tables import QUARANTINE
 from tests.fault.ledger import assert_nothing_lost_or_doubled, count, energy_batch, send
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]

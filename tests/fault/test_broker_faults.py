@@ -16,8 +16,10 @@ import time
 
 import pytest
 
-from brain import config, kafka_broker, kafka_io, pipeline
-from brain.lake import is_delta, table_path
+from brain import config, pipeline
+from brain.ingest import kafka_io
+from brain.lake.tables import is_delta, table_path
+from brain.ops import broker as kafka_broker
 from brain.simulator.sinks import KafkaSink, read_ledger
 from tests.fault.ledger import assert_nothing_lost_or_doubled, count, energy_batch, spawn_stage
 

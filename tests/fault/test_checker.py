@@ -10,9 +10,9 @@ import json
 import pytest
 
 from brain import pipeline
-from brain.cli import main
-from brain.lake import table_path
-from brain.reconcile import reconcile, reconcile_ledger
+from brain.cli.main import main
+from brain.lake.tables import table_path
+from brain.ops.reconcile import reconcile, reconcile_ledger
 from brain.simulator.sinks import read_ledger
 from tests.fault.ledger import assert_nothing_lost_or_doubled, sent_and_ingested
 

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from brain import pipeline
-from brain.lake import checkpoint_path
+from brain.lake.tables import checkpoint_path
 from tests.fault.ledger import BRAIN, assert_nothing_lost_or_doubled, count, energy_batch, send, sent_and_ingested
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]

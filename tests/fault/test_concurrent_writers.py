@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from brain import config, pipeline
-from brain.maintenance import maintain
+from brain.lake.maintenance import maintain
 from tests.fault.ledger import assert_nothing_lost_or_doubled, count, energy_batch, send, sent_and_ingested
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]

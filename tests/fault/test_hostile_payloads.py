@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from brain import pipeline
-from brain.lake import table_path
+from brain.lake.tables import table_path
 from tests.energy_data import meter
 from tests.fault.ledger import assert_nothing_lost_or_doubled, send
 

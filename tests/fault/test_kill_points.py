@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from brain import pipeline
-from brain.lake import checkpoint_path
+from brain.lake.tables import checkpoint_path
 from tests.fault.ledger import assert_nothing_lost_or_doubled, count, sent_and_ingested, stage_in_subprocess
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from brain import kafka_io, pipeline
-from brain.lake import is_delta, table_path
+from brain import pipeline
+from brain.ingest import kafka_io
+from brain.lake.tables import is_delta, table_path
 from tests.energy_data import meter
 from tests.fault.ledger import assert_nothing_lost_or_doubled, send
 

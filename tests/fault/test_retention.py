@@ -7,10 +7,11 @@ import shutil
 
 import pytest
 
-from brain import kafka_io, pipeline
-from brain.bronze import KafkaDataLost
-from brain.lake import checkpoint_path
-from brain.reconcile import reconcile, reconcile_ledger, render
+from brain import pipeline
+from brain.ingest import kafka_io
+from brain.ingest.bronze import KafkaDataLost
+from brain.lake.tables import checkpoint_path
+from brain.ops.reconcile import reconcile, reconcile_ledger, render
 from brain.simulator.sinks import read_ledger
 from tests.fault.ledger import energy_batch, send
 

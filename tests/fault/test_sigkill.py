@@ -37,7 +37,7 @@ def _kill_after(delay: float) -> int:
 def test_sigkill_at_random_points_then_rerun(broker, spark, isolated_cfg, tmp_path):
     from pyspark.sql import functions as F
 
-    from brain.lake import table_path
+    from brain.lake.tables import table_path
     from brain.pipeline import run_cycle
     from brain.simulator.run import run_simulation
     from tests.fault.ledger import assert_nothing_lost_or_doubled

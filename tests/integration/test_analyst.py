@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from brain import config, kafka_io, metrics_topic, query
-from brain.cli import main
+from brain import config
+from brain.cli.main import main
+from brain.ingest import kafka_io
+from brain.serve import metrics_topic, query
 from tests import analyst_data as data
 from tests.browser import dump_dom, screenshot
 

@@ -9,7 +9,8 @@ import uuid
 
 import pytest
 
-from brain import config, kafka_broker
+from brain import config
+from brain.ops import broker as kafka_broker
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +50,7 @@ def test_standard_clients_work_against_it(broker, base_cfg):
     """kafka-python and librdkafka (confluent-kafka) both produce and consume."""
     from confluent_kafka import Consumer, Producer
 
-    from brain import kafka_io
+    from brain.ingest import kafka_io
 
     topic = f"clients.{uuid.uuid4().hex[:8]}"
     assert kafka_io.create_topics(base_cfg, [topic], partitions=2) == [topic]
@@ -79,7 +80,7 @@ def test_standard_clients_work_against_it(broker, base_cfg):
 
 
 def test_cli_status_reports_json(broker, capsys):
-    from brain.cli import main
+    from brain.cli.main import main
 
     assert main(["kafka", "status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
@@ -90,7 +91,7 @@ def test_auto_topic_creation_is_off(broker, base_cfg):
     """A typo in a topic name fails the send instead of creating an empty topic."""
     from kafka.errors import KafkaTimeoutError
 
-    from brain import kafka_io
+    from brain.ingest import kafka_io
 
     prod = kafka_io.producer(base_cfg, max_block_ms=3000)
     try:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from brain.cli import main
+from brain.cli.main import main
 
 pytestmark = pytest.mark.integration
 

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from brain import kafka_io, pipeline
-from brain.bronze import CheckpointLost
-from brain.lake import table_path
+from brain import pipeline
+from brain.ingest import kafka_io
+from brain.ingest.bronze import CheckpointLost
+from brain.lake.tables import table_path
 from tests.energy_data import batch, meter, send
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from brain import kafka_io, pipeline
-from brain.lake import table_path
+from brain import pipeline
+from brain.ingest import kafka_io
+from brain.lake.tables import table_path
 from tests.energy_data import meter, send
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from brain import kafka_io, kpi, pipeline
-from brain.enterprise import COLUMNS, ENTERPRISE_BRAIN
-from brain.lake import is_delta, table_path
+from brain import pipeline
+from brain.gold.enterprise import COLUMNS, ENTERPRISE_BRAIN
+from brain.gold.kpi import formulas as kpi
+from brain.ingest import kafka_io
+from brain.lake.tables import is_delta, table_path
 from brain.simulator import run_simulation
 from tests.energy_data import meter, send
 from tests.sim_dates import recent_monday

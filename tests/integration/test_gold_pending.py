@@ -14,8 +14,8 @@ D1, D2 = date(2026, 11, 1), date(2026, 11, 2)
 
 
 def test_a_continuous_run_touching_a_published_day_makes_it_pending_again(spark, isolated_cfg):
-    from brain import gold
-    from brain.silver import _record_touched
+    from brain.clean.silver import _record_touched
+    from brain.gold import publish as gold
 
     cfg = isolated_cfg
     # Streaming batches append their touched days (idempotent per batch: txnAppId/txnVersion).

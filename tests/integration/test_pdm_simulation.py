@@ -7,7 +7,7 @@ run; their vibration rises with wear to 1.5x the normal band's top at failure
 healthy start, while bf-1's blower stays healthy; no planned maintenance
 (Tuesdays 08:00 local) falls inside the window to reset the wear.
 
-The records take the real path from JSON to silver rows (brain.records parse,
+The records take the real path from JSON to silver rows (brain.clean.fate parse,
 classify, to_silver) and the real Spark transforms; only Kafka is skipped.
 Also here: gold.publish with a ``scope`` keeps other industries' rows of a
 shared table (gold.pdm_alerts) when one industry recomputes a day.
@@ -19,10 +19,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from brain import kafka_io, pdm
+from brain.clean.fate import classify, decode, parse, to_silver
+from brain.clean.silver import limits
+from brain.gold.metrics import pdm
 from brain.industries import raw_materials
-from brain.records import classify, decode, parse, to_silver
-from brain.silver import limits
+from brain.ingest import kafka_io
 
 pytestmark = pytest.mark.integration
 
@@ -79,8 +80,8 @@ def test_simulated_bearing_wear_is_caught_before_the_failure(spark, base_cfg, tm
 def test_publish_with_scope_keeps_other_industries_rows(spark, isolated_cfg):
     from pyspark.sql import functions as F
 
-    from brain.gold import publish
-    from brain.lake import table_path
+    from brain.gold.publish import publish
+    from brain.lake.tables import table_path
 
     cfg = isolated_cfg
     day, other_day = date(2026, 11, 20), date(2026, 11, 21)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from brain import config
-from brain.lake import table_path
+from brain.lake.tables import table_path
 from brain.quality import QualityGateFailed, enforce, record_results, validate_batch
 from brain.quality.results import RESULTS_TABLE
 from brain.quality.rowlevel import REASON, REASONS

@@ -13,11 +13,14 @@ import json
 
 import pytest
 
-from brain import cli, kafka_io, pipeline, units
-from brain.lake import table_path
-from brain.quarantine_tools import list_reasons, replay, show
-from brain.reconcile import reconcile
-from brain.silver import TOUCHED
+from brain import pipeline
+from brain.clean.silver import TOUCHED
+from brain.cli import main as cli
+from brain.contracts import conversions as units
+from brain.ingest import kafka_io
+from brain.lake.tables import table_path
+from brain.ops.quarantine_tools import list_reasons, replay, show
+from brain.ops.reconcile import reconcile
 from tests.energy_data import meter, send
 
 pytestmark = pytest.mark.integration
@@ -34,7 +37,7 @@ def _accept_gwh(monkeypatch) -> None:
 
 
 def test_list_show_and_replay_exactly_once(broker, spark, isolated_cfg, monkeypatch, capsys):
-    import brain.quarantine_tools as qt
+    import brain.ops.quarantine_tools as qt
 
     cfg = isolated_cfg
     gwh = meter("site-01", 0.002, "GWh")            # valid once GWh is known: 2000 kWh

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from brain import cli, pipeline
-from brain.lake import table_path
-from brain.reconcile import reconcile
+from brain import pipeline
+from brain.cli import main as cli
+from brain.lake.tables import table_path
+from brain.ops.reconcile import reconcile
 from tests.energy_data import batch, send
 
 pytestmark = pytest.mark.integration

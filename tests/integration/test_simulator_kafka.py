@@ -12,7 +12,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from brain import contracts, kafka_io
+from brain import contracts
+from brain.ingest import kafka_io
 from brain.simulator import cli as sim_cli
 from brain.simulator import produce_file, run_simulation
 

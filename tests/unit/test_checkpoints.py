@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from brain.checkpoints import END_INDEX_FLOOR, delta_caught_up, kafka_caught_up
+from brain.lake.checkpoints import END_INDEX_FLOOR, delta_caught_up, kafka_caught_up
 
 
 def _batch(cp, n: int, offset: dict, committed: bool = True) -> None:

@@ -1,4 +1,4 @@
-"""brain.kpi against published worked examples (source cited in each test) and impossible inputs."""
+"""brain.gold.kpi.formulas against published worked examples (source cited in each test) and impossible inputs."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from brain import kpi
-from brain.kpi import KpiInputError
+from brain.gold.kpi import formulas as kpi
+from brain.gold.kpi.formulas import KpiInputError
 
 MIN = 60.0
 
@@ -240,7 +240,7 @@ def test_overlapping_downtime_intervals_detected():
 
 def test_formula_defined_once():
     # The public functions are thin wrappers over the Formula objects that
-    # brain.kpi_spark evaluates on Columns: one definition per KPI.
+    # brain.gold.kpi.columns evaluates on Columns: one definition per KPI.
     assert kpi.OEE.value(0.5, 0.5, 0.5) == 0.125
     assert kpi.AVAILABILITY.args == ("apt_s", "pbt_s")
     with pytest.raises(TypeError):

@@ -1,4 +1,4 @@
-"""brain.kpi_spark gives the same numbers as the pure brain.kpi functions, on small frames."""
+"""brain.gold.kpi.columns gives the same numbers as the pure brain.gold.kpi.formulas functions, on small frames."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import date, datetime, timezone
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from brain import kpi
-from brain.kpi_spark import daily_line_oee, daily_site_energy_carbon, hourly_line_oee, hourly_site_energy_carbon
+from brain.gold.kpi import formulas as kpi
+from brain.gold.kpi.columns import daily_line_oee, daily_site_energy_carbon, hourly_line_oee, hourly_site_energy_carbon
 
 DAY = date(2026, 11, 20)
 LOC = ("acme", "site-a", "line-1")

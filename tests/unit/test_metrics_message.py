@@ -1,4 +1,4 @@
-"""The brain.metrics payload (brain.metrics_topic.message): contract, nulls, determinism."""
+"""The brain.metrics payload (brain.serve.metrics_topic.message): contract, nulls, determinism."""
 
 import datetime as dt
 import json
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-from brain import metrics_topic
+from brain.serve import metrics_topic
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "conf/contracts/metrics.schema.json").read_text())
 ROW = {"enterprise": "ACME", "site": "S1", "event_date": dt.date(2026, 3, 3), "oee": 0.612, "availability": 0.9,

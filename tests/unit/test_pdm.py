@@ -1,4 +1,4 @@
-"""Predictive maintenance transforms on small hand-computed frames (brain.pdm, brain.device_state)."""
+"""Predictive maintenance transforms on small hand-computed frames (gold.metrics.pdm and device_state)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from brain import pdm
+from brain.gold.metrics import pdm
 
 DAY = date(2026, 11, 20)
 PREV = date(2026, 11, 19)

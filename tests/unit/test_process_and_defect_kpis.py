@@ -8,8 +8,8 @@ from datetime import date, datetime
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from brain import kpi
 from brain.config import ConfigError
+from brain.gold.kpi import formulas as kpi
 
 DAY = date(2026, 11, 20)
 LOC = ("acme", "rm-1", "bf-1")
@@ -39,7 +39,7 @@ def test_cp_and_defect_share_formulas():
 
 
 def test_daily_capability_uses_running_readings_only(spark):
-    from brain.process_capability import daily_capability
+    from brain.gold.metrics.process_capability import daily_capability
 
     telemetry = _telemetry(spark, "furnace_temp", "degC", [
         ("furnace", _ts(1), "GOOD", 1500.0), ("furnace", _ts(2), "UNCERTAIN", 1510.0),   # UNCERTAIN: kept
@@ -65,7 +65,7 @@ def test_daily_capability_uses_running_readings_only(spark):
 
 
 def test_daily_exceedances_counts_readings_above_the_limit(spark):
-    from brain.gas_safety import daily_exceedances
+    from brain.gold.metrics.gas_safety import daily_exceedances
 
     telemetry = _telemetry(spark, "co_concentration", "ppm", [
         ("furnace", _ts(0, 30), "GOOD", 10.0), ("furnace", _ts(1, 0), "GOOD", 36.0),
@@ -85,7 +85,7 @@ def test_daily_exceedances_counts_readings_above_the_limit(spark):
 
 def test_gas_limits_need_every_gas_sensor_with_a_source_and_the_registry_unit():
     from brain import config
-    from brain.gas_safety import gas_limits
+    from brain.gold.metrics.gas_safety import gas_limits
 
     assert gas_limits(config.load(environ={})) == {"co_concentration": 35.0, "h2s_concentration": 10.0}
     with pytest.raises(ConfigError, match="h2s_concentration"):
@@ -95,7 +95,7 @@ def test_gas_limits_need_every_gas_sensor_with_a_source_and_the_registry_unit():
 
 
 def test_daily_pareto_ranks_codes_with_shares(spark):
-    from brain.defects import daily_pareto
+    from brain.gold.metrics.defects import daily_pareto
 
     rows = [("bottling-1", "GOOD", ["A", "B"]), ("bottling-1", "GOOD", ["A"]), ("bottling-1", "GOOD", ["A", "C"]),
             ("bottling-1", "GOOD", ["B"]), ("bottling-1", "UNCERTAIN", ["C"]),
@@ -115,7 +115,7 @@ def test_daily_pareto_ranks_codes_with_shares(spark):
 
 
 def test_energy_per_tonne_of_good_product(spark):
-    from brain.energy_intensity import daily_site_energy_per_tonne
+    from brain.gold.metrics.energy_intensity import daily_site_energy_per_tonne
 
     meters = spark.createDataFrame(
         [("acme", "rm-1", DAY, _ts(1), "GOOD", "electricity", 1000.0, 100.0, 0.9),

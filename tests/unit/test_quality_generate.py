@@ -9,9 +9,9 @@ import os
 import pytest
 
 from brain import config
+from brain.cli.quality import add_quality_arguments, run_quality
 from brain.contracts import load_registry
-from brain.lake import silver_table
-from brain.quality.cli import add_quality_arguments, run_quality
+from brain.lake.tables import silver_table
 from brain.quality.generate import (
     configured_tables,
     generate_suite,

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from brain.clean.fate import Limits, classify, decode, parse, to_quarantine, to_silver
+from brain.clean.silver import split_duplicates
 from brain.industries.energy import ENERGY_METER, daily_site_kwh
-from brain.records import Limits, classify, decode, parse, to_quarantine, to_silver
-from brain.silver import split_duplicates
 
 INGEST = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 LIMITS = Limits(max_payload_bytes=10_000, future_tolerance_s=300, late_horizon_days=30)

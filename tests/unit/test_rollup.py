@@ -1,4 +1,4 @@
-"""ISA-95 roll-ups (brain.rollup) and gold.enterprise_brain (brain.enterprise) on small frames."""
+"""ISA-95 roll-ups (brain.gold.rollup) and gold.enterprise_brain (brain.gold.enterprise) on small frames."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from brain import kpi
-from brain.enterprise import COLUMNS, enterprise_brain
-from brain.rollup import enterprise_oee, site_oee
+from brain.gold.enterprise import COLUMNS, enterprise_brain
+from brain.gold.kpi import formulas as kpi
+from brain.gold.rollup import enterprise_oee, site_oee
 
 DAY = date(2026, 11, 20)
 LINE_SCHEMA = ("industry string, enterprise string, site string, line string, event_date date, flags array<string>, "

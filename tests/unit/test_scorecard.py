@@ -105,7 +105,7 @@ def test_scorecard_overall_is_mean_of_available_dimensions(spark):
 
 
 def test_publish_scorecard_replaces_only_its_industry_and_days(spark, isolated_cfg):
-    from brain.lake import table_path
+    from brain.lake.tables import table_path
 
     cfg = isolated_cfg
     ingest = T0 + timedelta(seconds=30)

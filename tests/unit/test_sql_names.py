@@ -1,8 +1,8 @@
-"""Finding and rewriting lake table names in analyst SQL (brain.sql_names): pure string work."""
+"""Finding and rewriting lake table names in analyst SQL (brain.serve.sql_names): pure string work."""
 
 import pytest
 
-from brain.sql_names import SqlError, check_read_only, find_tables, mask, rewrite
+from brain.serve.sql_names import SqlError, check_read_only, find_tables, mask, rewrite
 
 
 def test_finds_tables_with_and_without_time_travel():

@@ -1,8 +1,8 @@
-"""Genealogy traversal (brain.trace.trace / render) on hand-made links: both directions, many levels."""
+"""Genealogy traversal (brain.serve.trace.trace / render) on hand-made links: both directions, many levels."""
 
 import pytest
 
-from brain.trace import Link, TraceNotFound, render, trace
+from brain.serve.trace import Link, TraceNotFound, render, trace
 
 LINKS = [
     Link("lot_to_batch", "LOT-A", "B-1", 120.5, "kg", "sugar"),

@@ -1,7 +1,7 @@
 import pytest
 
-from brain.lake import QUARANTINE, UnknownTable, bronze_table, silver_table, split_name, table_path
-from brain.units import to_standard
+from brain.contracts.conversions import to_standard
+from brain.lake.tables import QUARANTINE, UnknownTable, bronze_table, silver_table, split_name, table_path
 
 
 @pytest.mark.parametrize("value,unit,expected,std", [
@@ -34,7 +34,7 @@ def test_bad_table_names_are_refused(bad):
 
 
 def test_lost_kafka_offsets_become_an_operator_message():
-    from brain.bronze import explain_data_loss
+    from brain.ingest.bronze import explain_data_loss
 
     spark_error = RuntimeError(
         "[STREAM_FAILED] Query terminated with exception: Partition energy.energy_meter-0's offset was changed "
@@ -49,7 +49,7 @@ def test_lost_kafka_offsets_become_an_operator_message():
 
 
 def test_a_delta_log_without_a_commit_is_not_a_table(tmp_path):
-    from brain.lake import is_delta
+    from brain.lake.tables import is_delta
 
     log = tmp_path / "t" / "_delta_log"
     log.mkdir(parents=True)
@@ -63,7 +63,8 @@ def test_kraft_format_accepts_a_cluster_id_starting_with_a_dash(tmp_path, monkey
     """A random base64 id starts with '-' one time in 64; the storage tool must still take it."""
     import os
 
-    from brain import config, kafka_broker
+    from brain import config
+    from brain.ops import broker as kafka_broker
 
     env = {**os.environ, "BRAIN__PATHS__STATE": str(tmp_path)}
     cfg = config.load(environ=env)

@@ -1,0 +1,364 @@
+"""Record specs and the pure transforms that decide each record's fate.
+
+A bronze row (raw Kafka bytes) becomes either a typed silver row or a
+quarantine row with exactly one ``reason``. The order of checks in
+``_reasons`` is the order a reason is reported in: the first failing check
+wins, so every record gets one, stable reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from brain.contracts.conversions import CONVERSIONS
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# Location ids end up in partition paths and SQL; keep them to a safe alphabet.
+SAFE_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+OFFSET_TS_RE = r"(Z|z|[+-][0-9]{2}:?[0-9]{2})$"
+EPOCH_MS_RE = r"^-?[0-9]{1,15}$"
+
+QUALITY_FLAGS = ("GOOD", "UNCERTAIN", "BAD")
+LOCATION = ("enterprise", "site", "area", "line", "device")
+
+# Reason codes, documented in docs/quarantine.md.
+OVERSIZED = "oversized"
+NON_UTF8 = "non_utf8"
+MALFORMED = "malformed_json"
+SCHEMA_MISMATCH = "schema_mismatch"
+WRONG_TOPIC = "wrong_topic"
+MISSING = "missing_field"
+WRONG_TYPE = "wrong_type"
+INVALID_ID = "invalid_id"
+INVALID_VALUE = "invalid_value"
+UNKNOWN_UNIT = "unknown_unit"
+BAD_TS = "bad_timestamp"
+FUTURE_TS = "future_timestamp"
+TOO_LATE = "late_beyond_horizon"
+OUT_OF_RANGE = "out_of_range"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str  # string | double | long | int | boolean | timestamp
+    required: bool = True
+    # Contract "required" with type [..., "null"]: the key must be present, its value may be null
+    # (machine_state.reason_code is null while RUNNING but never absent).
+    nullable_present: bool = False
+    allowed: tuple[str, ...] | None = None
+    min: float | None = None  # instrument range: outside it the reading is impossible
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    industry: str
+    record_type: str
+    contract_version: str
+    fields: tuple[Field, ...]
+    # Unit handling: ``value_field`` is converted to the standard unit of
+    # ``unit_field``; ``units_by`` restricts which units are valid per value of
+    # another field (e.g. carrier=electricity allows kWh, MWh, Wh).
+    value_field: str | None = None
+    unit_field: str | None = None
+    units_by: tuple[str, dict[str, tuple[str, ...]]] | None = None
+    # Per-key instrument range and standard unit of the converted value, e.g.
+    # ("sensor", {"furnace_temp": (0, 1800, "degC")}) from the asset registry.
+    range_by: tuple[str, dict[str, tuple[float, float, str]]] | None = None
+    partition_by: tuple[str, ...] = ("event_date",)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def contract_major(self) -> str:
+        return self.contract_version.split(".")[0]
+
+
+ENVELOPE: tuple[Field, ...] = (
+    Field("schema_version", "string"),
+    Field("event_id", "string"),
+    Field("record_type", "string"),
+    Field("industry", "string"),
+    Field("enterprise", "string"),
+    Field("site", "string"),
+    Field("area", "string"),
+    Field("line", "string"),
+    Field("device", "string"),
+    Field("event_ts", "timestamp"),
+    Field("quality", "string", allowed=QUALITY_FLAGS),
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_payload_bytes: int
+    future_tolerance_s: int
+    late_horizon_days: int
+
+
+def all_fields(spec: RecordSpec) -> tuple[Field, ...]:
+    return ENVELOPE + spec.fields
+
+
+def raw_schema(spec: RecordSpec):
+    """Every field as a string: JSON numbers and objects keep their text, so a
+    wrong type is detected by a failed cast instead of a silently null row."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    cols = [StructField(f.name, StringType()) for f in all_fields(spec)]
+    return StructType(cols + [StructField("_corrupt", StringType())])
+
+
+def decode(bronze: "DataFrame") -> "DataFrame":
+    """Bytes -> text; remembers size and whether the bytes were valid UTF-8."""
+    from pyspark.sql import functions as F
+
+    text = F.try_validate_utf8(F.col("payload").cast("string"))
+    return bronze.withColumns({"_size": F.coalesce(F.length("payload"), F.lit(0)),
+                               "_utf8_ok": text.isNotNull() | F.col("payload").isNull(),
+                               "_text": F.when(text.isNotNull(), text)})
+
+
+def parse(decoded: "DataFrame", spec: RecordSpec) -> "DataFrame":
+    """Adds ``_r`` (raw string fields), ``_v`` (the variant), each field's JSON type and one
+    typed column per field.
+
+    One projection per step instead of a withColumn per field: each withColumn
+    re-analyses the whole plan, a fixed cost every micro-batch pays per record type.
+    """
+    from pyspark.sql import functions as F
+
+    opts = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"}
+    df = decoded.withColumns({
+        "_r": F.from_json(F.col("_text"), raw_schema(spec), opts),
+        # Strict JSON (no NaN, no trailing junk) and each field's JSON type,
+        # which the all-strings parse above cannot see ("12" vs 12).
+        "_v": F.try_parse_json(F.col("_text")),
+    })
+    # Computed once per field: the checks read a field's JSON type up to four times, and
+    # Spark does not share one expression between the branches of a CASE.
+    df = df.withColumns({_jt(f.name): F.schema_of_variant(F.try_variant_get(F.col("_v"), f"$.{f.name}", "variant"))
+                         for f in all_fields(spec)})
+    typed = {}
+    for f in all_fields(spec):
+        if f.type == "timestamp":
+            typed[f"{f.name}_utc"] = _timestamp(F.col(f"_r.{f.name}"), _json_type(f.name))
+        else:
+            typed[f.name] = _typed(F.col(f"_r.{f.name}"), f.type)
+    df = df.withColumns(typed).withColumn("event_date", F.to_date("event_ts_utc"))
+    return _with_standard_value(df, spec)
+
+
+def _jt(name: str) -> str:
+    return f"_jt_{name}"
+
+
+def _timestamp(raw: "Column", jtype: "Column") -> "Column":
+    """A JSON integer of epoch milliseconds, or an RFC 3339 string with an offset
+    (a bare local time is ambiguous, a quoted number is neither: null)."""
+    from pyspark.sql import functions as F
+
+    ts = F.trim(raw)
+    return (F.when((jtype != "STRING") & ts.rlike(EPOCH_MS_RE), F.timestamp_millis(ts.try_cast("long")))
+             .when((jtype == "STRING") & ts.rlike(OFFSET_TS_RE), ts.try_cast("timestamp")))
+
+
+def _lookup(mapping: dict) -> "Column":
+    from itertools import chain
+
+    from pyspark.sql import functions as F
+
+    return F.create_map(*chain.from_iterable((F.lit(k), F.lit(v)) for k, v in mapping.items()))
+
+
+def _with_standard_value(df: "DataFrame", spec: RecordSpec) -> "DataFrame":
+    """``_std_value`` / ``_std_unit``: the value in its standard unit (null for an unknown unit)."""
+    from pyspark.sql import functions as F
+
+    if not spec.unit_field or not spec.value_field:
+        return df
+    unit = F.col(spec.unit_field)
+    factor = _lookup({u: c.factor for u, c in CONVERSIONS.items()})[unit]
+    offset = _lookup({u: c.offset for u, c in CONVERSIONS.items()})[unit]
+    return df.withColumns({"_std_value": F.col(spec.value_field) * factor + offset,
+                           "_std_unit": _lookup({u: c.standard for u, c in CONVERSIONS.items()})[unit]})
+
+
+def _typed(raw: "Column", type_: str) -> "Column":
+    from pyspark.sql import functions as F
+
+    if type_ == "string":
+        return F.when(F.trim(raw) != "", raw)
+    if type_.startswith("array<"):
+        return F.from_json(raw, type_)
+    return raw.try_cast(type_)
+
+
+# JSON types (as Spark's schema_of_variant names them) each field type accepts.
+JSON_TYPES = {
+    "string": r"^STRING$",
+    "timestamp": r"^(STRING|BIGINT|INT|SMALLINT|TINYINT)$",
+    "double": r"^(BIGINT|INT|SMALLINT|TINYINT|DOUBLE|FLOAT|DECIMAL\(\d+,\d+\))$",
+    "long": r"^(BIGINT|INT|SMALLINT|TINYINT|DECIMAL\(\d+,0\))$",
+    "int": r"^(BIGINT|INT|SMALLINT|TINYINT|DECIMAL\(\d+,0\))$",
+    "boolean": r"^BOOLEAN$",
+    "array<string>": r"^ARRAY<(STRING|VOID)>$",
+}
+
+
+def _json_type(name: str) -> "Column":
+    """A field's JSON type as schema_of_variant names it (computed by parse)."""
+    from pyspark.sql import functions as F
+
+    return F.col(_jt(name))
+
+
+def _is_blank(raw: "Column") -> "Column":
+    from pyspark.sql import functions as F
+
+    return raw.isNull() | (F.trim(raw) == "")
+
+
+def _reasons(spec: RecordSpec, limits: Limits, now: "Column") -> list[tuple["Column", "Column"]]:
+    """(condition, reason) in priority order."""
+    from pyspark.sql import functions as F
+
+    r = lambda name: F.col(f"_r.{name}")  # noqa: E731
+    lit = F.lit
+    checks: list[tuple[Column, Column]] = [
+        (F.col("_size") > limits.max_payload_bytes, lit(OVERSIZED)),
+        (~F.col("_utf8_ok"), lit(NON_UTF8)),
+        (F.col("_text").isNull() | F.col("_r").isNull() | F.col("_r._corrupt").isNotNull()
+         | F.col("_v").isNull() | ~F.schema_of_variant(F.col("_v")).startswith("OBJECT"), lit(MALFORMED)),
+        (_is_blank(r("schema_version")), lit(f"{MISSING}:schema_version")),
+        (F.split(r("schema_version"), r"\.").getItem(0) != spec.contract_major, lit(SCHEMA_MISMATCH)),
+    ]
+    for f in all_fields(spec):
+        if f.required:
+            checks.append((_is_blank(r(f.name)), lit(f"{MISSING}:{f.name}")))
+        elif f.nullable_present:
+            checks.append((_json_type(f.name).isNull(), lit(f"{MISSING}:{f.name}")))  # absent, not JSON null
+    checks += [
+        (r("record_type") != spec.record_type, lit(WRONG_TOPIC)),
+        (r("industry") != spec.industry, lit(WRONG_TOPIC)),
+    ]
+    for f in all_fields(spec):
+        jtype = _json_type(f.name)
+        wrong = ~jtype.rlike(JSON_TYPES[f.type])
+        if f.type == "timestamp":  # epoch milliseconds must be a JSON number, not a quoted one
+            wrong = wrong | ((jtype == "STRING") & F.trim(r(f.name)).rlike(EPOCH_MS_RE))
+        checks.append((r(f.name).isNotNull() & (jtype != "VOID") & wrong, lit(f"{WRONG_TYPE}:{f.name}")))
+    for f in all_fields(spec):
+        if f.type not in ("string", "timestamp"):
+            checks.append((r(f.name).isNotNull() & F.col(f.name).isNull(), lit(f"{WRONG_TYPE}:{f.name}")))
+    for f in spec.fields:
+        if f.type == "timestamp":
+            checks.append((r(f.name).isNotNull() & F.col(f"{f.name}_utc").isNull(), lit(f"{BAD_TS}:{f.name}")))
+    checks.append((~F.col("event_id").rlike(UUID_RE), lit(f"{INVALID_ID}:event_id")))
+    for name in LOCATION:
+        checks.append((~F.col(name).rlike(SAFE_ID_RE), lit(f"{INVALID_ID}:{name}")))
+    for f in all_fields(spec):
+        if f.allowed:
+            why = UNKNOWN_UNIT if f.name == spec.unit_field else f"{INVALID_VALUE}:{f.name}"
+            checks.append((F.col(f.name).isNotNull() & ~F.col(f.name).isin(*f.allowed), lit(why)))
+    if spec.unit_field:
+        checks.append((~F.col(spec.unit_field).isin(*CONVERSIONS), lit(UNKNOWN_UNIT)))
+    if spec.units_by:
+        key, allowed = spec.units_by
+        ok = F.lit(False)
+        for k, units in allowed.items():
+            ok = ok | ((F.col(key) == k) & F.col(spec.unit_field).isin(*units))
+        checks.append((~ok, lit(UNKNOWN_UNIT)))
+    if spec.range_by:
+        key, ranges = spec.range_by
+        checks.append((F.col(key).isNotNull() & ~F.col(key).isin(*ranges), lit(f"{INVALID_VALUE}:{key}")))
+        # A unit of the wrong quantity (ppm for a temperature) is as unknown as a made-up one.
+        checks.append((_lookup({k: r[2] for k, r in ranges.items()})[F.col(key)] != F.col("_std_unit"),
+                       lit(UNKNOWN_UNIT)))
+    checks += [
+        (F.col("event_ts_utc").isNull(), lit(BAD_TS)),
+        (F.col("event_ts_utc") > now + F.make_interval(secs=F.lit(limits.future_tolerance_s)), lit(FUTURE_TS)),
+        (F.col("event_ts_utc") < now - F.make_interval(days=F.lit(limits.late_horizon_days)), lit(TOO_LATE)),
+    ]
+    for f in all_fields(spec):
+        if f.type in ("double", "long", "int") and (f.min is not None or f.max is not None):
+            checks.append((_out_of_range(F.col(f.name), f), lit(f"{OUT_OF_RANGE}:{f.name}")))
+    if spec.range_by:
+        key, ranges = spec.range_by
+        lo = _lookup({k: float(r[0]) for k, r in ranges.items()})[F.col(key)]
+        hi = _lookup({k: float(r[1]) for k, r in ranges.items()})[F.col(key)]
+        v = F.col("_std_value")
+        bad = F.isnan(v) | (v < lo) | (v > hi)
+        checks.append((v.isNotNull() & bad, lit(f"{OUT_OF_RANGE}:{spec.value_field}")))
+    return checks
+
+
+def _out_of_range(col: "Column", f: Field) -> "Column":
+    from pyspark.sql import functions as F
+
+    bad = F.isnan(col) | (col == float("inf")) | (col == float("-inf")) if f.type == "double" else F.lit(False)
+    if f.min is not None:
+        bad = bad | (col < f.min)
+    if f.max is not None:
+        bad = bad | (col > f.max)
+    return col.isNotNull() & bad
+
+
+def classify(parsed: "DataFrame", spec: RecordSpec, limits: Limits, now: "Column | None" = None) -> "DataFrame":
+    """Adds ``reason``: null for a valid record, else the first failing check."""
+    from pyspark.sql import functions as F
+
+    # Judge future/late against when the record reached the lake, not the
+    # wall clock: a replayed batch must be classified exactly as the first time.
+    now = F.col("ingest_ts") if now is None else now
+    reason = F.coalesce(*[F.when(cond, why) for cond, why in _reasons(spec, limits, now)])
+    return parsed.withColumn("reason", reason)
+
+
+def normalise_units(valid: "DataFrame", spec: RecordSpec) -> "DataFrame":
+    """Converts ``value_field`` to its standard unit; keeps the sent unit as ``source_unit``."""
+    from pyspark.sql import functions as F
+
+    if not spec.unit_field or not spec.value_field:
+        return valid
+    return valid.withColumns({"source_unit": F.col(spec.unit_field), spec.value_field: F.col("_std_value"),
+                              spec.unit_field: F.col("_std_unit")})
+
+
+LINEAGE = ("_topic", "_partition", "_offset", "_kafka_ts", "_ingest_ts")
+
+
+def silver_columns(spec: RecordSpec) -> list[str]:
+    names = [f"{f.name}_utc" if f.type == "timestamp" else f.name for f in all_fields(spec)]
+    extra = ["source_unit"] if spec.unit_field and spec.value_field else []
+    return names + ["event_date"] + extra + list(LINEAGE)
+
+
+def to_silver(classified: "DataFrame", spec: RecordSpec) -> "DataFrame":
+    """Valid rows, typed and normalised, with Kafka lineage."""
+    from pyspark.sql import functions as F
+
+    valid = classified.where(F.col("reason").isNull())
+    valid = normalise_units(valid, spec)
+    valid = valid.withColumns({"_topic": F.col("topic"), "_partition": F.col("partition"), "_offset": F.col("offset"),
+                               "_kafka_ts": F.col("kafka_ts"), "_ingest_ts": F.col("ingest_ts")})
+    return valid.select(*silver_columns(spec))
+
+
+QUARANTINE_COLUMNS = ("industry", "record_type", "reason", "event_id", "payload", "topic", "partition",
+                      "offset", "kafka_ts", "key", "quarantined_at")
+
+
+def to_quarantine(classified: "DataFrame", spec: RecordSpec) -> "DataFrame":
+    """Invalid rows with their reason, raw payload and Kafka coordinates."""
+    from pyspark.sql import functions as F
+
+    bad = classified.where(F.col("reason").isNotNull())
+    return bad.select(
+        F.lit(spec.industry).alias("industry"), F.lit(spec.record_type).alias("record_type"),
+        "reason", F.col("_r.event_id").alias("event_id"), "payload", "topic", "partition", "offset",
+        "kafka_ts", "key", F.current_timestamp().alias("quarantined_at"))

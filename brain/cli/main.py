@@ -1,0 +1,277 @@
+"""`brain`: the command line for operators and analysts.
+
+Each subcommand is a thin wrapper: parse arguments, load config, call the
+library, print a readable result (or JSON with --json), and exit non-zero
+with a message that says what to do when something is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable
+
+from brain import __version__
+from brain.config import ConfigError, load
+
+EPILOG = """\
+examples:
+  brain kafka start                      start the embedded Kafka broker (KRaft) on 127.0.0.1
+  brain topics create                    create <industry>.<record_type> topics
+  brain simulate --industry energy --records 500 --seed 1
+  brain run --industry energy            ingest -> clean -> validate -> publish, once
+  brain doctor                           check Java, jars, Kafka, Spark+Delta, GX, Airflow
+  brain query "SELECT * FROM gold.enterprise_brain"   analyst SQL (DuckDB fast path, Spark fallback)
+  brain trace --lot LOT-S1-sugar-001234  batches and shipments made from a lot
+  brain report                           offline HTML dashboard in reports/index.html
+
+Configuration: conf/defaults.yaml + conf/env/$BRAIN_ENV.yaml (default local);
+override any key with BRAIN__SECTION__KEY=value, e.g. BRAIN__KAFKA__EMBEDDED__PORT=19092.
+"""
+
+
+def _cmd_kafka(args, cfg) -> int:
+    from brain.ops import broker as kb
+
+    if args.action == "start":
+        kb.start(cfg)
+    elif args.action == "stop":
+        kb.stop(cfg)
+    st = kb.status(cfg)
+    if args.action == "status":
+        print(json.dumps(st.as_dict()) if args.json else f"kafka: {st.detail}")
+        return 0 if st.running and st.reachable else 3
+    return 0
+
+
+def _cmd_run(args, cfg) -> int:
+    from brain.cli.render import print_cycle
+    from brain.pipeline import run_cycle
+
+    report = run_cycle(cfg, cfg.select_industries(args.industry), log=lambda m: print(m, file=sys.stderr))
+    if args.json:
+        print(json.dumps({"run_id": report.run_id, "seconds": report.seconds, "totals": report.totals(),
+                          "industries": report.industries}, default=str, indent=2))
+    else:
+        print_cycle(report)
+    return 0
+
+
+def _cmd_ingest(args, cfg) -> int:
+    import os
+
+    from brain import pipeline
+    from brain.config import load
+
+    names = cfg.select_industries(args.industry)
+    if args.continuous:
+        cfg = load(env=args.env, environ={**os.environ, "BRAIN__PIPELINE__TRIGGER": "continuous"})
+        pipeline.stream(cfg, names, pipeline.new_run_id(), log=lambda m: print(m, file=sys.stderr))
+        return 0
+    out = {ind: pipeline.ingest(cfg, ind, recover=args.recover_from_bronze) for ind in names}
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def _cmd_backfill(args, cfg) -> int:
+    from brain import pipeline
+
+    run_id = pipeline.new_run_id()
+    out = {}
+    for ind in cfg.select_industries(args.industry):
+        out[ind] = pipeline.backfill(cfg, ind, args.start, args.end, run_id)
+        out[ind + ":validate"] = pipeline.validate(cfg, ind, run_id)
+    print(json.dumps({"run_id": run_id, "industries": out}, indent=2, default=str))
+    return 0
+
+
+def _cmd_maintain(args, cfg) -> int:
+    from brain.lake.maintenance import maintain
+    from brain.spark import get_session
+
+    for entry in maintain(get_session(cfg), cfg, vacuum=not args.no_vacuum):
+        print(json.dumps(entry))
+    return 0
+
+
+def _add_ops(sub) -> None:
+    p = sub.add_parser("ingest", help="Kafka -> bronze only, once or continuously",
+                       description="Drain the industry's topics into bronze (available-now), or with "
+                                   "--continuous keep ingesting and cleaning (bronze -> silver) on a "
+                                   "processing-time trigger (pipeline.processing_time) until Ctrl-C. "
+                                   "Validation and gold stay with the scheduled DAGs.")
+    p.add_argument("--industry", default="all")
+    p.add_argument("--continuous", action="store_true", help="run until stopped (processing-time trigger)")
+    p.add_argument("--recover-from-bronze", action="store_true",
+                   help="after a lost checkpoint: resume each partition after the last offset bronze holds")
+    p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("backfill", help="reprocess bronze -> silver for an ingest-date range",
+                       description="Reprocess the bronze rows ingested between --start and --end (inclusive) "
+                                   "with today's rules, then validate. Keyed writes: nothing already in "
+                                   "silver, quarantine or duplicates is doubled. `brain_metrics` (or `brain "
+                                   "run`) then recomputes the touched days.")
+    p.add_argument("--industry", default="all")
+    p.add_argument("--start", required=True, help="first ingest date, YYYY-MM-DD")
+    p.add_argument("--end", required=True, help="last ingest date, YYYY-MM-DD")
+    p.set_defaults(func=_cmd_backfill)
+
+    p = sub.add_parser("maintain", help="OPTIMIZE and VACUUM every lake table",
+                       description="Compact small files and remove unreferenced ones older than "
+                                   "lake.vacuum_retain_hours (what the brain_maintenance DAG runs daily).")
+    p.add_argument("--no-vacuum", action="store_true", help="only compact")
+    p.set_defaults(func=_cmd_maintain)
+
+
+def _cmd_doctor(args, cfg) -> int:
+    from brain.ops.doctor import print_checks, run_checks
+
+    checks = run_checks(cfg, skip=set(args.skip or []))
+    if args.json:
+        print(json.dumps({"ok": all(c.ok for c in checks), "checks": [c.as_dict() for c in checks]}, indent=2))
+    else:
+        print_checks(checks)
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def _cmd_show(args, cfg) -> int:
+    from brain.cli.render import show_table
+
+    show_table(cfg, args.table, limit=args.limit)
+    return 0
+
+
+def _cmd_airflow_env(args, cfg) -> int:
+    import shlex
+
+    from brain.orchestration.airflow_env import airflow_env
+
+    for key, value in airflow_env(cfg).items():
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def _add_airflow_env(sub) -> None:
+    p = sub.add_parser("airflow-env", help="print the environment Airflow needs for this project",
+                       description="Print `export` lines (AIRFLOW_HOME, DAGs folder, ...) so that "
+                                   "`eval \"$(brain airflow-env)\"; airflow standalone` runs our DAGs.")
+    p.set_defaults(func=_cmd_airflow_env)
+
+
+def _add_kafka(sub) -> None:
+    p = sub.add_parser("kafka", help="start/stop/status of the embedded Kafka broker",
+                       description="Manage the embedded single-node Apache Kafka broker (KRaft mode, "
+                                   "broker+controller in one JVM) run from the Maven-resolved jars. "
+                                   "Data and logs live under <paths.state>/kafka.")
+    p.add_argument("action", choices=["start", "stop", "status"],
+                   help="start: idempotent, returns once the broker serves requests; stop: graceful, "
+                        "frees the port; status: exit 0 if running, 3 if not")
+    p.add_argument("--json", action="store_true", help="machine-readable status")
+    p.set_defaults(func=_cmd_kafka)
+
+
+def _add_run(sub) -> None:
+    p = sub.add_parser("run", help="one full pipeline cycle without the scheduler",
+                       description="Run ingest (Kafka -> bronze), clean (bronze -> silver, quarantine, "
+                                   "duplicates), validate (Great Expectations on this run's rows) and "
+                                   "publish (gold) for one industry or all, through the same functions "
+                                   "the Airflow DAGs call. Prints records in, quarantined and tables written.")
+    p.add_argument("--industry", default="all", help="an industry from conf 'industries', or 'all' (default)")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.set_defaults(func=_cmd_run)
+
+
+def _add_doctor(sub) -> None:
+    p = sub.add_parser("doctor", help="check that every part of the stack works",
+                       description="Checks Java, the JVM jars, the Kafka broker (reachable, and a produce/"
+                                   "consume round-trip), Spark with Delta (write/read/time travel), Great "
+                                   "Expectations and that every DAG imports. Exits 1 naming what is broken "
+                                   "and how to fix it.")
+    p.add_argument("--json", action="store_true", help="machine-readable result")
+    p.add_argument("--skip", action="append", metavar="CHECK",
+                   help="skip a check by name (repeatable), e.g. --skip airflow")
+    p.set_defaults(func=_cmd_doctor)
+
+
+def _add_show(sub) -> None:
+    p = sub.add_parser("show", help="print a table from the lake",
+                       description="Print the rows of one lake table, e.g. `brain show gold.energy_daily_site_kwh`.")
+    p.add_argument("table", help="<layer>.<table>, e.g. silver.energy_meter")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=_cmd_show)
+
+
+def _add_delegated(sub) -> None:
+    """Subcommands whose arguments and behaviour live with their module."""
+    from brain.cli import ops
+    from brain.cli import quality as qcli
+    from brain.serve import dashboard, metrics_topic, query, trace
+    from brain.simulator import cli as sim
+
+    specs: list[tuple[str, str, Callable, Callable]] = [
+        ("simulate", "stream realistic factory records into Kafka (or JSON Lines)",
+         sim.add_simulate_arguments, sim.run_simulate),
+        ("produce", "load a JSON Lines or CSV file into a Kafka topic", sim.add_produce_arguments, sim.run_produce),
+        ("topics", "create or list the <industry>.<record_type> topics", sim.add_topics_arguments, sim.run_topics),
+        ("quality", "generated expectation suites and the data-quality scorecard",
+         qcli.add_quality_arguments, qcli.run_quality),
+        ("reconcile", "prove every Kafka record is in bronze and in exactly one of silver/quarantine/duplicates",
+         ops.add_reconcile_arguments, ops.run_reconcile),
+        ("quarantine", "list, show and replay quarantined records", ops.add_quarantine_arguments,
+         ops.run_quarantine),
+        ("query", "read-only SQL over every lake table by name, with Delta time travel",
+         query.add_arguments, query.run_cli),
+        ("trace", "material genealogy: a lot forward to batches and shipments, a shipment back to lots",
+         trace.add_arguments, trace.run_cli),
+        ("report", "write the offline HTML dashboard (reports/index.html)", dashboard.add_arguments,
+         dashboard.run_cli),
+        ("announce", "publish gold.enterprise_brain per site and day to the Kafka topic brain.metrics",
+         metrics_topic.add_arguments, metrics_topic.run_cli),
+    ]
+    for name, help_, add, run in specs:
+        p = sub.add_parser(name, help=help_, description=help_)
+        add(p)
+        p.set_defaults(func=run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="brain", description="Enterprise Brain: industrial data lakehouse (Kafka -> Spark -> Delta Lake).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"brain {__version__}")
+    parser.add_argument("--env", help="config environment (conf/env/<env>.yaml); default $BRAIN_ENV or local")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_kafka(sub)
+    _add_delegated(sub)
+    _add_run(sub)
+    _add_ops(sub)
+    _add_show(sub)
+    _add_doctor(sub)
+    _add_airflow_env(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        cfg = load(env=args.env)
+        return int(args.func(args, cfg) or 0)
+    except ConfigError as exc:
+        print(f"brain: config error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence: say what broke
+        from brain.errors import explain
+
+        print(f"brain {args.command}: {explain(exc)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""gold.enterprise_brain: one wide row per enterprise/site/day with the headline KPIs.
+
+Built AFTER the per-industry gold tables, from them (not from silver):
+
+- OEE and its components: the ISA-95 roll-up (brain.gold.rollup) of every
+  industry's ``gold.<industry>_oee_daily_line`` rows at the site, summing the
+  components and recomputing the ratios, never averaging them;
+- energy: ``gold.energy_carbon_daily_site`` (electricity kWh, tce, tCO2, peak
+  demand, load factor, power factor) and the energy intensity per unit of
+  output (null where the site reports no production);
+- ``dq_score``: the mean of the industries' ``overall`` score in
+  ``gold.data_quality_daily`` for the site and day;
+- ``pdm_alerts`` / ``safety_exceedances``: from ``gold.pdm_alerts`` and
+  ``gold.raw_materials_safety_exceedances_daily`` when those tables exist
+  (null when they do not, 0 when they exist with nothing for the site/day).
+
+Only the days whose source rows were recomputed since the last build are
+rebuilt (``computed_at`` of the sources newer than the row's), with a
+partition overwrite, so a late record changes its day's row and no other.
+The column list :data:`COLUMNS` is a contract: the dashboard and the Kafka
+publisher read it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from brain.config import Config
+from brain.gold.kpi import formulas as kpi
+from brain.gold.kpi.columns import kpi_column
+from brain.gold.rollup import rollup_components, with_ratios
+from brain.lake.tables import is_delta, table_path
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+ENTERPRISE_BRAIN = "gold.enterprise_brain"
+ENERGY = "gold.energy_carbon_daily_site"
+SCORECARD = "gold.data_quality_daily"
+PDM_ALERTS = "gold.pdm_alerts"
+SAFETY = "gold.raw_materials_safety_exceedances_daily"
+KEYS = ("enterprise", "site", "event_date")
+
+# The contract (name, Spark type), in order; extra columns follow.
+COLUMNS = (("enterprise", "string"), ("site", "string"), ("event_date", "date"),
+           ("oee", "double"), ("availability", "double"), ("performance", "double"), ("quality_ratio", "double"),
+           ("produced_count", "long"), ("good_count", "long"),
+           ("energy_kwh", "double"), ("energy_tce", "double"), ("co2_t", "double"), ("peak_demand_kw", "double"),
+           ("dq_score", "double"), ("pdm_alerts", "long"), ("safety_exceedances", "long"),
+           ("records_bad", "long"), ("records_uncertain", "long"), ("computed_at", "timestamp"))
+EXTRA = (("energy_intensity_kgce_per_unit", "double"), ("load_factor", "double"), ("power_factor", "double"),
+         ("pbt_s", "double"), ("apt_s", "double"), ("ideal_run_s", "double"), ("ideal_good_s", "double"),
+         ("lines", "long"), ("lines_flagged", "long"), ("industries", "array<string>"), ("flags", "array<string>"))
+
+
+def _site_day_counts(df: "DataFrame | None", count_col: str | None) -> "DataFrame | None":
+    """(site, event_date, n): rows per site/day, or the sum of ``count_col`` when the table has one."""
+    from pyspark.sql import functions as F
+
+    if df is None:
+        return None
+    n = F.sum(F.col(count_col)) if count_col and count_col in df.columns else F.count(F.lit(1))
+    return df.groupBy("site", "event_date").agg(n.cast("long").alias("n"))
+
+
+def enterprise_brain(lines: "DataFrame | None", energy: "DataFrame | None" = None, dq: "DataFrame | None" = None,
+                     pdm: "DataFrame | None" = None, safety: "DataFrame | None" = None) -> "DataFrame":
+    """The enterprise_brain rows from the gold frames (pure: DataFrames in, DataFrame out).
+
+    ``lines``: union of gold.<industry>_oee_daily_line rows with an ``industry``
+    column; ``energy``: gold.energy_carbon_daily_site; ``dq``: gold.data_quality_daily;
+    ``pdm`` / ``safety``: None when the table does not exist.
+    """
+    from pyspark.sql import functions as F
+
+    if lines is None and energy is None:
+        raise ValueError("enterprise_brain needs line OEE rows or site energy rows")
+    frames = []
+    if lines is not None:
+        site = with_ratios(rollup_components(lines, KEYS))
+        ind = lines.groupBy(*KEYS).agg(F.array_sort(F.collect_set("industry")).alias("industries"))
+        frames.append(site.join(ind, list(KEYS), "left").select(
+            *KEYS, "oee", "availability", F.col("effectiveness").alias("performance"), "quality_ratio",
+            F.col("produced").cast("long").alias("produced_count"), F.col("good").cast("long").alias("good_count"),
+            "pbt_s", "apt_s", "ideal_run_s", "ideal_good_s", "lines", "lines_flagged", "industries", "flags",
+            F.col("bad_records_excluded").alias("_bad_l"), F.col("uncertain_records").alias("_unc_l")))
+    if energy is not None:
+        frames.append(energy.select(
+            *KEYS, F.col("electricity_kwh").alias("energy_kwh"), F.col("tce").alias("energy_tce"),
+            F.col("tco2").alias("co2_t"), "peak_demand_kw", "load_factor", "power_factor",
+            F.col("bad_records_excluded").alias("_bad_e"), F.col("uncertain_records").alias("_unc_e")))
+    out = frames[0]
+    for f in frames[1:]:
+        out = out.join(f, list(KEYS), "full_outer")
+    for name, typ in COLUMNS + EXTRA + (("_bad_l", "long"), ("_unc_l", "long"), ("_bad_e", "long"),
+                                        ("_unc_e", "long")):
+        if name not in out.columns and name not in ("dq_score", "pdm_alerts", "safety_exceedances", "computed_at"):
+            out = out.withColumn(name, F.lit(None).cast(typ))
+
+    if dq is not None:
+        score = dq.groupBy("site", "event_date").agg(F.avg("overall").alias("dq_score"))
+        out = out.join(score, ["site", "event_date"], "left")
+    else:
+        out = out.withColumn("dq_score", F.lit(None).cast("double"))
+    for name, counts in (("pdm_alerts", _site_day_counts(pdm, None)),
+                         ("safety_exceedances", _site_day_counts(safety, "exceedances"))):
+        if counts is None:
+            out = out.withColumn(name, F.lit(None).cast("long"))
+        else:
+            out = (out.join(counts, ["site", "event_date"], "left")
+                      .withColumn(name, F.coalesce(F.col("n"), F.lit(0)).cast("long")).drop("n"))
+
+    zero = lambda c: F.coalesce(F.col(c), F.lit(0))  # noqa: E731
+    intensity, i_flags = kpi_column(kpi.ENERGY_INTENSITY, F.col("energy_tce") * 1000, F.col("produced_count"))
+    out = (out.withColumn("records_bad", (zero("_bad_l") + zero("_bad_e")).cast("long"))
+              .withColumn("records_uncertain", (zero("_unc_l") + zero("_unc_e")).cast("long"))
+              .withColumn("energy_intensity_kgce_per_unit", intensity)
+              .withColumn("flags", F.array_sort(F.array_distinct(F.concat(
+                  F.coalesce(F.col("flags"), F.array().cast("array<string>")), i_flags))))
+              .withColumn("computed_at", F.current_timestamp()))
+    return out.select(*[F.col(n).cast(t).alias(n) for n, t in COLUMNS + EXTRA])
+
+
+# ---------------------------------------------------------------------------
+# I/O: which days to rebuild, read the sources, write the days
+# ---------------------------------------------------------------------------
+
+def line_tables(cfg: Config) -> dict[str, str]:
+    """industry -> its gold line OEE table, for every configured industry that has one."""
+    from brain import industries
+
+    out = {}
+    for ind in cfg.industry_names():
+        name = f"gold.{ind}_oee_daily_line"
+        if name in industries.load(cfg, ind).GOLD:
+            out[ind] = name
+    return out
+
+
+def _read(spark: "SparkSession", cfg: Config, name: str) -> "DataFrame | None":
+    path = table_path(cfg, name)
+    return spark.read.format("delta").load(str(path)) if is_delta(path) else None
+
+
+def pending_days(spark: "SparkSession", cfg: Config) -> list[date]:
+    """Days whose source gold rows were recomputed after the enterprise_brain row (or it has none)."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    names = [*line_tables(cfg).values(), ENERGY, SCORECARD, PDM_ALERTS, SAFETY]
+    stamps = [df.groupBy("event_date").agg(F.max("computed_at").alias("src"))
+              for df in (_read(spark, cfg, n) for n in names)
+              if df is not None and {"event_date", "computed_at"} <= set(df.columns)]
+    if not stamps:
+        return []
+    src = reduce(lambda a, b: a.unionByName(b), stamps).groupBy("event_date").agg(F.max("src").alias("src"))
+    mine = _read(spark, cfg, ENTERPRISE_BRAIN)
+    if mine is not None:
+        done = mine.groupBy("event_date").agg(F.min("computed_at").alias("done"))
+        src = src.join(done, "event_date", "left").where(F.col("done").isNull() | (F.col("src") > F.col("done")))
+    return sorted(r["event_date"] for r in src.select("event_date").collect())
+
+
+def build(spark: "SparkSession", cfg: Config, days: list[date]) -> "DataFrame | None":
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    def read(name):
+        df = _read(spark, cfg, name)
+        return None if df is None else df.where(F.col("event_date").isin(days))
+
+    lines = [df.withColumn("industry", F.lit(ind)) for ind, name in line_tables(cfg).items()
+             if (df := read(name)) is not None]
+    cols = ["industry", *KEYS, "flags", "pbt_s", "apt_s", "ideal_run_s", "ideal_good_s", "pot_s",
+            "planned_down_s", "setup_s", "unplanned_down_s", "failures", "produced", "good", "scrap", "rework",
+            "uncertain_records", "bad_records_excluded"]
+    # A table written before a column existed reads it as null (rollup derives ideal_good_s then).
+    lines = [df.select(*[F.col(c) if c in df.columns else F.lit(None).cast("double").alias(c) for c in cols])
+             for df in lines]
+    line_df = reduce(lambda a, b: a.unionByName(b), lines) if lines else None
+    energy = read(ENERGY)
+    if line_df is None and energy is None:
+        return None
+    return enterprise_brain(line_df, energy, read(SCORECARD), read(PDM_ALERTS), read(SAFETY))
+
+
+def publish_enterprise(spark: "SparkSession", cfg: Config, days: list[date] | None = None) -> dict:
+    """Rebuild gold.enterprise_brain for ``days`` (default: the pending ones); returns a report."""
+    days = sorted(set(days)) if days is not None else pending_days(spark, cfg)
+    if not days:
+        return {"table": ENTERPRISE_BRAIN, "days": [], "rows": 0}
+    df = build(spark, cfg, days)
+    if df is None:
+        return {"table": ENTERPRISE_BRAIN, "days": [], "rows": 0}
+    out = df.localCheckpoint()
+    path = table_path(cfg, ENTERPRISE_BRAIN)
+    writer = out.write.format("delta").partitionBy("event_date")
+    if is_delta(path):
+        in_list = ", ".join(f"DATE'{d.isoformat()}'" for d in days)
+        writer = writer.mode("overwrite").option("replaceWhere", f"event_date IN ({in_list})")
+    else:
+        writer = writer.mode("append")
+    writer.save(str(path))
+    return {"table": ENTERPRISE_BRAIN, "days": [d.isoformat() for d in days], "rows": out.count()}

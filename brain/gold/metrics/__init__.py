@@ -1,0 +1,1 @@
+"""KPI families beyond OEE and energy: one module each, pure DataFrame -> DataFrame transforms."""

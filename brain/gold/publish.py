@@ -1,0 +1,156 @@
+"""silver -> gold: recompute exactly the days that new or late data touched.
+
+brain.clean.silver records every (table, event_date) that received rows in
+``quality.touched_days``; publishing recomputes those days of each gold table
+with a partition overwrite (``replaceWhere``), so running it twice gives the
+same table, and a late record for an old day changes that day and no other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from brain.clean.silver import TOUCHED
+from brain.config import Config
+from brain.lake.tables import is_delta, table_path
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    table: str
+    days: tuple[date, ...]
+    rows: int
+
+
+def pending_days(spark: "SparkSession", cfg: Config, silver_name: str) -> list[date]:
+    """Days with silver rows recorded after their last publish.
+
+    Keyed by (table, day, run) *and* time: a continuous stream keeps one run
+    id for hours, and each of its batches that touches an already-published
+    day makes that day pending again.
+    """
+    return sorted({r["event_date"] for r in _pending(spark, cfg, silver_name).select("event_date").distinct()
+                   .collect()})
+
+
+def _pending(spark: "SparkSession", cfg: Config, silver_name: str):
+    from pyspark.sql import functions as F
+
+    path = table_path(cfg, TOUCHED)
+    if not is_delta(path):
+        return spark.createDataFrame([], "table string, event_date date, run_id string, recorded_at timestamp")
+    touched = spark.read.format("delta").load(str(path)).where(F.col("table") == silver_name)
+    published = _published(spark, cfg)
+    if published is None:
+        return touched
+    last = (published.where(F.col("table") == silver_name).groupBy("table", "event_date", "run_id")
+            .agg(F.max("published_at").alias("_published_at")))
+    return (touched.join(last, ["table", "event_date", "run_id"], "left")
+            .where(F.col("_published_at").isNull() | (F.col("recorded_at") >= F.col("_published_at")))
+            .drop("_published_at"))
+
+
+def _published(spark: "SparkSession", cfg: Config):
+    path = table_path(cfg, "quality.published_days")
+    return spark.read.format("delta").load(str(path)) if is_delta(path) else None
+
+
+def _mark_published(spark: "SparkSession", cfg: Config, silver_name: str, days: list[date], started) -> None:
+    """Stamp the days with the publish's *start*: rows recorded after it (while the publish read
+    silver) stay pending for the next publish."""
+    from pyspark.sql import functions as F
+
+    marks = (_pending(spark, cfg, silver_name).where(F.col("event_date").isin(days))
+             .where(F.col("recorded_at") < F.lit(started))
+             .select("table", "event_date", "run_id").distinct().withColumn("published_at", F.lit(started)))
+    marks.write.format("delta").mode("append").save(str(table_path(cfg, "quality.published_days")))
+
+
+def _sources(spec) -> tuple[str, ...]:
+    record_types = spec[0]
+    return record_types if isinstance(record_types, tuple) else (record_types,)
+
+
+# Record types whose rows describe the time until the next event (state
+# changes): a late event also changes the next day, and computing a day needs
+# the previous day's last state.
+SPANS_DAYS = frozenset({"machine_state"})
+
+
+def publish(spark: "SparkSession", cfg: Config, gold_name: str, sources: dict[str, str], transform,
+            days: list[date], scope: dict[str, str] | None = None) -> PublishResult:
+    """Recompute ``days`` of one gold table from its silver sources (record type -> table).
+
+    ``scope`` (column -> value, e.g. {"industry": "raw_materials"}) is for a table
+    several industries write: only the rows of these days with those values are
+    replaced. The scope columns are partition columns too, so writers of
+    different scopes never conflict."""
+    from datetime import timedelta
+
+    from pyspark.sql import functions as F
+
+    if not days:
+        return PublishResult(gold_name, (), 0)
+    frames = []
+    for record_type, silver_name in sources.items():
+        wanted = set(days)
+        if record_type in SPANS_DAYS:
+            wanted |= {d - timedelta(days=1) for d in days}
+        path = table_path(cfg, silver_name)
+        if not is_delta(path):
+            return PublishResult(gold_name, (), 0)  # a source has no data yet
+        frames.append(spark.read.format("delta").load(str(path)).where(F.col("event_date").isin(sorted(wanted))))
+    out = (transform(*frames).where(F.col("event_date").isin(days))
+           .withColumn("computed_at", F.current_timestamp()).localCheckpoint())
+    path = str(table_path(cfg, gold_name))
+    scope = scope or {}
+    if any("'" in str(v) or "\\" in str(v) for v in scope.values()):
+        raise ValueError(f"publish scope values must not contain quotes or backslashes: {scope}")
+    # mergeSchema: a KPI column added in a new release lands in an existing table
+    # (older partitions read it as null until their days are recomputed).
+    writer = out.write.format("delta").partitionBy("event_date", *scope).option("mergeSchema", "true")
+    if is_delta(table_path(cfg, gold_name)):
+        in_list = ", ".join(f"DATE'{d.isoformat()}'" for d in days)
+        where = f"event_date IN ({in_list})" + "".join(f" AND {k} = '{v}'" for k, v in scope.items())
+        writer = writer.mode("overwrite").option("replaceWhere", where)
+    else:
+        writer = writer.mode("append")
+    writer.save(path)
+    return PublishResult(gold_name, tuple(days), out.count())
+
+
+def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) -> list[PublishResult]:
+    """Recompute every gold table of the industry, and its data-quality scorecard,
+    for the days its new silver data touched."""
+    from datetime import timedelta
+
+    from brain.lake.tables import silver_table
+    from brain.quality.scorecard import SCORECARD, publish_scorecard
+
+    tables = {rt: silver_table(industry, rt) for rt in cfg.get(f"industries.{industry}.record_types")}
+    started = spark.sql("SELECT current_timestamp() AS t").first()["t"]  # before any silver read
+    pending = {rt: pending_days(spark, cfg, name) for rt, name in tables.items()}
+    results = []
+    for gold_name, spec in module.GOLD.items():
+        days: set[date] = set()
+        for rt in _sources(spec):
+            days |= set(pending[rt])
+            if rt in SPANS_DAYS:
+                days |= {d + timedelta(days=1) for d in pending[rt]}
+        sources = {rt: tables[rt] for rt in _sources(spec)}
+        options = spec[2] if len(spec) > 2 else {}  # e.g. {"scope": {...}} for a shared table
+        results.append(publish(spark, cfg, gold_name, sources, spec[1], sorted(days), **options))
+    # The scorecard covers every record type, gold sources or not (telemetry too).
+    all_days = sorted(set().union(*pending.values()))
+    if all_days:
+        rows = publish_scorecard(spark, cfg, industry, all_days)
+        results.append(PublishResult(SCORECARD, tuple(all_days), rows))
+    for rt, name in tables.items():
+        if pending[rt]:
+            _mark_published(spark, cfg, name, pending[rt], started)
+    return results

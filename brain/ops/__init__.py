@@ -1,0 +1,1 @@
+"""Operator tools: the embedded broker, reconciliation, the doctor, quarantine list/show/replay."""

@@ -1,0 +1,462 @@
+"""Reconciliation: prove that every record Kafka delivered is in the lake exactly once.
+
+Two equations, per topic and partition:
+
+1. **Kafka offsets consumed = bronze rows.** The bronze ingest query's
+   checkpoint says which offsets it consumed: ``offsets/<n>`` holds the *next*
+   offset per partition after batch ``n`` and ``commits/<n>`` exists once batch
+   ``n`` is finished; ``sources/0/0`` holds the offsets the query started
+   from. Bronze must then hold every offset in ``[start, next)`` once: no
+   gap, no offset twice, and nothing beyond ``next``.
+2. **bronze = silver + quarantine + counted duplicates**, matched by Kafka
+   coordinates (topic, partition, offset): silver rows carry them as
+   ``_topic/_partition/_offset``, quarantine and ``quality.duplicates`` as
+   ``topic/partition/offset``. A bronze coordinate found nowhere is *lost*,
+   one found in two places (or twice in one) is *doubled*, and one found
+   downstream but not in bronze is an *orphan*.
+
+Bronze rows the clean stage has not reached yet (in Delta versions after the
+silver query's committed offset) are reported as *pending*, not lost: they
+are not a loss, just work for the next run.
+
+Nothing here writes; it only reads the lake and the checkpoint files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from brain.config import Config
+from brain.lake.checkpoints import StreamCheckpoint, kafka_offsets, pending_bronze_files, read_checkpoint
+from brain.lake.tables import QUARANTINE, checkpoint_path, is_delta, table_base, table_path
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+DUPLICATES = "quality.duplicates"  # brain.clean.silver.DUPLICATES, without importing Spark-side code
+SAMPLE = 20
+
+
+# --------------------------------------------------------------------------- report
+
+@dataclass
+class PartitionRow:
+    industry: str
+    record_type: str
+    topic: str
+    partition: int
+    kafka_start: int | None = None    # first offset the ingest query read from (checkpoint)
+    kafka_next: int | None = None     # next offset after the last committed batch (checkpoint)
+    kafka_end: int | None = None      # the broker's end offset now (information: lag = end - next)
+    kafka_consumed: int | None = None  # offsets consumed: next - first offset
+    bronze_rows: int = 0
+    bronze_offsets: int = 0           # distinct offsets in bronze
+    min_offset: int | None = None
+    max_offset: int | None = None
+    gaps: int = 0                     # offsets consumed but missing from bronze
+    bronze_repeats: int = 0           # bronze rows beyond one per offset
+    silver: int = 0
+    quarantine: int = 0
+    duplicates: int = 0
+    pending: int = 0                  # bronze rows the clean stage has not processed yet
+    lost: int = 0
+    doubled: int = 0
+    orphans: int = 0
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def accounted(self) -> int:
+        return self.silver + self.quarantine + self.duplicates
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class Report:
+    industries: list[str]
+    partitions: list[PartitionRow] = field(default_factory=list)
+    lost: list[dict] = field(default_factory=list)       # first SAMPLE coordinates
+    doubled: list[dict] = field(default_factory=list)
+    orphans: list[dict] = field(default_factory=list)
+    quarantine_by_reason: dict[str, dict[str, int]] = field(default_factory=dict)  # industry -> reason -> n
+    quarantine_by_kind: dict[str, dict[str, int]] = field(default_factory=dict)    # reason up to ':'
+    problems: list[str] = field(default_factory=list)     # table-level (missing checkpoint, ...)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(p.ok for p in self.partitions)
+
+    def totals(self) -> dict[str, int]:
+        keys = ("kafka_consumed", "bronze_rows", "silver", "quarantine", "duplicates", "pending", "lost",
+                "doubled", "orphans", "gaps", "bronze_repeats")
+        return {k: sum(getattr(p, k) or 0 for p in self.partitions) for k in keys}
+
+    def mismatches(self) -> list[PartitionRow]:
+        return [p for p in self.partitions if not p.ok]
+
+    def to_dict(self) -> dict:
+        rows = []
+        for p in self.partitions:
+            d = asdict(p)
+            d["accounted"] = p.accounted
+            d["ok"] = p.ok
+            rows.append(d)
+        return {"ok": self.ok, "industries": self.industries, "totals": self.totals(), "partitions": rows,
+                "lost": self.lost, "doubled": self.doubled, "orphans": self.orphans,
+                "quarantine_by_reason": self.quarantine_by_reason, "quarantine_by_kind": self.quarantine_by_kind,
+                "problems": self.problems, "notes": self.notes}
+
+
+# --------------------------------------------------------------------------- the checks
+
+def reconcile(spark: "SparkSession", cfg: Config, industries: Iterable[str], kafka: bool = True) -> Report:
+    """Check both equations for every record type of ``industries``.
+
+    ``kafka=True`` also asks the broker for its end offsets (shown as
+    information; records not yet ingested are not a mismatch).
+    """
+    from brain.ingest.kafka_io import topic_for
+    from brain.lake.tables import bronze_table, silver_table
+
+    names = list(industries)
+    report = Report(names)
+    targets = [(ind, rt, topic_for(cfg, ind, rt), bronze_table(ind, rt), silver_table(ind, rt))
+               for ind in names for rt in cfg.get(f"industries.{ind}.record_types")]
+    ends = _broker_ends(cfg, [t[2] for t in targets], report) if kafka else {}
+    quarantine = _read(spark, cfg, QUARANTINE)
+    duplicates = _read(spark, cfg, DUPLICATES)
+    for ind, rt, topic, bronze_name, silver_name in targets:
+        _reconcile_one(spark, cfg, report, ind, rt, topic, bronze_name, silver_name, quarantine, duplicates,
+                       ends.get(topic, {}))
+    for key in ("lost", "doubled", "orphans"):
+        items = sorted(getattr(report, key), key=lambda c: (c["topic"], c["partition"], c["offset"]))
+        setattr(report, key, items[:SAMPLE])
+    if quarantine is not None:
+        _quarantine_counts(quarantine, names, report)
+    return report
+
+
+def _read(spark: "SparkSession", cfg: Config, name: str) -> "DataFrame | None":
+    path = table_path(cfg, name)
+    return spark.read.format("delta").load(str(path)) if is_delta(path) else None
+
+
+def _broker_ends(cfg: Config, topics: list[str], report: Report) -> dict[str, dict[int, int]]:
+    from brain.ingest.kafka_io import describe_topics
+
+    try:
+        return {t.topic: t.end_offsets for t in describe_topics(cfg, topics)}
+    except Exception as exc:  # noqa: BLE001 - the broker is optional for reconciliation
+        report.notes.append(f"Kafka end offsets not checked ({type(exc).__name__}: {exc}); "
+                            f"the lake and checkpoints were still reconciled")
+        return {}
+
+
+def _reconcile_one(spark, cfg: Config, report: Report, ind: str, rt: str, topic: str, bronze_name: str,
+                   silver_name: str, quarantine, duplicates, ends: dict[int, int]) -> None:
+    from pyspark.sql import functions as F
+
+    bronze_path = table_path(cfg, bronze_name)
+    cp = read_checkpoint(checkpoint_path(cfg, f"bronze.{table_base(ind, rt)}"))
+    committed, planned = kafka_offsets(cp.committed, topic), kafka_offsets(cp.planned, topic)
+    start = kafka_offsets(cp.start, topic)
+    if not is_delta(bronze_path):
+        if committed and any(committed.get(p, 0) > start.get(p, 0) for p in committed):
+            report.problems.append(f"{bronze_name}: the checkpoint {cp.path} says offsets were consumed from "
+                                   f"{topic} but the bronze table at {bronze_path} does not exist")
+        return
+    if not cp.exists:
+        report.problems.append(f"{bronze_name} holds data but its checkpoint {cp.path} is missing: the "
+                               f"consumed offsets cannot be proven (restore it, or `brain ingest "
+                               f"--recover-from-bronze`)")
+
+    coords = _coordinates(spark, cfg, topic, bronze_path, silver_name, quarantine, duplicates).persist()
+    try:
+        stats = {r["partition"]: r.asDict() for r in coords.groupBy("partition").agg(
+            F.sum("b").alias("bronze_rows"), F.count(F.when(F.col("b") > 0, 1)).alias("bronze_offsets"),
+            F.min(F.when(F.col("b") > 0, F.col("offset"))).alias("min_offset"),
+            F.max(F.when(F.col("b") > 0, F.col("offset"))).alias("max_offset"),
+            F.sum(F.when(F.col("b") > 1, F.col("b") - 1).otherwise(0)).alias("bronze_repeats"),
+            F.sum("s").alias("silver"), F.sum("q").alias("quarantine"), F.sum("d").alias("duplicates"),
+            F.count(F.when(_lost_or_pending() & F.col("pending"), 1)).alias("pending"),
+            F.count(F.when(_lost_or_pending() & ~F.col("pending"), 1)).alias("lost"),
+            F.count(F.when((F.col("b") > 0) & (F.col("s") + F.col("q") + F.col("d") > 1), 1)).alias("doubled"),
+            F.count(F.when(F.col("b") == 0, 1)).alias("orphans")).collect()}
+        _samples(coords, topic, report)
+    finally:
+        coords.unpersist()
+
+    for p in sorted(set(stats) | set(committed) | set(planned)):
+        row = PartitionRow(ind, rt, topic, int(p), kafka_start=start.get(p), kafka_next=committed.get(p),
+                           kafka_end=ends.get(p))
+        for k, v in stats.get(p, {}).items():
+            if k != "partition":
+                setattr(row, k, int(v) if v is not None else None)
+        _check_offsets(row, cp, planned.get(p))
+        _check_accounting(row)
+        report.partitions.append(row)
+
+
+def _lost_or_pending():
+    from pyspark.sql import functions as F
+
+    return (F.col("b") > 0) & (F.col("s") + F.col("q") + F.col("d") == 0)
+
+
+def _coordinates(spark, cfg: Config, topic: str, bronze_path: Path, silver_name: str, quarantine,
+                 duplicates) -> "DataFrame":
+    """One row per (partition, offset) seen anywhere for ``topic``: how often in bronze (b), silver (s),
+    quarantine (q) and duplicates (d), and whether the bronze row is still pending for the clean stage."""
+    from pyspark.sql import functions as F
+
+    pending_files = pending_bronze_files(bronze_path, checkpoint_path(cfg, silver_name))
+    bronze = spark.read.format("delta").load(str(bronze_path)).where(F.col("topic") == topic)
+    pending = F.lit(True) if pending_files is None else (
+        F.col("_metadata.file_name").isin(*sorted(pending_files)) if pending_files else F.lit(False))
+    parts = [bronze.select("partition", "offset", F.lit(1).alias("b"), F.lit(0).alias("s"), F.lit(0).alias("q"),
+                           F.lit(0).alias("d"), pending.alias("pending"))]
+
+    def downstream(df, p_col, o_col, t_col, tag):
+        cols = {x: F.lit(1 if x == tag else 0).alias(x) for x in ("b", "s", "q", "d")}
+        return df.where(F.col(t_col) == topic).select(F.col(p_col).alias("partition"), F.col(o_col).alias("offset"),
+                                                      *cols.values(), F.lit(False).alias("pending"))
+
+    silver_path = table_path(cfg, silver_name)
+    if is_delta(silver_path):
+        parts.append(downstream(spark.read.format("delta").load(str(silver_path)), "_partition", "_offset",
+                                "_topic", "s"))
+    if quarantine is not None:
+        parts.append(downstream(quarantine, "partition", "offset", "topic", "q"))
+    if duplicates is not None:
+        parts.append(downstream(duplicates, "partition", "offset", "topic", "d"))
+    union = parts[0]
+    for df in parts[1:]:
+        union = union.unionByName(df)
+    return union.groupBy("partition", "offset").agg(
+        F.sum("b").alias("b"), F.sum("s").alias("s"), F.sum("q").alias("q"), F.sum("d").alias("d"),
+        F.max("pending").alias("pending"))
+
+
+def _samples(coords: "DataFrame", topic: str, report: Report) -> None:
+    from pyspark.sql import functions as F
+
+    problem = (_lost_or_pending() & ~F.col("pending")) | (F.col("b") == 0) | (
+        (F.col("b") > 0) & (F.col("s") + F.col("q") + F.col("d") > 1))
+    rows = (coords.where(problem).orderBy("partition", "offset")
+            .limit(3 * SAMPLE).collect())
+    for r in rows:
+        c = {"topic": topic, "partition": int(r["partition"]), "offset": int(r["offset"])}
+        found = [name for name, col in (("silver", "s"), ("quarantine", "q"), ("duplicates", "d")) if r[col]]
+        if r["b"] == 0:
+            report.orphans.append({**c, "found_in": found})
+        elif not found:
+            report.lost.append(c)
+        else:
+            report.doubled.append({**c, "found_in": [f"{n} x{r[col]}" if r[col] > 1 else n
+                                                     for n, col in (("silver", "s"), ("quarantine", "q"),
+                                                                    ("duplicates", "d")) if r[col]]})
+
+
+def _check_offsets(row: PartitionRow, cp: StreamCheckpoint, planned_next: int | None) -> None:
+    """Equation 1: the offsets the checkpoint consumed are exactly the offsets bronze holds."""
+    has_rows = row.bronze_offsets > 0
+    if row.bronze_repeats:
+        row.problems.append(f"{row.bronze_repeats} bronze row(s) repeat an offset already in bronze")
+    nxt = row.kafka_next
+    if nxt is None:
+        if has_rows and cp.exists:
+            row.problems.append("bronze holds this partition but the checkpoint has no committed offset for it")
+        if has_rows:
+            row.gaps = (row.max_offset - row.min_offset + 1) - row.bronze_offsets
+        if row.gaps:
+            row.problems.append(f"{row.gaps} offset(s) missing between {row.min_offset} and {row.max_offset} in bronze")
+        return
+    first = row.kafka_start if row.kafka_start is not None else (row.min_offset if has_rows else nxt)
+    if has_rows:
+        first = min(first, row.min_offset)
+    row.kafka_consumed = nxt - first
+    top = row.max_offset + 1 if has_rows else first
+    if top > nxt:
+        if planned_next is not None and top <= planned_next:
+            row.notes.append(f"batch {cp.planned_batch} is in bronze but not yet committed in the checkpoint; "
+                             f"the next ingest run commits it without writing it again")
+            row.kafka_consumed = planned_next - first
+            nxt = planned_next
+        else:
+            row.problems.append(f"bronze holds offsets up to {top - 1} but the checkpoint consumed only up to "
+                                f"{nxt - 1}")
+    missing = (min(nxt, top) - first) - row.bronze_offsets if has_rows else 0
+    missing += max(0, nxt - top)
+    row.gaps = max(0, missing)
+    if row.gaps:
+        row.problems.append(f"{row.gaps} offset(s) consumed from Kafka are missing from bronze "
+                            f"(consumed {row.kafka_consumed}, bronze holds {row.bronze_offsets} distinct)")
+
+
+def _check_accounting(row: PartitionRow) -> None:
+    """Equation 2: every bronze row is in exactly one of silver, quarantine, duplicates."""
+    if row.lost:
+        row.problems.append(f"{row.lost} bronze row(s) are in none of silver, quarantine, duplicates (lost)")
+    if row.doubled:
+        row.problems.append(f"{row.doubled} coordinate(s) are in more than one place (doubled)")
+    if row.orphans:
+        row.problems.append(f"{row.orphans} coordinate(s) in silver/quarantine/duplicates are not in bronze")
+    if row.pending:
+        row.notes.append(f"{row.pending} bronze row(s) not cleaned yet (the next run processes them)")
+
+
+def _quarantine_counts(quarantine: "DataFrame", industries: list[str], report: Report) -> None:
+    from pyspark.sql import functions as F
+
+    rows = (quarantine.where(F.col("industry").isin(*industries)).groupBy("industry", "reason").count()
+            .collect())
+    for r in sorted(rows, key=lambda r: (r["industry"], r["reason"] or "")):
+        reason = r["reason"] or "(none)"
+        report.quarantine_by_reason.setdefault(r["industry"], {})[reason] = int(r["count"])
+        kind = reason.split(":", 1)[0]
+        by_kind = report.quarantine_by_kind.setdefault(r["industry"], {})
+        by_kind[kind] = by_kind.get(kind, 0) + int(r["count"])
+
+
+# --------------------------------------------------------------------------- text output
+
+COLUMNS = ("topic", "partition", "kafka_consumed", "bronze_rows", "silver", "quarantine", "duplicates",
+           "pending", "lost", "doubled", "orphans", "gaps")
+
+
+def render(report: Report, everything: bool = False) -> str:
+    """A readable table: the mismatching partitions (or all with ``everything``), then samples."""
+    rows = report.partitions if everything else report.mismatches()
+    out = []
+    t = report.totals()
+    verdict = "OK" if report.ok else "MISMATCH"
+    out.append(f"reconcile {', '.join(report.industries)}: {verdict} - Kafka consumed {t['kafka_consumed']}, "
+               f"bronze {t['bronze_rows']} = silver {t['silver']} + quarantine {t['quarantine']} + duplicates "
+               f"{t['duplicates']}" + (f" + pending {t['pending']}" if t["pending"] else "")
+               + f"; lost {t['lost']}, doubled {t['doubled']}, orphans {t['orphans']}, offset gaps {t['gaps']}")
+    if rows:
+        out.append("")
+        out.append(_table([{c: ("-" if getattr(p, c) is None else getattr(p, c)) for c in COLUMNS} for p in rows],
+                          COLUMNS))
+        for p in rows:
+            for msg in p.problems:
+                out.append(f"  {p.topic}[{p.partition}]: {msg}")
+    for key, label in (("lost", "lost (in bronze, nowhere else)"), ("doubled", "doubled"),
+                       ("orphans", "orphans (not in bronze)")):
+        items = getattr(report, key)
+        if items:
+            out.append(f"\nfirst {len(items)} {label}:")
+            for c in items:
+                where = f"  in {', '.join(c['found_in'])}" if c.get("found_in") else ""
+                out.append(f"  {c['topic']} partition {c['partition']} offset {c['offset']}{where}")
+    for msg in report.problems:
+        out.append(f"problem: {msg}")
+    notes = report.notes + [f"{p.topic}[{p.partition}]: {n}" for p in report.partitions for n in p.notes]
+    for msg in notes:
+        out.append(f"note: {msg}")
+    return "\n".join(out)
+
+
+def _table(rows: list[dict], columns: Iterable[str]) -> str:
+    columns = list(columns)
+    cells = [[str(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    head = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([head, sep] + ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells])
+
+
+# --------------------------------------------------------------------------- producer ledger
+
+@dataclass
+class LedgerReport:
+    """Every record the producer saw acknowledged, checked against the lake by Kafka coordinates."""
+    acked: int = 0
+    accounted: int = 0                                   # in exactly one of silver, quarantine, duplicates
+    lost: int = 0                                        # acknowledged, found nowhere
+    doubled: int = 0                                     # acknowledged, found in more than one place
+    silver_repeats: int = 0                              # event_ids held by more than one silver row
+    no_reason: int = 0                                   # quarantine rows without a reason
+    samples: dict[str, list[dict]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.lost or self.doubled or self.silver_repeats or self.no_reason)
+
+    def render(self) -> str:
+        verdict = "OK" if self.ok else "MISMATCH"
+        lines = [f"ledger: {verdict} - acknowledged {self.acked}, accounted {self.accounted}; lost {self.lost}, "
+                 f"doubled {self.doubled}, event_ids twice in silver {self.silver_repeats}, "
+                 f"quarantined without a reason {self.no_reason}"]
+        for key, items in self.samples.items():
+            lines += [f"  {key}: {item}" for item in items]
+        return "\n".join(lines)
+
+
+def reconcile_ledger(spark: "SparkSession", cfg: Config, ledger: list[dict]) -> LedgerReport:
+    """Check a producer ledger (brain.simulator.sinks.KafkaSink ``ledger``) against the lake.
+
+    Each acknowledged (topic, partition, offset) must be in exactly one of
+    silver, quarantine (with a reason) or the counted duplicates, and no
+    event_id may be in silver twice. Records Kafka holds but the ledger does
+    not list (sent by someone else, or written but never acknowledged) are
+    not judged here; `reconcile` covers them.
+    """
+    from pyspark.sql import functions as F
+
+    from brain.ingest.kafka_io import topic_for
+    from brain.lake.tables import silver_table
+
+    report = LedgerReport(acked=len(ledger))
+    topics = {e["topic"] for e in ledger}
+    silver_names = {silver_table(ind, rt) for ind in cfg.industry_names()
+                    for rt in cfg.get(f"industries.{ind}.record_types") if topic_for(cfg, ind, rt) in topics}
+    coords = ["topic", "partition", "offset"]
+    places = []
+    for name in sorted(silver_names):
+        df = _read(spark, cfg, name)
+        if df is not None:
+            places.append(df.select(F.col("_topic").alias("topic"), F.col("_partition").alias("partition"),
+                                    F.col("_offset").alias("offset"), "event_id", F.lit("silver").alias("place")))
+    for name, place in ((QUARANTINE, "quarantine"), (DUPLICATES, "duplicates")):
+        df = _read(spark, cfg, name)
+        if df is not None:
+            places.append(df.select(*coords, "event_id", F.lit(place).alias("place")))
+    acked = spark.createDataFrame([(e["topic"], int(e["partition"]), int(e["offset"])) for e in ledger],
+                                  "topic string, partition int, offset long")
+    if not places:
+        report.lost = report.acked
+        return report
+    found = places[0]
+    for df in places[1:]:
+        found = found.unionByName(df)
+    found = found.where(F.col("topic").isin(*topics)).persist()
+    try:
+        per = (acked.join(found.groupBy(*coords).agg(F.count("*").alias("n"),
+                                                       F.collect_list("place").alias("places")), coords, "left")
+               .withColumn("n", F.coalesce("n", F.lit(0))))
+        counts = per.groupBy().agg(F.count(F.when(F.col("n") == 1, 1)).alias("ok"),
+                                   F.count(F.when(F.col("n") == 0, 1)).alias("lost"),
+                                   F.count(F.when(F.col("n") > 1, 1)).alias("doubled")).collect()[0]
+        report.accounted, report.lost, report.doubled = int(counts["ok"]), int(counts["lost"]), int(counts["doubled"])
+        repeats = (found.where((F.col("place") == "silver") & F.col("event_id").isNotNull())
+                   .groupBy("event_id").count().where(F.col("count") > 1))
+        report.silver_repeats = repeats.count()
+        q = _read(spark, cfg, QUARANTINE)
+        report.no_reason = 0 if q is None else q.where(
+            F.col("topic").isin(*topics) & (F.col("reason").isNull() | (F.trim("reason") == ""))).count()
+        for key, cond in (("lost", F.col("n") == 0), ("doubled", F.col("n") > 1)):
+            rows = per.where(cond).orderBy(*coords).limit(SAMPLE).collect()
+            if rows:
+                report.samples[key] = [{**{c: r[c] for c in coords}, "found_in": r["places"] or []} for r in rows]
+        if report.silver_repeats:
+            report.samples["silver_repeats"] = [r.asDict() for r in repeats.limit(SAMPLE).collect()]
+    finally:
+        found.unpersist()
+    return report

@@ -1,0 +1,1 @@
+"""Airflow wiring: what the DAG files in dags/ share (default args, Assets, run ids) and Airflow's environment."""
