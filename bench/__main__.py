@@ -105,7 +105,7 @@ class Bench:
         prefix = env.new_prefix("w")
         cfg = env.scoped(work, "warm_up", prefix)
         sim = run_simulation(cfg, industry=["energy"], records=50, seed=1)
-        from brain.ingest.kafka_io import all_topics
+        from brain.contracts.topic_names import all_topics
 
         raw = throughput.raw_copy(spark, cfg, all_topics(cfg, ["energy"]), sim.total)
         env.delete_topics(cfg, prefix)
@@ -113,7 +113,7 @@ class Bench:
 
     def _throughput(self, work, spark, industries):
         from bench import overhead, queries, throughput
-        from brain.ingest.kafka_io import all_topics
+        from brain.contracts.topic_names import all_topics
         from brain.simulator import run_simulation
 
         s, prefix = self.size, env.new_prefix("t")
@@ -158,11 +158,11 @@ class Bench:
         """Cycle overhead in a process of its own (--only): the industries' topics exist but hold
         nothing and the lake is empty, so it misses the Delta log reads of a lake with data."""
         from bench import overhead
+        from brain.contracts import topic_names
         from brain.ingest import kafka_io
-
         prefix = env.new_prefix("o")
         cfg = env.scoped(work, "overhead", prefix)
-        kafka_io.create_topics(cfg, kafka_io.all_topics(cfg, industries))
+        kafka_io.create_topics(cfg, topic_names.all_topics(cfg, industries))
         res = self.measure("cycle_overhead", overhead.measure, cfg, industries, work / "airflow", log=self.say,
                            without_airflow=self.size["without_airflow"])
         if res is not None:

@@ -40,7 +40,7 @@ class Prober(threading.Thread):
 
     def __init__(self, cfg, interval_s: float, limit: int):
         super().__init__(daemon=True)
-        from brain.ingest.kafka_io import topic_for
+        from brain.contracts.topic_names import topic_for
 
         self.cfg, self.interval_s, self.limit = cfg, interval_s, limit
         self.topic = topic_for(cfg, "energy", "energy_meter")
@@ -106,10 +106,10 @@ def summary(sent, observations, mode: str, extra: dict) -> dict:
 
 def continuous(spark, cfg, probes: int, interval_s: float, timeout_s: float, log=print) -> dict:
     from brain import pipeline
+    from brain.contracts.topic_names import topic_for
     from brain.gold import publish as gold
     from brain.industries.energy import daily_site_kwh
     from brain.ingest import kafka_io
-    from brain.ingest.kafka_io import topic_for
 
     kafka_io.create_topics(cfg, [topic_for(cfg, "energy", "energy_meter")])
     errors: list[BaseException] = []
@@ -165,8 +165,8 @@ def continuous(spark, cfg, probes: int, interval_s: float, timeout_s: float, log
 
 def scheduled(spark, cfg, cycles: int, interval_s: float, log=print) -> dict:
     from brain import pipeline
+    from brain.contracts.topic_names import topic_for
     from brain.ingest import kafka_io
-    from brain.ingest.kafka_io import topic_for
 
     kafka_io.create_topics(cfg, [topic_for(cfg, "energy", "energy_meter")])
     prober = Prober(cfg, interval_s, 10**6)

@@ -32,11 +32,12 @@ def main() -> None:
     os.environ["BRAIN__KAFKA__TOPIC_PREFIX"] = f"bench{uuid.uuid4().hex[:8]}."
     sys.path.insert(0, str(ROOT))
     from brain import config
+    from brain.contracts import topic_names
     from brain.ingest import kafka_io
     from brain.simulator import run_simulation
 
     cfg = config.load()
-    topics = kafka_io.all_topics(cfg)
+    topics = topic_names.all_topics(cfg)
     results: dict[str, list[float]] = {"kafka": [], "jsonl": [], "generate_only": []}
     load_before = os.getloadavg()[0]
     try:

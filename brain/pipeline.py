@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from brain import industries
 from brain.config import Config
-from brain.ingest.kafka_io import topic_for
+from brain.contracts.topic_names import topic_for
 from brain.lake.tables import bronze_table, checkpoint_path, is_delta, silver_table, table_path
 
 

@@ -6,6 +6,7 @@ import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from brain.contracts import topic_names
 from brain.ingest import kafka_io
 
 
@@ -34,7 +35,7 @@ def batch() -> tuple[list[tuple[bytes | None, bytes]], dict]:
 
 
 def send(cfg, msgs, industry: str = "energy", record_type: str = "energy_meter") -> str:
-    topic = kafka_io.topic_for(cfg, industry, record_type)
+    topic = topic_names.topic_for(cfg, industry, record_type)
     kafka_io.create_topics(cfg, [topic])
     kafka_io.produce(cfg, [(topic, k, v) for k, v in msgs])
     return topic

@@ -1,4 +1,4 @@
-"""Record specs and the pure transforms that decide each record's fate.
+"""The pure transforms that decide each record's fate (record specs: brain.contracts.specs).
 
 A bronze row (raw Kafka bytes) becomes either a typed silver row or a
 quarantine row with exactly one ``reason``. The order of checks in
@@ -8,10 +8,11 @@ wins, so every record gets one, stable reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from brain.contracts.conversions import CONVERSIONS
+from brain.contracts.specs import LOCATION, Field, RecordSpec, all_fields
+from brain.contracts.units import CONVERSIONS
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -21,9 +22,6 @@ UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-f
 SAFE_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 OFFSET_TS_RE = r"(Z|z|[+-][0-9]{2}:?[0-9]{2})$"
 EPOCH_MS_RE = r"^-?[0-9]{1,15}$"
-
-QUALITY_FLAGS = ("GOOD", "UNCERTAIN", "BAD")
-LOCATION = ("enterprise", "site", "area", "line", "device")
 
 # Reason codes, documented in docs/quarantine.md.
 OVERSIZED = "oversized"
@@ -43,65 +41,10 @@ OUT_OF_RANGE = "out_of_range"
 
 
 @dataclass(frozen=True)
-class Field:
-    name: str
-    type: str  # string | double | long | int | boolean | timestamp
-    required: bool = True
-    # Contract "required" with type [..., "null"]: the key must be present, its value may be null
-    # (machine_state.reason_code is null while RUNNING but never absent).
-    nullable_present: bool = False
-    allowed: tuple[str, ...] | None = None
-    min: float | None = None  # instrument range: outside it the reading is impossible
-    max: float | None = None
-
-
-@dataclass(frozen=True)
-class RecordSpec:
-    industry: str
-    record_type: str
-    contract_version: str
-    fields: tuple[Field, ...]
-    # Unit handling: ``value_field`` is converted to the standard unit of
-    # ``unit_field``; ``units_by`` restricts which units are valid per value of
-    # another field (e.g. carrier=electricity allows kWh, MWh, Wh).
-    value_field: str | None = None
-    unit_field: str | None = None
-    units_by: tuple[str, dict[str, tuple[str, ...]]] | None = None
-    # Per-key instrument range and standard unit of the converted value, e.g.
-    # ("sensor", {"furnace_temp": (0, 1800, "degC")}) from the asset registry.
-    range_by: tuple[str, dict[str, tuple[float, float, str]]] | None = None
-    partition_by: tuple[str, ...] = ("event_date",)
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def contract_major(self) -> str:
-        return self.contract_version.split(".")[0]
-
-
-ENVELOPE: tuple[Field, ...] = (
-    Field("schema_version", "string"),
-    Field("event_id", "string"),
-    Field("record_type", "string"),
-    Field("industry", "string"),
-    Field("enterprise", "string"),
-    Field("site", "string"),
-    Field("area", "string"),
-    Field("line", "string"),
-    Field("device", "string"),
-    Field("event_ts", "timestamp"),
-    Field("quality", "string", allowed=QUALITY_FLAGS),
-)
-
-
-@dataclass(frozen=True)
 class Limits:
     max_payload_bytes: int
     future_tolerance_s: int
     late_horizon_days: int
-
-
-def all_fields(spec: RecordSpec) -> tuple[Field, ...]:
-    return ENVELOPE + spec.fields
 
 
 def raw_schema(spec: RecordSpec):

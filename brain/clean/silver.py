@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from brain.clean.fate import Limits, RecordSpec, classify, decode, parse, to_quarantine, to_silver
+from brain.clean.fate import Limits, classify, decode, parse, to_quarantine, to_silver
 from brain.config import Config
+from brain.contracts.specs import RecordSpec
 from brain.faults import kill_point
 from brain.lake.tables import QUARANTINE, checkpoint_path, is_delta, table_path
 from brain.lake.writers import retry_conflicts, table_lock

@@ -55,7 +55,7 @@ def record_types(cfg: Config, industry: str) -> list[str]:
 
 def topics(cfg: Config, industries: list[str] | None = None) -> list[tuple[str, str, str]]:
     """(topic, industry, record_type) for the chosen industries (all by default)."""
-    from brain.ingest.kafka_io import topic_for
+    from brain.contracts.topic_names import topic_for
 
     names = industries or cfg.industry_names()
     return [(topic_for(cfg, ind, rt), ind, rt) for ind in names for rt in record_types(cfg, ind)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -66,3 +67,23 @@ def _load(path: str) -> UnitTable:
                         float(spec.get("offset", 0)), tuple(spec.get("alternates", ())))
              for name, spec in raw["units"].items()}
     return UnitTable(units, {c: tuple(u) for c, u in raw["carriers"].items()})
+
+
+# The same table reshaped for the Spark transforms: standard = value * factor + offset.
+class Conversion(NamedTuple):
+    standard: str
+    factor: float
+    offset: float = 0.0
+
+
+CONVERSIONS: dict[str, Conversion] = {
+    u.name: Conversion(u.standard, u.scale, u.offset) for u in load_units().units.values()
+}
+
+# Energy carrier -> accepted units (the first is the standard one).
+CARRIER_UNITS: dict[str, tuple[str, ...]] = dict(load_units().carriers)
+
+
+def to_standard(value: float, unit: str) -> tuple[float, str]:
+    conv = CONVERSIONS[unit]
+    return value * conv.factor + conv.offset, conv.standard

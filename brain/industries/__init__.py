@@ -2,7 +2,7 @@
 
 Adding an industry = an entry under ``industries:`` in conf/defaults.yaml
 (naming its module) plus that module, which defines ``RECORD_SPECS`` (record
-type -> brain.clean.fate.RecordSpec) and ``GOLD`` (gold table name -> (source
+type -> brain.contracts.specs.RecordSpec) and ``GOLD`` (gold table name -> (source
 record type or a tuple of them, function taking one silver DataFrame per
 source and returning the gold rows, keyed by ``event_date``)).
 """

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from brain.clean.fate import Field, RecordSpec
+from brain.contracts.specs import Field, RecordSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from brain.clean.fate import Field, RecordSpec
+from brain.contracts.specs import Field, RecordSpec
 from brain.gold.metrics import defects
 from brain.industries import common
 

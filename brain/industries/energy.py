@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from brain.clean.fate import Field, RecordSpec
-from brain.contracts.conversions import CARRIER_UNITS
+from brain.contracts.specs import Field, RecordSpec
+from brain.contracts.units import CARRIER_UNITS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

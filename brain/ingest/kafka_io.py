@@ -1,8 +1,7 @@
-"""Kafka topics and producing, with one naming scheme and one set of producer settings.
+"""Kafka topics and producing, with one set of producer settings.
 
-Topic names are ``<industry>.<record_type>`` (e.g. ``energy.energy_meter``);
-records are keyed by device so one device's records stay in order in one
-partition.
+Topic names come from brain.contracts.topic_names; records are keyed by device
+so one device's records stay in order in one partition.
 """
 
 from __future__ import annotations
@@ -12,28 +11,6 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from brain.config import Config
-
-
-def topic_name(industry: str, record_type: str) -> str:
-    return f"{industry}.{record_type}"
-
-
-def topic_for(cfg: Config, industry: str, record_type: str) -> str:
-    """The topic in this deployment: ``kafka.topic_prefix`` (default empty) + name.
-
-    A prefix lets several environments, or test runs, share one cluster.
-    """
-    return str(cfg.get("kafka.topic_prefix", "") or "") + topic_name(industry, record_type)
-
-
-def industry_topics(cfg: Config, industry: str) -> list[str]:
-    spec = cfg.get(f"industries.{industry}", type_=dict)
-    return [topic_for(cfg, industry, rt) for rt in spec.get("record_types", [])]
-
-
-def all_topics(cfg: Config, industries: Iterable[str] | None = None) -> list[str]:
-    names = list(industries) if industries else cfg.industry_names()
-    return [t for ind in names for t in industry_topics(cfg, ind)]
 
 
 def record_key(record: dict) -> bytes | None:

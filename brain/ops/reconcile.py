@@ -121,7 +121,7 @@ def reconcile(spark: "SparkSession", cfg: Config, industries: Iterable[str], kaf
     ``kafka=True`` also asks the broker for its end offsets (shown as
     information; records not yet ingested are not a mismatch).
     """
-    from brain.ingest.kafka_io import topic_for
+    from brain.contracts.topic_names import topic_for
     from brain.lake.tables import bronze_table, silver_table
 
     names = list(industries)
@@ -410,7 +410,7 @@ def reconcile_ledger(spark: "SparkSession", cfg: Config, ledger: list[dict]) -> 
     """
     from pyspark.sql import functions as F
 
-    from brain.ingest.kafka_io import topic_for
+    from brain.contracts.topic_names import topic_for
     from brain.lake.tables import silver_table
 
     report = LedgerReport(acked=len(ledger))

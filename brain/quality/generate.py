@@ -36,9 +36,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from brain.clean.fate import QUALITY_FLAGS, RecordSpec
 from brain.config import Config
-from brain.contracts.conversions import CONVERSIONS
+from brain.contracts.specs import QUALITY_FLAGS, RecordSpec
+from brain.contracts.units import CONVERSIONS
 from brain.lake.tables import silver_table
 from brain.quality.policy import FAIL, QUARANTINE, WARN
 from brain.quality.suites import suite_path

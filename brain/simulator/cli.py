@@ -147,6 +147,7 @@ def add_topics_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_topics(args: argparse.Namespace, cfg: Config) -> int:
+    from brain.contracts import topic_names
     from brain.ingest import kafka_io
     from brain.simulator.run import OptionsError, selected_industries
 
@@ -156,13 +157,13 @@ def run_topics(args: argparse.Namespace, cfg: Config) -> int:
         except OptionsError as exc:
             print(f"brain topics: {exc}", file=sys.stderr)
             return 2
-        wanted = kafka_io.all_topics(cfg, industries)
+        wanted = topic_names.all_topics(cfg, industries)
         created = kafka_io.create_topics(cfg, wanted, partitions=args.partitions)
         for t in wanted:
             print(f"{'created' if t in created else 'exists '}  {t}")
         return 0
     as_json, every = getattr(args, "json", False), getattr(args, "all", False)
-    infos = kafka_io.describe_topics(cfg, None if every else kafka_io.all_topics(cfg))
+    infos = kafka_io.describe_topics(cfg, None if every else topic_names.all_topics(cfg))
     rows = [{"topic": i.topic, "partitions": i.partitions, "exists": i.partitions > 0,
              "end_offsets": {str(p): o for p, o in i.end_offsets.items()}, "records": i.total} for i in infos]
     if as_json:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from brain.config import Config
-from brain.contracts import validate
+from brain.contracts import topic_names, validate
 from brain.contracts.schemas import CURRENT_VERSION, contracts
 from brain.ingest import kafka_io
 from brain.simulator.records import dumps
@@ -63,13 +63,13 @@ def produce_file(cfg: Config, path: str | Path, topic: str, *, file_format: str 
 
 def _ensure_topic(cfg: Config, topic: str) -> None:
     """Create a configured topic if missing; refuse an unknown one (a typo must not create a topic)."""
-    if topic in kafka_io.all_topics(cfg):
+    if topic in topic_names.all_topics(cfg):
         kafka_io.create_topics(cfg, [topic])
         return
     existing = {t.topic for t in kafka_io.describe_topics(cfg) if t.partitions}
     if topic not in existing:
         raise ProduceError(f"topic {topic!r} does not exist and is not one of the configured topics "
-                           f"({', '.join(kafka_io.all_topics(cfg))}); create it first")
+                           f"({', '.join(topic_names.all_topics(cfg))}); create it first")
 
 
 def _jsonl_records(path: Path) -> Iterator[tuple[dict | None, bytes]]:

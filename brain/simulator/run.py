@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from brain.config import Config
-from brain.contracts import load_registry, load_units, record_types
+from brain.contracts import load_registry, load_units, record_types, topic_names
 from brain.ingest import kafka_io
 from brain.simulator.engine import Engine
 from brain.simulator.inject import KINDS, Injector, parse_ratios
@@ -132,7 +132,7 @@ def run_simulation(cfg: Config, **options) -> Summary:
     industries = selected_industries(cfg, opts.industry)
     emit = {ind: record_types(cfg, ind) for ind in industries}
     def topic(ind: str, rt: str) -> str:
-        return kafka_io.topic_for(cfg, ind, rt)
+        return topic_names.topic_for(cfg, ind, rt)
 
     topics = [topic(ind, rt) for ind, rts in emit.items() for rt in rts]
     bad = ",".join(f"{k}={v}" for k, v in opts.bad.items()) if isinstance(opts.bad, dict) else opts.bad

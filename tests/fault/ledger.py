@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from brain.contracts import topic_names
 from brain.faults import ENV as KILL_AT
 from brain.ingest import kafka_io
 from brain.lake.tables import table_path
@@ -47,7 +48,7 @@ def energy_batch(n: int, tag: str = "") -> tuple[list[tuple[bytes | None, bytes]
 def send(cfg, msgs, ledger: Path, industry: str = "energy", record_type: str = "energy_meter",
          partitions: int | None = None, bulk: bool = False) -> str:
     """Produce (key, value) messages through the project's producer, recording every acknowledgement."""
-    topic = kafka_io.topic_for(cfg, industry, record_type)
+    topic = topic_names.topic_for(cfg, industry, record_type)
     kafka_io.create_topics(cfg, [topic], partitions=partitions)
     sink = KafkaSink(cfg, ledger=ledger, bulk=bulk)
     for key, value in msgs:

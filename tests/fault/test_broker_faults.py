@@ -17,6 +17,7 @@ import time
 import pytest
 
 from brain import config, pipeline
+from brain.contracts import topic_names
 from brain.ingest import kafka_io
 from brain.lake.tables import is_delta, table_path
 from brain.ops import broker as kafka_broker
@@ -59,7 +60,7 @@ def _sigkill_broker(cfg) -> None:
 def test_broker_killed_mid_produce_and_restarted_mid_ingest(spark, own_broker, tmp_path):
     cfg = own_broker
     ledger = tmp_path / "ledger.jsonl"
-    topic = kafka_io.topic_for(cfg, "energy", "energy_meter")
+    topic = topic_names.topic_for(cfg, "energy", "energy_meter")
     kafka_io.create_topics(cfg, [topic])
     msgs, expected = energy_batch(300)
 

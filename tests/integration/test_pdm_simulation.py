@@ -21,9 +21,9 @@ import pytest
 
 from brain.clean.fate import classify, decode, parse, to_silver
 from brain.clean.silver import limits
+from brain.contracts import topic_names
 from brain.gold.metrics import pdm
 from brain.industries import raw_materials
-from brain.ingest import kafka_io
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,7 @@ def _silver(spark, cfg, folder, record_type):
     from pyspark.sql import functions as F
 
     spec = raw_materials.RECORD_SPECS[record_type]
-    path = folder / f"{kafka_io.topic_for(cfg, 'raw_materials', record_type)}.jsonl"
+    path = folder / f"{topic_names.topic_for(cfg, 'raw_materials', record_type)}.jsonl"
     bronze = (spark.read.text(str(path))
               .select(F.col("value").cast("binary").alias("payload"), F.lit(None).cast("binary").alias("key"),
                       F.lit(path.stem).alias("topic"), F.lit(0).alias("partition"),

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from brain import contracts
+from brain.contracts import topic_names
 from brain.ingest import kafka_io
 from brain.simulator import cli as sim_cli
 from brain.simulator import produce_file, run_simulation
@@ -39,7 +40,7 @@ def messages(cfg, topic):
 def test_simulate_20000_records_land_exactly_in_the_topics(cfg):
     # A fixed Monday: the default start follows the calendar, and weekends stop lines.
     summary = run_simulation(cfg, industry="all", records=20000, seed=7, start=START)
-    topics = kafka_io.all_topics(cfg)
+    topics = topic_names.all_topics(cfg)
     assert len(topics) == 14 and all(t.startswith(cfg.get("kafka.topic_prefix")) for t in topics)
     counts = offsets(cfg, topics)
     assert sum(counts.values()) == summary.total == 20000
@@ -50,7 +51,7 @@ def test_simulate_20000_records_land_exactly_in_the_topics(cfg):
 def test_kafka_holds_the_same_records_as_the_file_output_keyed_by_device(cfg, tmp_path):
     run_simulation(cfg, industry="energy", records=600, seed=3, start=START)
     run_simulation(cfg, industry="energy", records=600, seed=3, start=START, out=tmp_path)
-    topic = kafka_io.topic_for(cfg, "energy", "energy_meter")
+    topic = topic_names.topic_for(cfg, "energy", "energy_meter")
     got = messages(cfg, topic)
     lines = (tmp_path / f"{topic}.jsonl").read_bytes().splitlines()
     assert sorted(m.value for m in got) == sorted(lines)
@@ -72,7 +73,7 @@ def test_bad_data_reaches_kafka_and_reconciles(cfg):
     summary = run_simulation(cfg, records=3000, days=0.25, seed=4, start=START, bad_ratio=0.3)
     reg, units = contracts.load_registry(), contracts.load_units()
     quarantined, oversized, ids = 0, 0, Counter()
-    for topic in kafka_io.all_topics(cfg):
+    for topic in topic_names.all_topics(cfg):
         for m in messages(cfg, topic):
             oversized += len(m.value) > contracts.MAX_RECORD_BYTES
             if contracts.validate(m.value):
@@ -89,7 +90,7 @@ def test_bad_data_reaches_kafka_and_reconciles(cfg):
 def test_produce_jsonl_and_csv_files(cfg, tmp_path):
     run_simulation(cfg, industry="consumer_goods", records=400, seed=2, start=START, out=tmp_path,
                    bad="malformed_json=0.05")
-    topic = kafka_io.topic_for(cfg, "consumer_goods", "production")
+    topic = topic_names.topic_for(cfg, "consumer_goods", "production")
     path = tmp_path / f"{topic}.jsonl"
     lines = path.read_bytes().splitlines()
     counts = produce_file(cfg, path, topic, check=True)
@@ -102,7 +103,7 @@ def test_produce_jsonl_and_csv_files(cfg, tmp_path):
         "carrier,value,unit,interval_s\n"
         "1.0,0b1c2d3e-4f50-4a1b-8c2d-3e4f5a6b7c8d,energy_meter,energy,acme,s1,utilities,site-main,m1,"
         "2026-11-20T08:00:00+08:00,GOOD,electricity,12.5,MWh,900\n")
-    meter_topic = kafka_io.topic_for(cfg, "energy", "energy_meter")
+    meter_topic = topic_names.topic_for(cfg, "energy", "energy_meter")
     assert produce_file(cfg, csv_path, meter_topic, check=True)["invalid"] == 0
     (msg,) = messages(cfg, meter_topic)
     assert json.loads(msg.value)["value"] == 12.5 and msg.key == b"s1/site-main/m1"
@@ -122,11 +123,11 @@ def test_topics_cli_creates_and_lists_with_end_offsets(cfg, capsys):
     sim_cli.add_topics_arguments(parser)
     assert sim_cli.run_topics(parser.parse_args(["create", "--industry", "energy"]), cfg) == 0
     assert "created" in capsys.readouterr().out
-    topic = kafka_io.topic_for(cfg, "energy", "energy_meter")
+    topic = topic_names.topic_for(cfg, "energy", "energy_meter")
     kafka_io.produce(cfg, [(topic, b"k", b"{}")] * 3)
     assert sim_cli.run_topics(parser.parse_args(["list", "--json"]), cfg) == 0
     rows = {r["topic"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows[topic]["records"] == 3 and rows[topic]["partitions"] == cfg.get("kafka.topic_partitions")
-    assert not rows[kafka_io.topic_for(cfg, "consumer_goods", "telemetry")]["exists"]
+    assert not rows[topic_names.topic_for(cfg, "consumer_goods", "telemetry")]["exists"]
     assert sim_cli.run_topics(parser.parse_args(["list"]), cfg) == 0
     assert "missing" in capsys.readouterr().out

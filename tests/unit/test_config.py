@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from brain.config import ConfigError, load
+from brain.config import ConfigError, load, project_root
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = project_root()
 
 
 def test_defaults_and_local_overlay_merge():

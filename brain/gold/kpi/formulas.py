@@ -402,7 +402,7 @@ def load_energy_factors(path: str | None = None) -> EnergyFactors:
 
 
 def _standard_amount(amount: float, carrier: str, unit: str, factors: EnergyFactors) -> float:
-    from brain.contracts.conversions import to_standard
+    from brain.contracts.units import to_standard
 
     if carrier not in factors.carriers:
         raise KeyError(f"no energy factors for carrier {carrier!r}")

@@ -1,6 +1,6 @@
 import pytest
 
-from brain.contracts.conversions import to_standard
+from brain.contracts.units import to_standard
 from brain.lake.tables import QUARANTINE, UnknownTable, bronze_table, silver_table, split_name, table_path
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 
+from brain.config import project_root
 from brain.quality.gate import QualityGateFailed, enforce, gate_message
 from brain.quality.gx_run import gx_suite_dict
 from brain.quality.policy import PolicyError, expectation_name, resolve_policy
@@ -16,7 +16,7 @@ from brain.quality.rowlevel import QUARANTINE_TYPES, unsupported_reason
 from brain.quality.suites import SuiteError, load_suite, parse_suite, suite_path
 from brain.quality.validate import ExpectationOutcome, ValidationOutcome, gx_error
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = project_root()
 ENERGY = ROOT / "expectations" / "silver.energy_meter.json"
 
 

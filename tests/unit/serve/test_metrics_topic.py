@@ -2,13 +2,13 @@
 
 import datetime as dt
 import json
-from pathlib import Path
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from brain.config import project_root
 from brain.serve import metrics_topic
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "conf/contracts/metrics.schema.json").read_text())
+SCHEMA = json.loads((project_root() / "conf/contracts/metrics.schema.json").read_text())
 ROW = {"enterprise": "ACME", "site": "S1", "event_date": dt.date(2026, 3, 3), "oee": 0.612, "availability": 0.9,
        "performance": 0.85, "quality_ratio": 0.8, "produced_count": 8000, "good_count": 6400, "energy_kwh": 4800.0,
        "energy_tce": 0.59, "co2_t": 2.74, "peak_demand_kw": 240.0, "dq_score": 0.95, "pdm_alerts": 2,

@@ -99,8 +99,8 @@ def test_every_contract_required_field_is_checked_by_the_record_spec(base_cfg):
     """A record missing a field its contract requires must be quarantined, never land in silver
     (found by the week-long e2e: machine_state without reason_code passed)."""
     from brain import industries
-    from brain.clean.fate import all_fields
     from brain.contracts.schemas import contract
+    from brain.contracts.specs import all_fields
 
     for ind in base_cfg.industry_names():
         for rt, spec in industries.load(base_cfg, ind).RECORD_SPECS.items():

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from brain import config
+from brain.config import project_root
 
-DAGS = Path(__file__).resolve().parents[2] / "dags"
+DAGS = project_root() / "dags"
 HEAVY = ("pyspark", "great_expectations", "kafka", "confluent_kafka", "delta", "duckdb", "deltalake")
 
 

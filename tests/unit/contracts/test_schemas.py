@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 
 from brain import contracts
+from brain.config import project_root
 from brain.contracts import (
     HOST_INDUSTRIES,
     RECORD_TYPES,
@@ -17,7 +17,7 @@ from brain.contracts import (
     validate,
 )
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "conf" / "contracts" / "examples"
+EXAMPLES = project_root() / "conf" / "contracts" / "examples"
 
 
 def example(record_type: str) -> dict:
