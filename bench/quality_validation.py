@@ -126,7 +126,8 @@ def measure_gx_share(spark, cfg, rows: int = 1_000_000, bad_share: float = 0.001
     cleaned and validated first, so JVM and GX start-up costs are not counted.
     """
     from brain import pipeline
-    from brain.clean.silver import ensure_shared_tables, process_batch
+    from brain.clean.shared_tables import ensure_shared_tables
+    from brain.clean.silver import process_batch
     from brain.industries import energy
     from brain.lake.tables import table_path
 

@@ -76,7 +76,8 @@ def stream(cfg: Config, industry_names: list[str], run_id: str, log=print, repor
 
 def clean(cfg: Config, industry: str, run_id: str) -> list[dict]:
     """bronze -> silver for every record type of the industry, the queries running side by side."""
-    from brain.clean.silver import CleanResult, ensure_shared_tables, start_clean
+    from brain.clean.shared_tables import ensure_shared_tables
+    from brain.clean.silver import CleanResult, start_clean
     from brain.lake.checkpoints import delta_caught_up
 
     spark = _spark(cfg)
@@ -107,8 +108,8 @@ def backfill(cfg: Config, industry: str, start: str, end: str, run_id: str) -> l
     """Reprocess bronze -> silver for rows ingested between two dates (inclusive)."""
     from datetime import date
 
+    from brain.clean.shared_tables import ensure_shared_tables
     from brain.clean.silver import backfill as run_backfill
-    from brain.clean.silver import ensure_shared_tables
 
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     if last < first:
@@ -139,7 +140,7 @@ def validate(cfg: Config, industry: str, run_id: str) -> list[dict]:
     from pyspark.sql import functions as F
 
     from brain import quality
-    from brain.clean.silver import move_to_quarantine
+    from brain.clean.quarantine import move_to_quarantine
     from brain.quality import gate
     from brain.quality.results import mark_validated_all, unvalidated_runs_of
     from brain.quality.suites import suite_path
@@ -222,21 +223,22 @@ def publish_enterprise(cfg: Config) -> list[dict]:
     """gold.enterprise_brain for the days the industries' publishes recomputed since its last build
     (run after them), with the cross-industry energy per tonne of the same days, then one message per
     site and rebuilt day on Kafka ``brain.metrics``."""
-    from brain.gold.enterprise import pending_days
+    from brain.gold.enterprise import line_tables, pending_days
     from brain.gold.enterprise import publish_enterprise as run_publish
     from brain.gold.metrics import energy_intensity
     from brain.gold.publish import publish as publish_gold
     from brain.serve.metrics_topic import announce
 
     spark = _spark(cfg)
-    days = pending_days(spark, cfg)
+    lines = line_tables({ind: industries.load(cfg, ind).GOLD for ind in cfg.industry_names()})
+    days = pending_days(spark, cfg, lines)
     reports = []
     cross = energy_intensity.sources(cfg.industry_names())
     if cross and days:  # cross-industry gold: energy meters x raw-materials output, same days
         r = publish_gold(spark, cfg, energy_intensity.GOLD_TABLE, cross,
                          energy_intensity.daily_site_energy_per_tonne, days)
         reports.append({"table": r.table, "days": [str(d) for d in r.days], "rows": r.rows})
-    report = run_publish(spark, cfg, days)
+    report = run_publish(spark, cfg, lines, days)
     # Subscribers to brain.metrics hear of exactly the site-days just rebuilt (none: nothing sent).
     report["announced"] = announce(cfg, days=report["days"]) if report["days"] else 0
     return [report, *reports]  # the enterprise report first: callers and the DAG read it as [0]

@@ -1,7 +1,16 @@
 """Clean: bronze -> silver | silver.quarantine | quality.duplicates.
 
-Where a record's fate is decided: ``fate`` holds the pure transforms (parse,
-classify with one reason per rejected record), ``silver`` writes each batch
-(dedupe, appends with Delta txnAppId/txnVersion, keyed merges on replay).
-Every bronze row ends in exactly one of the three tables.
+Where a record's fate is decided and written; every bronze row ends in
+exactly one of the three tables.
+
+- ``fate``: the pure transforms (decode, parse, the check table that gives a
+  rejected record its one reason, to silver / to quarantine rows);
+- ``dedupe``: which valid rows are duplicates, within a batch and against
+  the recent days of silver;
+- ``writes``: idempotent appends for stream batches, keyed merges for
+  everyone else, and the touched days gold recomputes;
+- ``silver``: one batch's fate written (``process_batch``), the streaming
+  query, backfill, and ``reclassify`` for records replayed from quarantine;
+- ``quarantine``: rows a quarantine expectation fails, moved out of silver;
+- ``shared_tables``: the tables every record type writes, created up front.
 """

@@ -1,13 +1,14 @@
 """The pure transforms that decide each record's fate (record specs: brain.contracts.specs).
 
 A bronze row (raw Kafka bytes) becomes either a typed silver row or a
-quarantine row with exactly one ``reason``. The order of checks in
-``_reasons`` is the order a reason is reported in: the first failing check
-wins, so every record gets one, stable reason.
+quarantine row with exactly one ``reason``. The checks form one table
+(``check_table``: reason, priority, test); the first failing check by
+priority is the reason, so every record gets one, stable reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -166,78 +167,159 @@ def _is_blank(raw: "Column") -> "Column":
     return raw.isNull() | (F.trim(raw) == "")
 
 
-def _reasons(spec: RecordSpec, limits: Limits, now: "Column") -> list[tuple["Column", "Column"]]:
-    """(condition, reason) in priority order."""
+@dataclass(frozen=True)
+class Check:
+    """One row of the check table: a record fails it where ``test`` is true.
+
+    A record check's ``test`` takes the batch's ``_Judged``; a field check
+    (``fields`` set) runs once per field ``fields`` picks, in that order, and
+    its ``test`` also takes the field. ``test`` returns None where the check
+    does not apply to the spec (no unit field, no range). ``reason`` is the
+    code reported, or for a code that names the field, a function of
+    (spec, field) giving it.
+    """
+    priority: int
+    reason: str | Callable[[RecordSpec, Field | None], str]
+    test: Callable[..., "Column | None"]
+    fields: Callable[[RecordSpec], Iterable[Field]] | None = None
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """What a check's test can look at besides the columns."""
+    spec: RecordSpec
+    limits: Limits
+    now: "Column"
+
+
+def _with_field(code: str) -> Callable[[RecordSpec, Field | None], str]:
+    return lambda spec, f: f"{code}:{f.name}"
+
+
+def check_table() -> tuple[Check, ...]:
+    """Every check a record goes through, in priority order (lowest first).
+
+    The first failing check is the record's one reason, so the priorities are
+    the order docs/quarantine.md lists the reasons in: a record that cannot be
+    read is not also missing fields, and a field of the wrong type is not also
+    out of range.
+    """
     from pyspark.sql import functions as F
 
-    r = lambda name: F.col(f"_r.{name}")  # noqa: E731
-    lit = F.lit
-    checks: list[tuple[Column, Column]] = [
-        (F.col("_size") > limits.max_payload_bytes, lit(OVERSIZED)),
-        (~F.col("_utf8_ok"), lit(NON_UTF8)),
-        (F.col("_text").isNull() | F.col("_r").isNull() | F.col("_r._corrupt").isNotNull()
-         | F.col("_v").isNull() | ~F.schema_of_variant(F.col("_v")).startswith("OBJECT"), lit(MALFORMED)),
-        (_is_blank(r("schema_version")), lit(f"{MISSING}:schema_version")),
-        (F.split(r("schema_version"), r"\.").getItem(0) != spec.contract_major, lit(SCHEMA_MISMATCH)),
-    ]
-    for f in all_fields(spec):
+    def r(name: str) -> "Column":
+        return F.col(f"_r.{name}")
+
+    def every(spec: RecordSpec) -> tuple[Field, ...]:
+        return all_fields(spec)
+
+    def named(*names) -> Callable[[RecordSpec], list[Field]]:
+        return lambda spec: [f for n in names for f in all_fields(spec) if f.name == n]
+
+    def missing(x: _Judged, f: Field) -> "Column | None":
         if f.required:
-            checks.append((_is_blank(r(f.name)), lit(f"{MISSING}:{f.name}")))
-        elif f.nullable_present:
-            checks.append((_json_type(f.name).isNull(), lit(f"{MISSING}:{f.name}")))  # absent, not JSON null
-    checks += [
-        (r("record_type") != spec.record_type, lit(WRONG_TOPIC)),
-        (r("industry") != spec.industry, lit(WRONG_TOPIC)),
-    ]
-    for f in all_fields(spec):
+            return _is_blank(r(f.name))
+        if f.nullable_present:
+            return _json_type(f.name).isNull()  # absent, not JSON null
+        return None
+
+    def wrong_json_type(x: _Judged, f: Field) -> "Column":
         jtype = _json_type(f.name)
         wrong = ~jtype.rlike(JSON_TYPES[f.type])
         if f.type == "timestamp":  # epoch milliseconds must be a JSON number, not a quoted one
             wrong = wrong | ((jtype == "STRING") & F.trim(r(f.name)).rlike(EPOCH_MS_RE))
-        checks.append((r(f.name).isNotNull() & (jtype != "VOID") & wrong, lit(f"{WRONG_TYPE}:{f.name}")))
-    for f in all_fields(spec):
-        if f.type not in ("string", "timestamp"):
-            checks.append((r(f.name).isNotNull() & F.col(f.name).isNull(), lit(f"{WRONG_TYPE}:{f.name}")))
-    for f in spec.fields:
-        if f.type == "timestamp":
-            checks.append((r(f.name).isNotNull() & F.col(f"{f.name}_utc").isNull(), lit(f"{BAD_TS}:{f.name}")))
-    checks.append((~F.col("event_id").rlike(UUID_RE), lit(f"{INVALID_ID}:event_id")))
-    for name in LOCATION:
-        checks.append((~F.col(name).rlike(SAFE_ID_RE), lit(f"{INVALID_ID}:{name}")))
-    for f in all_fields(spec):
-        if f.allowed:
-            why = UNKNOWN_UNIT if f.name == spec.unit_field else f"{INVALID_VALUE}:{f.name}"
-            checks.append((F.col(f.name).isNotNull() & ~F.col(f.name).isin(*f.allowed), lit(why)))
-    if spec.unit_field:
-        checks.append((~F.col(spec.unit_field).isin(*CONVERSIONS), lit(UNKNOWN_UNIT)))
-    if spec.units_by:
-        key, allowed = spec.units_by
+        return r(f.name).isNotNull() & (jtype != "VOID") & wrong
+
+    def not_allowed(x: _Judged, f: Field) -> "Column | None":
+        return F.col(f.name).isNotNull() & ~F.col(f.name).isin(*f.allowed) if f.allowed else None
+
+    def unit_not_for_key(x: _Judged) -> "Column | None":
+        if not x.spec.units_by:
+            return None
+        key, allowed = x.spec.units_by
         ok = F.lit(False)
         for k, units in allowed.items():
-            ok = ok | ((F.col(key) == k) & F.col(spec.unit_field).isin(*units))
-        checks.append((~ok, lit(UNKNOWN_UNIT)))
-    if spec.range_by:
-        key, ranges = spec.range_by
-        checks.append((F.col(key).isNotNull() & ~F.col(key).isin(*ranges), lit(f"{INVALID_VALUE}:{key}")))
+            ok = ok | ((F.col(key) == k) & F.col(x.spec.unit_field).isin(*units))
+        return ~ok
+
+    def range_key_unknown(x: _Judged) -> "Column | None":
+        if not x.spec.range_by:
+            return None
+        key, ranges = x.spec.range_by
+        return F.col(key).isNotNull() & ~F.col(key).isin(*ranges)
+
+    def unit_of_wrong_quantity(x: _Judged) -> "Column | None":
         # A unit of the wrong quantity (ppm for a temperature) is as unknown as a made-up one.
-        checks.append((_lookup({k: r[2] for k, r in ranges.items()})[F.col(key)] != F.col("_std_unit"),
-                       lit(UNKNOWN_UNIT)))
-    checks += [
-        (F.col("event_ts_utc").isNull(), lit(BAD_TS)),
-        (F.col("event_ts_utc") > now + F.make_interval(secs=F.lit(limits.future_tolerance_s)), lit(FUTURE_TS)),
-        (F.col("event_ts_utc") < now - F.make_interval(days=F.lit(limits.late_horizon_days)), lit(TOO_LATE)),
-    ]
-    for f in all_fields(spec):
+        if not x.spec.range_by:
+            return None
+        key, ranges = x.spec.range_by
+        return _lookup({k: rng[2] for k, rng in ranges.items()})[F.col(key)] != F.col("_std_unit")
+
+    def numeric_out_of_range(x: _Judged, f: Field) -> "Column | None":
         if f.type in ("double", "long", "int") and (f.min is not None or f.max is not None):
-            checks.append((_out_of_range(F.col(f.name), f), lit(f"{OUT_OF_RANGE}:{f.name}")))
-    if spec.range_by:
-        key, ranges = spec.range_by
-        lo = _lookup({k: float(r[0]) for k, r in ranges.items()})[F.col(key)]
-        hi = _lookup({k: float(r[1]) for k, r in ranges.items()})[F.col(key)]
+            return _out_of_range(F.col(f.name), f)
+        return None
+
+    def value_out_of_key_range(x: _Judged) -> "Column | None":
+        if not x.spec.range_by:
+            return None
+        key, ranges = x.spec.range_by
+        lo = _lookup({k: float(rng[0]) for k, rng in ranges.items()})[F.col(key)]
+        hi = _lookup({k: float(rng[1]) for k, rng in ranges.items()})[F.col(key)]
         v = F.col("_std_value")
-        bad = F.isnan(v) | (v < lo) | (v > hi)
-        checks.append((v.isNotNull() & bad, lit(f"{OUT_OF_RANGE}:{spec.value_field}")))
-    return checks
+        return v.isNotNull() & (F.isnan(v) | (v < lo) | (v > hi))
+
+    return (
+        Check(10, OVERSIZED, lambda x: F.col("_size") > x.limits.max_payload_bytes),
+        Check(20, NON_UTF8, lambda x: ~F.col("_utf8_ok")),
+        Check(30, MALFORMED, lambda x: F.col("_text").isNull() | F.col("_r").isNull()
+              | F.col("_r._corrupt").isNotNull() | F.col("_v").isNull()
+              | ~F.schema_of_variant(F.col("_v")).startswith("OBJECT")),
+        Check(40, f"{MISSING}:schema_version", lambda x: _is_blank(r("schema_version"))),
+        Check(50, SCHEMA_MISMATCH,
+              lambda x: F.split(r("schema_version"), r"\.").getItem(0) != x.spec.contract_major),
+        Check(60, _with_field(MISSING), missing, every),
+        Check(70, WRONG_TOPIC, lambda x: r("record_type") != x.spec.record_type),
+        Check(80, WRONG_TOPIC, lambda x: r("industry") != x.spec.industry),
+        Check(90, _with_field(WRONG_TYPE), wrong_json_type, every),
+        Check(100, _with_field(WRONG_TYPE),  # valid JSON of the right kind that still does not cast
+              lambda x, f: r(f.name).isNotNull() & F.col(f.name).isNull()
+              if f.type not in ("string", "timestamp") else None, every),
+        # The record's own fields only: event_ts has its own, unsuffixed reason (priority 190).
+        Check(110, _with_field(BAD_TS), lambda x, f: r(f.name).isNotNull() & F.col(f"{f.name}_utc").isNull()
+              if f.type == "timestamp" else None, lambda spec: spec.fields),
+        Check(120, _with_field(INVALID_ID), lambda x, f: ~F.col(f.name).rlike(UUID_RE), named("event_id")),
+        Check(130, _with_field(INVALID_ID), lambda x, f: ~F.col(f.name).rlike(SAFE_ID_RE), named(*LOCATION)),
+        # A unit outside its field's allowed set is an unknown unit, like one missing from the conversions.
+        Check(140, lambda spec, f: UNKNOWN_UNIT if f.name == spec.unit_field else f"{INVALID_VALUE}:{f.name}",
+              not_allowed, every),
+        Check(150, UNKNOWN_UNIT, lambda x: ~F.col(x.spec.unit_field).isin(*CONVERSIONS) if x.spec.unit_field
+              else None),
+        Check(160, UNKNOWN_UNIT, unit_not_for_key),
+        Check(170, lambda spec, f: f"{INVALID_VALUE}:{spec.range_by[0]}", range_key_unknown),
+        Check(180, UNKNOWN_UNIT, unit_of_wrong_quantity),
+        Check(190, BAD_TS, lambda x: F.col("event_ts_utc").isNull()),
+        Check(200, FUTURE_TS,
+              lambda x: F.col("event_ts_utc") > x.now + F.make_interval(secs=F.lit(x.limits.future_tolerance_s))),
+        Check(210, TOO_LATE,
+              lambda x: F.col("event_ts_utc") < x.now - F.make_interval(days=F.lit(x.limits.late_horizon_days))),
+        Check(220, _with_field(OUT_OF_RANGE), numeric_out_of_range, every),
+        Check(230, lambda spec, f: f"{OUT_OF_RANGE}:{spec.value_field}", value_out_of_key_range),
+    )
+
+
+def _reasons(spec: RecordSpec, limits: Limits, now: "Column") -> list[tuple["Column", "Column"]]:
+    """(condition, reason) in priority order: the check table applied to one spec."""
+    from pyspark.sql import functions as F
+
+    judged = _Judged(spec, limits, now)
+    out: list[tuple[Column, Column]] = []
+    for check in sorted(check_table(), key=lambda c: c.priority):
+        for f in (check.fields(spec) if check.fields else [None]):
+            cond = check.test(judged) if f is None else check.test(judged, f)
+            if cond is not None:
+                why = check.reason(spec, f) if callable(check.reason) else check.reason
+                out.append((cond, F.lit(why)))
+    return out
 
 
 def _out_of_range(col: "Column", f: Field) -> "Column":

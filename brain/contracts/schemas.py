@@ -1,14 +1,16 @@
 """The record contracts: JSON Schema (draft 2020-12) files in conf/contracts, and validation.
 
-One file per record type, ``<record_type>.schema.json``, each applying the
-shared ``envelope.schema.json``. ``$id`` ends in the contract version, so a
-record is checked against the schema for its own ``schema_version``.
+One file per record type and version, ``<record_type>.schema.json`` (a later
+version next to it, e.g. ``<record_type>-1.1.schema.json``), each applying the
+shared ``envelope.schema.json``. ``$id`` ends in ``<record_type>/<version>``,
+which names the contract whatever the file is called, so a record is checked
+against the schema for its own ``schema_version``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ class Contract:
     version: str
     schema: dict                     # as written in the file
     validator: Draft202012Validator  # over the flattened equivalent (see _flatten)
+    flat: dict = field(default_factory=dict, repr=False)  # that flattened schema; record specs are built from it
 
     @property
     def required(self) -> list[str]:
@@ -51,6 +54,10 @@ def _version_of(schema: dict) -> str:
     return schema["$id"].rstrip("/").rsplit("/", 1)[-1]
 
 
+def _name_of(schema: dict) -> str:
+    return schema["$id"].rstrip("/").rsplit("/", 2)[-2]
+
+
 @lru_cache(maxsize=4)
 def _load(folder: str) -> dict[tuple[str, str], Contract]:
     files = sorted(Path(folder).glob("*.schema.json"))
@@ -58,10 +65,13 @@ def _load(folder: str) -> dict[tuple[str, str], Contract]:
     by_id = {s["$id"]: s for s in schemas}
     out = {}
     for f, schema in zip(files, schemas):
-        name = f.name.removesuffix(".schema.json")
+        name = _name_of(schema)
+        if (name, _version_of(schema)) in out:
+            raise ValueError(f"{f}: a second file for contract {name} {_version_of(schema)}")
         Draft202012Validator.check_schema(schema)
+        flat = _flatten(schema, by_id)
         out[(name, _version_of(schema))] = Contract(
-            name, _version_of(schema), schema, Draft202012Validator(_flatten(schema, by_id)))
+            name, _version_of(schema), schema, Draft202012Validator(flat), flat)
     return out
 
 

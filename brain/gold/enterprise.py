@@ -33,6 +33,8 @@ from brain.gold.rollup import rollup_components, with_ratios
 from brain.lake.tables import is_delta, table_path
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
     from pyspark.sql import DataFrame, SparkSession
 
 ENTERPRISE_BRAIN = "gold.enterprise_brain"
@@ -126,14 +128,17 @@ def enterprise_brain(lines: "DataFrame | None", energy: "DataFrame | None" = Non
 # I/O: which days to rebuild, read the sources, write the days
 # ---------------------------------------------------------------------------
 
-def line_tables(cfg: Config) -> dict[str, str]:
-    """industry -> its gold line OEE table, for every configured industry that has one."""
-    from brain import industries
+def line_tables(gold_tables: "Mapping[str, Iterable[str]]") -> dict[str, str]:
+    """industry -> its gold line OEE table, for every industry whose gold tables include one.
 
+    ``gold_tables``: industry -> the names of its gold tables. The caller reads
+    them from the industry modules, which sit above gold (their GOLD dicts name
+    gold transforms), so gold never imports them.
+    """
     out = {}
-    for ind in cfg.industry_names():
+    for ind, names in gold_tables.items():
         name = f"gold.{ind}_oee_daily_line"
-        if name in industries.load(cfg, ind).GOLD:
+        if name in names:
             out[ind] = name
     return out
 
@@ -143,13 +148,15 @@ def _read(spark: "SparkSession", cfg: Config, name: str) -> "DataFrame | None":
     return spark.read.format("delta").load(str(path)) if is_delta(path) else None
 
 
-def pending_days(spark: "SparkSession", cfg: Config) -> list[date]:
-    """Days whose source gold rows were recomputed after the enterprise_brain row (or it has none)."""
+def pending_days(spark: "SparkSession", cfg: Config, lines: dict[str, str]) -> list[date]:
+    """Days whose source gold rows were recomputed after the enterprise_brain row (or it has none).
+
+    ``lines``: industry -> gold line OEE table (:func:`line_tables`)."""
     from functools import reduce
 
     from pyspark.sql import functions as F
 
-    names = [*line_tables(cfg).values(), ENERGY, SCORECARD, PDM_ALERTS, SAFETY]
+    names = [*lines.values(), ENERGY, SCORECARD, PDM_ALERTS, SAFETY]
     stamps = [df.groupBy("event_date").agg(F.max("computed_at").alias("src"))
               for df in (_read(spark, cfg, n) for n in names)
               if df is not None and {"event_date", "computed_at"} <= set(df.columns)]
@@ -163,7 +170,7 @@ def pending_days(spark: "SparkSession", cfg: Config) -> list[date]:
     return sorted(r["event_date"] for r in src.select("event_date").collect())
 
 
-def build(spark: "SparkSession", cfg: Config, days: list[date]) -> "DataFrame | None":
+def build(spark: "SparkSession", cfg: Config, days: list[date], lines: dict[str, str]) -> "DataFrame | None":
     from functools import reduce
 
     from pyspark.sql import functions as F
@@ -172,27 +179,29 @@ def build(spark: "SparkSession", cfg: Config, days: list[date]) -> "DataFrame | 
         df = _read(spark, cfg, name)
         return None if df is None else df.where(F.col("event_date").isin(days))
 
-    lines = [df.withColumn("industry", F.lit(ind)) for ind, name in line_tables(cfg).items()
-             if (df := read(name)) is not None]
+    frames = [df.withColumn("industry", F.lit(ind)) for ind, name in lines.items()
+              if (df := read(name)) is not None]
     cols = ["industry", *KEYS, "flags", "pbt_s", "apt_s", "ideal_run_s", "ideal_good_s", "pot_s",
             "planned_down_s", "setup_s", "unplanned_down_s", "failures", "produced", "good", "scrap", "rework",
             "uncertain_records", "bad_records_excluded"]
     # A table written before a column existed reads it as null (rollup derives ideal_good_s then).
-    lines = [df.select(*[F.col(c) if c in df.columns else F.lit(None).cast("double").alias(c) for c in cols])
-             for df in lines]
-    line_df = reduce(lambda a, b: a.unionByName(b), lines) if lines else None
+    frames = [df.select(*[F.col(c) if c in df.columns else F.lit(None).cast("double").alias(c) for c in cols])
+              for df in frames]
+    line_df = reduce(lambda a, b: a.unionByName(b), frames) if frames else None
     energy = read(ENERGY)
     if line_df is None and energy is None:
         return None
     return enterprise_brain(line_df, energy, read(SCORECARD), read(PDM_ALERTS), read(SAFETY))
 
 
-def publish_enterprise(spark: "SparkSession", cfg: Config, days: list[date] | None = None) -> dict:
-    """Rebuild gold.enterprise_brain for ``days`` (default: the pending ones); returns a report."""
-    days = sorted(set(days)) if days is not None else pending_days(spark, cfg)
+def publish_enterprise(spark: "SparkSession", cfg: Config, lines: dict[str, str],
+                       days: list[date] | None = None) -> dict:
+    """Rebuild gold.enterprise_brain for ``days`` (default: the pending ones) from the industries'
+    line OEE tables ``lines`` (:func:`line_tables`); returns a report."""
+    days = sorted(set(days)) if days is not None else pending_days(spark, cfg, lines)
     if not days:
         return {"table": ENTERPRISE_BRAIN, "days": [], "rows": 0}
-    df = build(spark, cfg, days)
+    df = build(spark, cfg, days, lines)
     if df is None:
         return {"table": ENTERPRISE_BRAIN, "days": [], "rows": 0}
     out = df.localCheckpoint()

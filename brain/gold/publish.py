@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from brain.clean.silver import TOUCHED
 from brain.config import Config
-from brain.lake.tables import is_delta, table_path
+from brain.lake.tables import TOUCHED, is_delta, table_path
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from brain.gold.kpi import formulas as kpi
-from brain.gold.kpi.columns import kpi_column
+from brain.gold.kpi.columns import kpi_column, with_oee_kpis
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -71,17 +71,8 @@ def with_ratios(df: "DataFrame") -> "DataFrame":
     from pyspark.sql import functions as F
 
     col = F.col
-    a, a_flags = kpi_column(kpi.AVAILABILITY, col("apt_s"), col("pbt_s"))
-    e, e_flags = kpi_column(kpi.EFFECTIVENESS_FROM_TIME, col("ideal_run_s"), col("apt_s"))
-    q, q_flags = kpi_column(kpi.QUALITY_FROM_TIME, col("ideal_good_s"), col("ideal_run_s"))
-    u, u_flags = kpi_column(kpi.UTILISATION, col("apt_s"), col("apt_s") + col("setup_s") + col("unplanned_down_s"))
-    mtbf, mtbf_flags = kpi_column(kpi.MTBF, col("apt_s"), col("failures"))
-    mttr, mttr_flags = kpi_column(kpi.MTTR, col("unplanned_down_s"), col("failures"))
-    df = (df.withColumn("availability", a).withColumn("effectiveness", e).withColumn("quality_ratio", q)
-            .withColumn("utilisation", u).withColumn("mtbf_s", mtbf).withColumn("mttr_s", mttr))
-    o, o_flags = kpi_column(kpi.OEE, col("availability"), col("effectiveness"), col("quality_ratio"))
-    flags: "Column" = F.concat(a_flags, e_flags, q_flags, u_flags, mtbf_flags, mttr_flags, o_flags)
-    return df.withColumn("oee", o).withColumn("flags", F.array_sort(F.array_distinct(flags)))
+    return with_oee_kpis(df, kpi_column(kpi.EFFECTIVENESS_FROM_TIME, col("ideal_run_s"), col("apt_s")),
+                         kpi_column(kpi.QUALITY_FROM_TIME, col("ideal_good_s"), col("ideal_run_s")))
 
 
 def _registered(site: "Column", counts: dict[str, int]) -> "Column":

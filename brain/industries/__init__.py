@@ -2,9 +2,13 @@
 
 Adding an industry = an entry under ``industries:`` in conf/defaults.yaml
 (naming its module) plus that module, which defines ``RECORD_SPECS`` (record
-type -> brain.contracts.specs.RecordSpec) and ``GOLD`` (gold table name -> (source
-record type or a tuple of them, function taking one silver DataFrame per
-source and returning the gold rows, keyed by ``event_date``)).
+type -> brain.contracts.specs.RecordSpec, taken from
+``brain.contracts.specs.record_specs(industry)``) and ``GOLD`` (gold table name
+-> (source record type or a tuple of them, function taking one silver
+DataFrame per source and returning the gold rows, keyed by ``event_date``)).
+The specs are built from the JSON Schemas in conf/contracts, so the contracts'
+``industry`` enums must name a new industry too: until they do, its records
+fail the contract.
 """
 
 from __future__ import annotations

@@ -1,71 +1,16 @@
-"""Record specs shared by the producing industries, and their common gold table.
+"""The gold tables every producing industry shares.
 
-The fields mirror the JSON Schemas in conf/contracts/; instrument ranges and
-units of telemetry come from the asset registry (conf/assets.yaml).
+Record specs are not here: brain.contracts.specs builds them from the JSON
+Schemas in conf/contracts/, and each industry module takes its RECORD_SPECS
+from there.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING
-
-from brain.contracts.specs import Field, RecordSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
-
-CONTRACT_VERSION = "1.0"
-COUNT_MAX = 4294967295  # uint32, as PackML counters
-
-
-@lru_cache(maxsize=1)
-def sensor_ranges() -> dict[str, tuple[float, float, str]]:
-    """sensor -> (instrument min, instrument max, standard unit), from the asset registry."""
-    from brain.contracts import load_registry
-
-    return {name: (float(s.instrument[0]), float(s.instrument[1]), s.unit)
-            for name, s in load_registry().sensors.items()}
-
-
-def telemetry(industry: str) -> RecordSpec:
-    return RecordSpec(
-        industry=industry, record_type="telemetry", contract_version=CONTRACT_VERSION,
-        fields=(Field("sensor", "string"), Field("value", "double"), Field("unit", "string")),
-        value_field="value", unit_field="unit", range_by=("sensor", sensor_ranges()))
-
-
-def machine_state(industry: str) -> RecordSpec:
-    return RecordSpec(
-        industry=industry, record_type="machine_state", contract_version=CONTRACT_VERSION,
-        fields=(Field("state", "string", allowed=("RUNNING", "IDLE", "DOWN", "SETUP")),
-                Field("reason_code", "string", required=False, nullable_present=True),
-                Field("planned", "boolean")))
-
-
-def production(industry: str) -> RecordSpec:
-    counts = tuple(Field(n, "long", min=0, max=COUNT_MAX) for n in ("produced", "good", "scrap", "rework"))
-    return RecordSpec(
-        industry=industry, record_type="production", contract_version=CONTRACT_VERSION,
-        fields=(Field("order_id", "string"), Field("batch_id", "string"), Field("product", "string"),
-                Field("planned_cycle_time_s", "double", min=1e-6, max=86400.0),
-                *counts,
-                Field("start_ts", "timestamp"), Field("end_ts", "timestamp"),
-                Field("count_unit", "string", required=False, allowed=("pcs", "t"))))
-
-
-def quality_inspection(industry: str) -> RecordSpec:
-    return RecordSpec(
-        industry=industry, record_type="quality_inspection", contract_version=CONTRACT_VERSION,
-        fields=(Field("batch_id", "string"),
-                Field("inspected", "long", min=0, max=COUNT_MAX), Field("passed", "long", min=0, max=COUNT_MAX),
-                Field("defect_codes", "array<string>"), Field("product", "string", required=False)))
-
-
-def record_specs(industry: str) -> dict[str, RecordSpec]:
-    """The record types every producing industry sends."""
-    return {"telemetry": telemetry(industry), "machine_state": machine_state(industry),
-            "production": production(industry), "quality_inspection": quality_inspection(industry)}
-
 
 def gold_tables(industry: str) -> dict:
     """The gold tables every producing industry has: counts and OEE per line and day and

@@ -4,34 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from brain.contracts.specs import Field, RecordSpec
-from brain.contracts.units import CARRIER_UNITS
+from brain.contracts.specs import record_specs
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 INDUSTRY = "energy"
 
-ENERGY_METER = RecordSpec(
-    industry=INDUSTRY,
-    record_type="energy_meter",
-    contract_version="1.0",
-    fields=(
-        Field("carrier", "string", allowed=tuple(CARRIER_UNITS)),
-        # Instrument range, before unit conversion: a meter's interval reading
-        # cannot be negative, and 1e9 in any accepted unit is no real meter.
-        Field("value", "double", min=0.0, max=1e9),
-        Field("unit", "string"),
-        Field("interval_s", "int", min=1, max=86400 * 31),
-        Field("demand_kw", "double", required=False, min=0.0, max=1e7),
-        Field("power_factor", "double", required=False, min=0.0, max=1.0),
-    ),
-    value_field="value",
-    unit_field="unit",
-    units_by=("carrier", CARRIER_UNITS),
-)
-
-RECORD_SPECS = {"energy_meter": ENERGY_METER}
+RECORD_SPECS = record_specs(INDUSTRY)
+ENERGY_METER = RECORD_SPECS["energy_meter"]
 
 
 def daily_site_energy(meter: "DataFrame") -> "DataFrame":

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from brain.contracts.specs import record_specs
 from brain.gold.metrics import gas_safety, pdm, process_capability
 from brain.industries import common
 
 INDUSTRY = "raw_materials"
 
-RECORD_SPECS = common.record_specs(INDUSTRY)
+RECORD_SPECS = record_specs(INDUSTRY)
 
 GOLD = {
     **common.gold_tables(INDUSTRY),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from brain.config import Config
+from brain.lake.streaming import trigger_options
 from brain.lake.tables import checkpoint_path, is_delta, table_path
 
 if TYPE_CHECKING:
@@ -65,12 +66,6 @@ def kafka_to_bronze_frame(kafka_df: "DataFrame") -> "DataFrame":
         "headers",
         F.current_timestamp().alias("ingest_ts"),
     ).withColumn("ingest_date", F.to_date("ingest_ts"))
-
-
-def trigger_options(cfg: Config) -> dict:
-    if cfg.get("pipeline.trigger") == "continuous":
-        return {"processingTime": str(cfg.get("pipeline.processing_time", "10 seconds"))}
-    return {"availableNow": True}
 
 
 def _guard_checkpoint(cfg: Config, table: str, checkpoint) -> None:

@@ -1,2 +1,2 @@
-"""The lake: table locations and names (``tables``), safe writers (locks, conflict retries),
-streaming checkpoints, and maintenance (OPTIMIZE, VACUUM). Every stage reaches storage through here."""
+"""The lake: table names and locations (``tables``), safe writers (locks, conflict retries),
+streaming checkpoints and triggers, and maintenance (OPTIMIZE, VACUUM). Every stage reaches storage through here."""

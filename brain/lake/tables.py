@@ -57,6 +57,11 @@ def silver_table(industry: str, record_type: str) -> str:
 # One quarantine for every industry (partitioned by industry), so an operator
 # looks in one place for every record that did not make it.
 QUARANTINE = "silver.quarantine"
+# One row per record counted as a duplicate (its first copy is in silver), keyed on
+# Kafka coordinates: the third place a record can end, for reconcile's equation.
+DUPLICATES = "quality.duplicates"
+# (table, event_date) pairs that received rows, so gold recomputes exactly those days.
+TOUCHED = "quality.touched_days"
 
 
 _COMMIT = re.compile(r"^\d{20}\.(json|checkpoint.*\.parquet)$")

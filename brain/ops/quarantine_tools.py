@@ -3,7 +3,7 @@
 - ``list_reasons``: how many records sit in quarantine, by industry, record type and reason;
 - ``show``: the records themselves, with a safe, truncated preview of the raw payload;
 - ``replay``: classify the quarantined raw payloads again with the *current*
-  record specs, units and limits (the same transforms as brain.clean.silver). The
+  record specs, units and limits (the clean stage's own, brain.clean.silver.reclassify). The
   records now valid go to silver (or, when their ``event_id`` is already
   there, to ``quality.duplicates``) and leave quarantine; the others stay,
   with their reason updated when it changed.
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from brain import industries as industry_modules
 from brain.config import Config
-from brain.lake.tables import QUARANTINE, bronze_table, is_delta, silver_table, table_path
+from brain.lake.tables import DUPLICATES, QUARANTINE, bronze_table, is_delta, silver_table, table_path
 from brain.lake.writers import table_lock
 
 if TYPE_CHECKING:
@@ -203,35 +203,18 @@ def _replay_one(spark: "SparkSession", cfg: Config, spec, rows: "DataFrame", res
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
-    from brain.clean.fate import classify, decode, parse, to_silver
-    from brain.clean.silver import (
-        DUPLICATES,
-        _duplicates_frame,
-        _merge_insert,
-        _record_touched,
-        limits,
-        silver_properties,
-        split_duplicates,
-    )
+    from brain.clean.silver import reclassify
 
     silver_name = silver_name_of(spec)
-    silver_path = str(table_path(cfg, silver_name))
-    silver_exists = is_delta(table_path(cfg, silver_name))
     bronze = _bronze_shaped(spark, cfg, rows, bronze_table(spec.industry, spec.record_type))
-    # Materialised: everything below is defined against quarantine and silver, which this changes.
-    classified = classify(parse(decode(bronze), spec), spec, limits(cfg)).localCheckpoint()
-    valid = to_silver(classified, spec).withColumn("_run_id", F.lit(result.run_id))
-    existing = (spark.read.format("delta").load(silver_path).select("event_id", "_topic", "_partition", "_offset")
-                if silver_exists else None)
-    new, dups = split_duplicates(valid, existing)
-    new, dups = new.localCheckpoint(), dups.localCheckpoint()
+    # Silver and duplicates first (keyed), so the quarantine delete below only ever removes landed records.
+    found = reclassify(spark, cfg, spec, silver_name, bronze, result.run_id, write_rows=not result.dry_run)
+    classified, n_new, n_dups, days = found.classified, found.inserted, found.duplicates, found.touched_days
 
     stats = classified.groupBy("_old_reason", "reason").count().collect()
     examined = sum(int(s["count"]) for s in stats)
     released = sum(int(s["count"]) for s in stats if s["reason"] is None)
     changed = sum(int(s["count"]) for s in stats if s["reason"] is not None and s["reason"] != s["_old_reason"])
-    n_new, n_dups = new.count(), dups.count()
-    days = sorted({r["event_date"] for r in new.select("event_date").distinct().collect()})
     transitions = Counter({f"{s['_old_reason']} -> {s['reason'] or 'valid'}": int(s["count"]) for s in stats})
 
     result.examined += examined
@@ -249,17 +232,9 @@ def _replay_one(spark: "SparkSession", cfg: Config, spec, rows: "DataFrame", res
     if result.dry_run or examined == 0:
         return
 
-    # 1. Insert first, keyed: on a retry these MERGEs find the rows and insert nothing.
-    if n_new:
-        _merge_insert(spark, silver_path, new, ["event_id"], list(spec.partition_by), silver_properties(cfg, spec))
-    if n_dups:
-        _merge_insert(spark, str(table_path(cfg, DUPLICATES)), _duplicates_frame(dups, spec),
-                      ["topic", "partition", "offset"], ["industry"], {"brain.layer": "quality"})
-    _record_touched(spark, cfg, silver_name, days, result.run_id)
-
-    # 2. Then leave quarantine, by coordinates, but only the records now provably in silver or duplicates
-    #    (a concurrent insert of the same event_id would otherwise make one vanish); still-invalid records
-    #    whose reason changed get the new reason.
+    # Leave quarantine by coordinates, but only the records now provably in silver or duplicates
+    # (a concurrent insert of the same event_id would otherwise make one vanish); still-invalid records
+    # whose reason changed get the new reason.
     landed = _landed_coordinates(spark, cfg, spec)
     gone = (classified.where(F.col("reason").isNull()).select("topic", "partition", "offset")
             .join(landed, ["topic", "partition", "offset"], "left_semi")
@@ -289,8 +264,6 @@ def _replay_one(spark: "SparkSession", cfg: Config, spec, rows: "DataFrame", res
 def _landed_coordinates(spark: "SparkSession", cfg: Config, spec) -> "DataFrame":
     """(topic, partition, offset) of every row now in this silver table or counted as a duplicate of it."""
     from pyspark.sql import functions as F
-
-    from brain.clean.silver import DUPLICATES
 
     parts = []
     silver_path = table_path(cfg, silver_name_of(spec))

@@ -30,12 +30,11 @@ from typing import TYPE_CHECKING, Iterable
 
 from brain.config import Config
 from brain.lake.checkpoints import StreamCheckpoint, kafka_offsets, pending_bronze_files, read_checkpoint
-from brain.lake.tables import QUARANTINE, checkpoint_path, is_delta, table_base, table_path
+from brain.lake.tables import DUPLICATES, QUARANTINE, checkpoint_path, is_delta, table_base, table_path
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-DUPLICATES = "quality.duplicates"  # brain.clean.silver.DUPLICATES, without importing Spark-side code
 SAMPLE = 20
 
 

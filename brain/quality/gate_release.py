@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from brain import industries
 from brain.config import Config
+from brain.contracts.specs import RecordSpec, record_specs
 from brain.lake.tables import bronze_table, table_path
 from brain.quality.gate import ACCEPT, RELEASE_QUARANTINE, open_gate, read_state
 from brain.quality.rowlevel import flag_rows, split, unexpected_condition, unsupported_reason
@@ -43,9 +43,9 @@ def release(spark: SparkSession, cfg: Config, industry: str, *, quarantine_faile
     moved: dict[str, dict[str, int]] = {}
     if quarantine_failed:
         plans = _plans(cfg, failed)
-        module = industries.load(cfg, industry)
+        specs = record_specs(industry)
         for table, (run_ids, rules) in plans.items():
-            moved[table] = _move(spark, cfg, module, table, run_ids, rules)
+            moved[table] = _move(spark, cfg, specs, table, run_ids, rules)
     open_gate(spark, cfg, industry, RELEASE_QUARANTINE if quarantine_failed else ACCEPT, actor, reason,
               [{"table": t, "run_ids": sorted(f["run_ids"]), "expectations": sorted(f["expectations"]),
                 "moved": moved.get(t, {})} for t, f in failed.items()])
@@ -77,10 +77,11 @@ def _plans(cfg: Config, failed: dict[str, dict]) -> dict[str, tuple[list[str], l
     return plans
 
 
-def _move(spark: SparkSession, cfg: Config, module, table: str, run_ids: list[str], rules: list) -> dict[str, int]:
+def _move(spark: SparkSession, cfg: Config, specs: dict[str, RecordSpec], table: str, run_ids: list[str],
+          rules: list) -> dict[str, int]:
     from pyspark.sql import functions as F
 
-    from brain.clean.silver import move_to_quarantine
+    from brain.clean.quarantine import move_to_quarantine
     from brain.quality.rowlevel import REASON
 
     rows = spark.read.format("delta").load(str(table_path(cfg, table))).where(F.col("_run_id").isin(run_ids))
@@ -88,16 +89,15 @@ def _move(spark: SparkSession, cfg: Config, module, table: str, run_ids: list[st
     _, failing = split(flagged, rows.columns)
     failing = failing.localCheckpoint()  # the move deletes from the table it was read from
     counts = {r[REASON]: r["count"] for r in failing.groupBy(REASON).count().collect()}
-    record_type = _record_type(module, table)
-    move_to_quarantine(spark, cfg, module.RECORD_SPECS[record_type], table, failing,
-                       bronze_table(module.RECORD_SPECS[record_type].industry, record_type))
+    spec = specs[_record_type(specs, table)]
+    move_to_quarantine(spark, cfg, spec, table, failing, bronze_table(spec.industry, spec.record_type))
     return counts
 
 
-def _record_type(module, table: str) -> str:
+def _record_type(specs: dict[str, RecordSpec], table: str) -> str:
     from brain.lake.tables import silver_table
 
-    for rt, spec in module.RECORD_SPECS.items():
+    for rt, spec in specs.items():
         if silver_table(spec.industry, rt) == table:
             return rt
     raise GateReleaseError(f"{table} is not a silver table of this industry")

@@ -1,8 +1,8 @@
 """Generate a silver table's expectation suite from its contract and the asset registry.
 
 ``generate_suite(cfg, industry, record_type)`` derives a GX 1.x suite (the
-JSON ``expectations/silver.<table>.json`` holds) from
-``brain.industries.<industry>.RECORD_SPECS`` and ``conf/assets.yaml``:
+JSON ``expectations/silver.<table>.json`` holds) from the record spec
+(``brain.contracts.specs.record_spec``, built from the JSON Schema) and ``conf/assets.yaml``:
 
 | check | policy | why that policy |
 |---|---|---|
@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from brain.config import Config
+from brain.contracts import specs as contract_specs
 from brain.contracts.specs import QUALITY_FLAGS, RecordSpec
 from brain.contracts.units import CONVERSIONS
 from brain.lake.tables import silver_table
@@ -61,9 +62,8 @@ def configured_tables(cfg: Config) -> list[tuple[str, str, str]]:
 
 
 def record_spec(cfg: Config, industry: str, record_type: str) -> RecordSpec:
-    from brain import industries
-
-    return industries.load(cfg, industry).RECORD_SPECS[record_type]
+    """The spec silver enforces, from brain.contracts: brain.industries imports gold, a stage above."""
+    return contract_specs.record_spec(industry, record_type)
 
 
 def generate_suite(cfg: Config, industry: str, record_type: str, registry: Any = None) -> dict:

@@ -93,7 +93,7 @@ def unvalidated_runs_of(spark: SparkSession, cfg: Config, table_names: list[str]
     """
     from pyspark.sql import functions as F
 
-    from brain.clean.silver import TOUCHED
+    from brain.lake.tables import TOUCHED
 
     touched_path = table_path(cfg, TOUCHED)
     if not is_delta(touched_path) or not table_names:

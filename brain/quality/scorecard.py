@@ -47,13 +47,12 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from brain.config import Config
-from brain.lake.tables import QUARANTINE, is_delta, silver_table, table_path
+from brain.lake.tables import DUPLICATES, QUARANTINE, is_delta, silver_table, table_path
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
 SCORECARD = "gold.data_quality_daily"
-DUPLICATES = "quality.duplicates"  # brain.clean.silver.DUPLICATES
 DEFAULT_TIMELINESS_S = 900
 UNKNOWN_SITE = "?"
 KEYS = ("site", "event_date")

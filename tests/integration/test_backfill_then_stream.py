@@ -23,9 +23,9 @@ def _bronze(spark, records: list[bytes]):
 
 
 def test_stream_after_backfill_adds_no_second_quarantine_or_duplicate_row(spark, isolated_cfg):
-    from brain.clean.silver import DUPLICATES, QUARANTINE, process_batch
+    from brain.clean.silver import process_batch
     from brain.industries import energy
-    from brain.lake.tables import table_path
+    from brain.lake.tables import DUPLICATES, QUARANTINE, table_path
 
     cfg, spec = isolated_cfg, energy.RECORD_SPECS["energy_meter"]
     good = meter("site-01", 10.0, day=datetime.now(timezone.utc) - timedelta(hours=2))

@@ -14,7 +14,7 @@ D1, D2 = date(2026, 11, 1), date(2026, 11, 2)
 
 
 def test_a_continuous_run_touching_a_published_day_makes_it_pending_again(spark, isolated_cfg):
-    from brain.clean.silver import _record_touched
+    from brain.clean.writes import record_touched as _record_touched
     from brain.gold import publish as gold
 
     cfg = isolated_cfg

@@ -14,11 +14,10 @@ import json
 import pytest
 
 from brain import pipeline
-from brain.clean.silver import TOUCHED
 from brain.cli import main as cli
 from brain.contracts import units
 from brain.ingest import kafka_io
-from brain.lake.tables import table_path
+from brain.lake.tables import TOUCHED, table_path
 from brain.ops.quarantine_tools import list_reasons, replay, show
 from brain.ops.reconcile import reconcile
 from tests.energy_data import meter, send

@@ -120,11 +120,6 @@ def device_times(machine_state: "DataFrame", period_s: int = DAY_S_INT) -> "Data
             .withColumn("unknown_state_s", F.lit(float(period_s)) - F.col("pot_s")))
 
 
-def device_day_times(machine_state: "DataFrame") -> "DataFrame":
-    """ISO 22400 time elements per device and UTC day, in seconds."""
-    return device_times(machine_state, DAY_S_INT).drop("bucket_start")
-
-
 def line_production(production: "DataFrame", hourly: bool = False) -> "DataFrame":
     """Counts and ideal (planned) run time per line and day (or hour); BAD excluded, counted.
 
@@ -146,11 +141,6 @@ def line_production(production: "DataFrame", hourly: bool = False) -> "DataFrame
                  F.count_if(good).alias("production_records"),
                  F.count_if(F.col("quality") == "UNCERTAIN").alias("production_uncertain_records"),
                  F.count_if(~good).alias("production_bad_records_excluded")))
-
-
-def daily_line_production(production: "DataFrame") -> "DataFrame":
-    """Counts and ideal (planned) run time per line and day; BAD excluded, counted."""
-    return line_production(production)
 
 
 def daily_line_oee(production: "DataFrame", machine_state: "DataFrame") -> "DataFrame":
@@ -183,6 +173,34 @@ def hourly_line_oee(production: "DataFrame", machine_state: "DataFrame") -> "Dat
     return line_oee(production, machine_state, hourly=True)
 
 
+def with_oee_kpis(df: "DataFrame", effectiveness: tuple["Column", "Column"], quality: tuple["Column", "Column"],
+                  *more_flags: "Column") -> "DataFrame":
+    """Adds availability, effectiveness, quality_ratio, utilisation, mtbf_s, mttr_s, oee and ``flags``
+    (sorted, distinct; with ``more_flags``) to ``df`` of ISO 22400 time components
+    (apt_s, pbt_s, setup_s, unplanned_down_s, failures).
+
+    Shared by a line and the roll-ups so OEE is the same product of the same
+    checked components at every level. They differ only in where E and QR come
+    from: ``effectiveness`` and ``quality`` are :func:`kpi_column` pairs (a line
+    has its PRU and counts, a roll-up only summed ideal times).
+    """
+    from pyspark.sql import functions as F
+
+    col = F.col
+    a, a_flags = kpi_column(kpi.AVAILABILITY, col("apt_s"), col("pbt_s"))
+    (e, e_flags), (q, q_flags) = effectiveness, quality
+    aubt = col("apt_s") + col("setup_s") + col("unplanned_down_s")
+    u, u_flags = kpi_column(kpi.UTILISATION, col("apt_s"), aubt)
+    mtbf, mtbf_flags = kpi_column(kpi.MTBF, col("apt_s"), col("failures"))
+    mttr, mttr_flags = kpi_column(kpi.MTTR, col("unplanned_down_s"), col("failures"))
+    # withColumns, not a withColumn each: every call re-analyses the whole plan.
+    df = df.withColumns({"availability": a, "effectiveness": e, "quality_ratio": q,
+                         "utilisation": u, "mtbf_s": mtbf, "mttr_s": mttr})
+    o, o_flags = kpi_column(kpi.OEE, col("availability"), col("effectiveness"), col("quality_ratio"))
+    flags = F.concat(a_flags, e_flags, q_flags, u_flags, mtbf_flags, mttr_flags, o_flags, *more_flags)
+    return df.withColumns({"oee": o, "flags": F.array_sort(F.array_distinct(flags))})
+
+
 def line_oee(production: "DataFrame", machine_state: "DataFrame", hourly: bool = False) -> "DataFrame":
     from pyspark.sql import functions as F
 
@@ -209,32 +227,22 @@ def line_oee(production: "DataFrame", machine_state: "DataFrame", hourly: bool =
 
     col = F.col
     pbt, pbt_flags = kpi_column(kpi.PLANNED_BUSY_TIME, col("pot_s"), col("planned_down_s"))
-    df = df.withColumn("pbt_s", pbt).withColumn(
-        "pru_s", F.when(col("produced") > 0, col("ideal_run_s") / col("produced")).otherwise(F.lit(0.0)))
-    a, a_flags = kpi_column(kpi.AVAILABILITY, col("apt_s"), col("pbt_s"))
-    e, e_flags = kpi_column(kpi.EFFECTIVENESS, col("pru_s"), col("produced"), col("apt_s"))
-    q, q_flags = kpi_column(kpi.QUALITY_RATIO, col("good"), col("produced"))
+    df = df.withColumns({
+        "pbt_s": pbt,
+        "pru_s": F.when(col("produced") > 0, col("ideal_run_s") / col("produced")).otherwise(F.lit(0.0))})
     s, s_flags = kpi_column(kpi.SCRAP_RATIO, col("scrap"), col("produced"))
     r, r_flags = kpi_column(kpi.REWORK_RATIO, col("rework"), col("produced"))
-    aubt = col("apt_s") + col("setup_s") + col("unplanned_down_s")
     fpy, fpy_flags = kpi_column(kpi.FIRST_PASS_YIELD, col("good"), col("produced"))
-    u, u_flags = kpi_column(kpi.UTILISATION, col("apt_s"), aubt)
-    mtbf, mtbf_flags = kpi_column(kpi.MTBF, col("apt_s"), col("failures"))
-    mttr, mttr_flags = kpi_column(kpi.MTTR, col("unplanned_down_s"), col("failures"))
-    df = (df.withColumn("availability", a).withColumn("effectiveness", e).withColumn("quality_ratio", q)
-            .withColumn("scrap_ratio", s).withColumn("rework_ratio", r)
-            .withColumn("first_pass_yield", fpy)  # good excludes scrap and rework (contract)
-            .withColumn("utilisation", u).withColumn("mtbf_s", mtbf).withColumn("mttr_s", mttr))
-    o, o_flags = kpi_column(kpi.OEE, col("availability"), col("effectiveness"), col("quality_ratio"))
-    flags = F.array_sort(F.array_distinct(F.concat(pbt_flags, a_flags, e_flags, q_flags, s_flags, r_flags, fpy_flags,
-                                                   u_flags, mtbf_flags, mttr_flags, o_flags)))
+    # first_pass_yield from good / produced: good excludes scrap and rework (contract)
+    df = df.withColumns({"scrap_ratio": s, "rework_ratio": r, "first_pass_yield": fpy})
     no_state = F.when((col("produced") > 0) & (col("state_records") == 0) & (col("pot_s") == 0),
                       F.array(F.lit("no_state_for_counting_device"))).otherwise(F.array().cast("array<string>"))
-    return (df.withColumn("oee", o)
-              .withColumn("flags", F.array_sort(F.array_distinct(F.concat(flags, no_state))))
-              .withColumn("uncertain_records", col("production_uncertain_records") + col("state_uncertain_records"))
-              .withColumn("bad_records_excluded",
-                          col("production_bad_records_excluded") + col("state_bad_records_excluded"))
+    df = with_oee_kpis(df, kpi_column(kpi.EFFECTIVENESS, col("pru_s"), col("produced"), col("apt_s")),
+                       kpi_column(kpi.QUALITY_RATIO, col("good"), col("produced")),
+                       pbt_flags, s_flags, r_flags, fpy_flags, no_state)
+    return (df.withColumns({
+                "uncertain_records": col("production_uncertain_records") + col("state_uncertain_records"),
+                "bad_records_excluded": col("production_bad_records_excluded") + col("state_bad_records_excluded")})
               .select(*keys, "pot_s", "planned_down_s", "pbt_s", "apt_s", "setup_s", "unplanned_down_s",
                       "unplanned_idle_s", "unknown_state_s", "failures", "produced", "good", "scrap", "rework",
                       "ideal_run_s", "ideal_good_s", "availability", "effectiveness", "quality_ratio", "oee",

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from brain.clean.dedupe import split_duplicates
 from brain.clean.fate import Limits, classify, decode, parse, to_quarantine, to_silver
-from brain.clean.silver import split_duplicates
 from brain.industries.energy import ENERGY_METER, daily_site_kwh
 
 INGEST = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)

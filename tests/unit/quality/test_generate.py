@@ -63,10 +63,10 @@ def test_every_configured_table_gets_a_valid_lean_suite(cfg):
 
 
 def test_quarantine_sets_restate_the_contract_so_no_valid_record_moves(cfg):
-    from brain.industries import load
+    from brain.contracts.specs import record_spec
 
     for ind, rt, _ in configured_tables(cfg):
-        spec = load(cfg, ind).RECORD_SPECS[rt]
+        spec = record_spec(ind, rt)
         rules = _by_name(generate_suite(cfg, ind, rt))
         assert rules["expect_column_values_to_be_in_set:quality"].kwargs["value_set"] == ["GOOD", "UNCERTAIN", "BAD"]
         for f in spec.fields:
@@ -155,3 +155,14 @@ def test_write_and_check_honour_hand_tuned(tmp_path, capsys):
     assert write_suite(cfg, "silver.energy_meter", generated)[0] == "hand_tuned"
     assert json.loads(path.read_text()) == edited  # never overwritten
     assert "hand-tuned" in capsys.readouterr().out
+
+
+def test_quality_takes_record_specs_from_the_contracts_not_the_industries():
+    """brain.industries imports gold's KPI modules; quality is a stage below gold."""
+    import subprocess
+    import sys
+
+    code = ("import sys, brain.quality.generate, brain.quality.gate_release; "
+            "print(sorted(m for m in sys.modules if m.startswith(('brain.industries', 'brain.gold'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -245,3 +245,15 @@ def test_formula_defined_once():
     assert kpi.AVAILABILITY.args == ("apt_s", "pbt_s")
     with pytest.raises(TypeError):
         kpi.evaluate(kpi.AVAILABILITY, 1.0)
+
+
+def test_cp_and_defect_share_formulas():
+    # Cp = (USL - LSL) / 6 sigma; Cpk <= Cp, equal when centred (AIAG SPC manual)
+    assert kpi.cp(10.0, 1480.0, 1540.0) == pytest.approx(1.0)
+    assert kpi.cpk(1510.0, 10.0, 1480.0, 1540.0) == pytest.approx(kpi.cp(10.0, 1480.0, 1540.0))
+    assert kpi.cp(0.0, 1.0, 2.0) is None
+    with pytest.raises(kpi.KpiInputError, match="spec_limits_inverted"):
+        kpi.cp(1.0, 2.0, 1.0)
+    assert kpi.defect_share(3, 7) == pytest.approx(3 / 7)
+    with pytest.raises(kpi.KpiInputError, match="part_exceeds_produced"):
+        kpi.defect_share(8, 7)
