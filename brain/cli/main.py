@@ -95,6 +95,7 @@ def _cmd_maintain(args, cfg) -> int:
     return 0
 
 
+# One _add_<command> per subcommand, alike in shape by design: each reads as that command's --help.
 def _add_ops(sub) -> None:
     p = sub.add_parser("ingest", help="Kafka -> bronze only, once or continuously",
                        description="Drain the industry's topics into bronze (available-now), or with "

@@ -54,6 +54,7 @@ def add_quality_arguments(p: argparse.ArgumentParser) -> None:
     p.description = DESCRIPTION
     p.epilog = EPILOG
     p.formatter_class = argparse.RawDescriptionHelpFormatter
+    # One block per action, alike in shape by design: each reads as that action's --help.
     sub = p.add_subparsers(dest="quality_action", metavar="ACTION", required=True)
     s = sub.add_parser("suites", help="print, write or check the generated expectation suites")
     s.add_argument("--write", action="store_true", help="write expectations/silver.<table>.json (not hand-tuned ones)")

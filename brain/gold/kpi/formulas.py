@@ -96,6 +96,8 @@ PLANNED_BUSY_TIME = Formula(
     checks=(_neg(NEGATIVE_DURATION, 0, 1),
             Check(PLANNED_DOWN_EXCEEDS_POT, lambda pot, pdot: pdot > pot)))
 
+# The Formulas below share a shape on purpose: each is one KPI written out as its standard
+# states it (inputs, value, where defined, which checks flag it); a factory would hide that.
 AVAILABILITY = Formula(
     "availability", ("apt_s", "pbt_s"),
     value=lambda apt, pbt: apt / pbt,
