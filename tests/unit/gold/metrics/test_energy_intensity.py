@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 import pytest
 
 from brain.gold.kpi import formulas as kpi
-
-DAY = date(2026, 11, 20)
-
-
-def _ts(hh: int, mm: int = 0) -> datetime:
-    return datetime(DAY.year, DAY.month, DAY.day, hh, mm)
+from tests.unit.gold.metrics.frames import DAY
+from tests.unit.gold.metrics.frames import ts as _ts
 
 
 def test_energy_per_tonne_of_good_product(spark):

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
 from brain.config import ConfigError
-
-DAY = date(2026, 11, 20)
-LOC = ("acme", "rm-1", "bf-1")
-
-
-def _ts(hh: int, mm: int = 0) -> datetime:
-    return datetime(DAY.year, DAY.month, DAY.day, hh, mm)
-
-
-def _telemetry(spark, sensor, unit, rows):
-    return spark.createDataFrame(
-        [(*LOC, dev, f"t{i}", ts, DAY, q, sensor, v, unit) for i, (dev, ts, q, v) in enumerate(rows)],
-        "enterprise string, site string, line string, device string, event_id string, event_ts_utc timestamp, "
-        "event_date date, quality string, sensor string, value double, unit string")
+from tests.unit.gold.metrics.frames import DAY
+from tests.unit.gold.metrics.frames import telemetry as _telemetry
+from tests.unit.gold.metrics.frames import ts as _ts
 
 
 def test_daily_exceedances_counts_readings_above_the_limit(spark):
