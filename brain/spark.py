@@ -39,7 +39,8 @@ def session_conf(cfg: Config) -> dict[str, str]:
         # Derby metastore files would otherwise land in the current directory.
         "spark.driver.extraJavaOptions": (
             f"-Dderby.system.home={cfg.path('paths.state') / 'derby'} "
-            f"-Dlog4j2.configurationFile={cfg.root / 'conf' / 'spark-log4j2.properties'}"),
+            f"-Dlog4j2.configurationFile={cfg.root / 'conf' / 'spark-log4j2.properties'} "
+            f"{cfg.get('spark.java_options', '') or ''}").strip(),
     }
     for key, value in (cfg.get("spark.extra_conf", {}) or {}).items():
         conf[str(key)] = str(value)

@@ -16,7 +16,7 @@ from brain.config import Config
 from brain.lake.tables import TOUCHED, is_delta, table_path
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 
 @dataclass(frozen=True)
@@ -81,29 +81,41 @@ def _sources(spec) -> tuple[str, ...]:
 SPANS_DAYS = frozenset({"machine_state"})
 
 
+def source_days(record_type: str, days) -> set[date]:
+    """The silver days a gold day of ``record_type`` is computed from."""
+    from datetime import timedelta
+
+    wanted = set(days)
+    if record_type in SPANS_DAYS:
+        wanted |= {d - timedelta(days=1) for d in days}
+    return wanted
+
+
 def publish(spark: "SparkSession", cfg: Config, gold_name: str, sources: dict[str, str], transform,
-            days: list[date], scope: dict[str, str] | None = None) -> PublishResult:
+            days: list[date], scope: dict[str, str] | None = None,
+            silver: dict[str, "DataFrame"] | None = None) -> PublishResult:
     """Recompute ``days`` of one gold table from its silver sources (record type -> table).
 
     ``scope`` (column -> value, e.g. {"industry": "raw_materials"}) is for a table
     several industries write: only the rows of these days with those values are
     replaced. The scope columns are partition columns too, so writers of
-    different scopes never conflict."""
-    from datetime import timedelta
-
+    different scopes never conflict. ``silver`` (table -> rows) are sources
+    already read (``read_sources``): they must hold every day this table needs.
+    """
     from pyspark.sql import functions as F
 
     if not days:
         return PublishResult(gold_name, (), 0)
     frames = []
     for record_type, silver_name in sources.items():
-        wanted = set(days)
-        if record_type in SPANS_DAYS:
-            wanted |= {d - timedelta(days=1) for d in days}
+        wanted = sorted(source_days(record_type, days))
+        if silver is not None and silver_name in silver:
+            frames.append(silver[silver_name].where(F.col("event_date").isin(wanted)))
+            continue
         path = table_path(cfg, silver_name)
         if not is_delta(path):
             return PublishResult(gold_name, (), 0)  # a source has no data yet
-        frames.append(spark.read.format("delta").load(str(path)).where(F.col("event_date").isin(sorted(wanted))))
+        frames.append(spark.read.format("delta").load(str(path)).where(F.col("event_date").isin(wanted)))
     out = (transform(*frames).where(F.col("event_date").isin(days))
            .withColumn("computed_at", F.current_timestamp()).localCheckpoint())
     path = str(table_path(cfg, gold_name))
@@ -123,32 +135,63 @@ def publish(spark: "SparkSession", cfg: Config, gold_name: str, sources: dict[st
     return PublishResult(gold_name, tuple(days), out.count())
 
 
+def read_sources(spark: "SparkSession", cfg: Config, wanted: dict[str, set[date]]) -> dict[str, "DataFrame"]:
+    """Each silver table's rows of the wanted days, read once and materialised.
+
+    An industry's gold tables and scorecard share a handful of silver tables;
+    every Delta read of a table is several Spark jobs (snapshot, file
+    filtering) before any row moves, so each table is read once per publish
+    and the transforms filter the materialised rows. Tables without data are
+    left out.
+    """
+    from pyspark.sql import functions as F
+
+    out = {}
+    for name, days in wanted.items():
+        path = table_path(cfg, name)
+        if days and is_delta(path):
+            out[name] = (spark.read.format("delta").load(str(path))
+                         .where(F.col("event_date").isin(sorted(days))).localCheckpoint())
+    return out
+
+
 def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) -> list[PublishResult]:
     """Recompute every gold table of the industry, and its data-quality scorecard,
     for the days its new silver data touched."""
     from datetime import timedelta
 
     from brain.lake.tables import silver_table
-    from brain.quality.scorecard import SCORECARD, publish_scorecard
+    from brain.quality.scorecard import SCORECARD, publish_scorecard, scorecard_days
 
     tables = {rt: silver_table(industry, rt) for rt in cfg.get(f"industries.{industry}.record_types")}
     started = spark.sql("SELECT current_timestamp() AS t").first()["t"]  # before any silver read
     pending = {rt: pending_days(spark, cfg, name) for rt, name in tables.items()}
-    results = []
+    plan = []
     for gold_name, spec in module.GOLD.items():
         days: set[date] = set()
         for rt in _sources(spec):
             days |= set(pending[rt])
             if rt in SPANS_DAYS:
                 days |= {d + timedelta(days=1) for d in pending[rt]}
-        sources = {rt: tables[rt] for rt in _sources(spec)}
         options = spec[2] if len(spec) > 2 else {}  # e.g. {"scope": {...}} for a shared table
-        results.append(publish(spark, cfg, gold_name, sources, spec[1], sorted(days), **options))
+        plan.append((gold_name, {rt: tables[rt] for rt in _sources(spec)}, spec[1], sorted(days), options))
     # The scorecard covers every record type, gold sources or not (telemetry too).
     all_days = sorted(set().union(*pending.values()))
-    if all_days:
-        rows = publish_scorecard(spark, cfg, industry, all_days)
-        results.append(PublishResult(SCORECARD, tuple(all_days), rows))
+    wanted: dict[str, set[date]] = {name: scorecard_days(rt, all_days) if all_days else set()
+                                    for rt, name in tables.items()}
+    for _, sources, _, days, _ in plan:
+        for rt, name in sources.items():
+            wanted[name] |= source_days(rt, days)
+    silver = read_sources(spark, cfg, wanted)
+    try:
+        results = [publish(spark, cfg, gold_name, sources, transform, days, silver=silver, **options)
+                   for gold_name, sources, transform, days, options in plan]
+        if all_days:
+            rows = publish_scorecard(spark, cfg, industry, all_days, silver=silver)
+            results.append(PublishResult(SCORECARD, tuple(all_days), rows))
+    finally:
+        for df in silver.values():
+            df.unpersist()
     for rt, name in tables.items():
         if pending[rt]:
             _mark_published(spark, cfg, name, pending[rt], started)

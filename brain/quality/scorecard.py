@@ -210,8 +210,24 @@ def sensor_periods(registry=None) -> dict[str, float]:
     return {name: float(s.period_s) for name, s in reg.sensors.items()}
 
 
-def build_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Iterable[date]) -> "DataFrame | None":
-    """The scorecard rows of ``industry`` for ``days`` (None when the industry has no silver data)."""
+def scorecard_days(record_type: str, days: Iterable[date]) -> set[date]:
+    """The silver days of ``record_type`` the scorecard of ``days`` reads: the days themselves, and for
+    machine states the day before the first (a state in force at a report's start may be older)."""
+    from datetime import timedelta
+
+    days = sorted(set(days))
+    if record_type == "machine_state" and days:
+        lo, hi = min(days) - timedelta(days=1), max(days)
+        return {lo + timedelta(days=i) for i in range((hi - lo).days + 1)}
+    return set(days)
+
+
+def build_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Iterable[date],
+                    silver_rows: "dict[str, DataFrame] | None" = None) -> "DataFrame | None":
+    """The scorecard rows of ``industry`` for ``days`` (None when the industry has no silver data).
+
+    ``silver_rows`` (silver table -> rows already read) must hold ``scorecard_days`` of each table.
+    """
     from itertools import chain
 
     from pyspark.sql import functions as F
@@ -222,7 +238,8 @@ def build_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Ite
     in_days = F.col("event_date").isin(days)
     silver: dict[str, DataFrame] = {}
     for rt in cfg.get(f"industries.{industry}.record_types"):
-        df = _read(spark, cfg, silver_table(industry, rt))
+        name = silver_table(industry, rt)
+        df = silver_rows[name] if silver_rows is not None and name in silver_rows else _read(spark, cfg, name)
         if df is not None:
             silver[rt] = df
     if not silver:
@@ -279,7 +296,8 @@ def build_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Ite
     return scorecard(industry, parts)
 
 
-def publish_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Iterable[date]) -> int:
+def publish_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Iterable[date],
+                      silver: "dict[str, DataFrame] | None" = None) -> int:
     """Recompute ``days`` of gold.data_quality_daily for ``industry``; returns rows written.
 
     Partitioned by event_date; replaces exactly (industry, days), so industries
@@ -288,7 +306,7 @@ def publish_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: I
     from pyspark.sql import functions as F
 
     days = sorted(set(days))
-    df = build_scorecard(spark, cfg, industry, days)
+    df = build_scorecard(spark, cfg, industry, days, silver)
     if df is None:
         return 0
     out = df.withColumn("computed_at", F.current_timestamp()).localCheckpoint()
