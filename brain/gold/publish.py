@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from brain.config import Config
 from brain.lake.tables import TOUCHED, is_delta, table_path
 
+PUBLISHED_DAYS = "quality.published_days"
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
@@ -33,41 +35,32 @@ def pending_days(spark: "SparkSession", cfg: Config, silver_name: str) -> list[d
     id for hours, and each of its batches that touches an already-published
     day makes that day pending again.
     """
-    return sorted({r["event_date"] for r in _pending(spark, cfg, silver_name).select("event_date").distinct()
-                   .collect()})
+    return sorted({day for day, _ in pending_runs(cfg, silver_name)})
 
 
-def _pending(spark: "SparkSession", cfg: Config, silver_name: str):
-    from pyspark.sql import functions as F
+def pending_runs(cfg: Config, silver_name: str, before=None) -> set[tuple[date, str]]:
+    """(day, run id) pairs of ``silver_name`` recorded since their last publish (and, with ``before``,
+    recorded before that time)."""
+    from brain.lake.ledger_reads import naive_utc, read_rows, sql_list
 
-    path = table_path(cfg, TOUCHED)
-    if not is_delta(path):
-        return spark.createDataFrame([], "table string, event_date date, run_id string, recorded_at timestamp")
-    touched = spark.read.format("delta").load(str(path)).where(F.col("table") == silver_name)
-    published = _published(spark, cfg)
-    if published is None:
-        return touched
-    last = (published.where(F.col("table") == silver_name).groupBy("table", "event_date", "run_id")
-            .agg(F.max("published_at").alias("_published_at")))
-    return (touched.join(last, ["table", "event_date", "run_id"], "left")
-            .where(F.col("_published_at").isNull() | (F.col("recorded_at") >= F.col("_published_at")))
-            .drop("_published_at"))
-
-
-def _published(spark: "SparkSession", cfg: Config):
-    path = table_path(cfg, "quality.published_days")
-    return spark.read.format("delta").load(str(path)) if is_delta(path) else None
+    where = f"\"table\" = {sql_list([silver_name])}"
+    touched = read_rows(cfg, TOUCHED, ["event_date", "run_id", "recorded_at"], where) or []
+    last: dict[tuple[date, str], object] = {}
+    for day, run, at in read_rows(cfg, PUBLISHED_DAYS, ["event_date", "run_id", "published_at"], where) or []:
+        last[(day, run)] = max(at, last.get((day, run), at))
+    cutoff = naive_utc(before) if before is not None else None
+    return {(day, run) for day, run, at in touched
+            if ((day, run) not in last or at >= last[(day, run)]) and (cutoff is None or at < cutoff)}
 
 
 def _mark_published(spark: "SparkSession", cfg: Config, silver_name: str, days: list[date], started) -> None:
     """Stamp the days with the publish's *start*: rows recorded after it (while the publish read
     silver) stay pending for the next publish."""
-    from pyspark.sql import functions as F
-
-    marks = (_pending(spark, cfg, silver_name).where(F.col("event_date").isin(days))
-             .where(F.col("recorded_at") < F.lit(started))
-             .select("table", "event_date", "run_id").distinct().withColumn("published_at", F.lit(started)))
-    marks.write.format("delta").mode("append").save(str(table_path(cfg, "quality.published_days")))
+    marks = sorted((silver_name, day, run, started) for day, run in pending_runs(cfg, silver_name, before=started)
+                   if day in set(days))
+    if marks:
+        (spark.createDataFrame(marks, "table string, event_date date, run_id string, published_at timestamp")
+         .write.format("delta").mode("append").save(str(table_path(cfg, PUBLISHED_DAYS))))
 
 
 def _sources(spec) -> tuple[str, ...]:

@@ -89,26 +89,23 @@ def unvalidated_runs_of(spark: SparkSession, cfg: Config, table_names: list[str]
 
     Read from quality.touched_days (small), so the silver read can prune to
     those days. Runs with rows in quality.validation_results count as
-    validated too (lakes from before quality.validated_runs existed).
+    validated too (lakes from before quality.validated_runs existed). The
+    ledgers are read without Spark (brain.lake.ledger_reads): milliseconds
+    instead of a few Spark jobs per table.
     """
-    from pyspark.sql import functions as F
-
+    from brain.lake.ledger_reads import read_rows, sql_list
     from brain.lake.tables import TOUCHED
 
-    touched_path = table_path(cfg, TOUCHED)
-    if not is_delta(touched_path) or not table_names:
+    if not table_names:
         return {}
-    touched = (spark.read.format("delta").load(str(touched_path)).where(F.col("table").isin(table_names))
-               .select("table", "run_id", "event_date"))
+    touched = read_rows(cfg, TOUCHED, ["table", "run_id", "event_date"], f"\"table\" IN ({sql_list(table_names)})")
+    done: set[tuple[str, str]] = set()
     for name in (VALIDATED_RUNS, RESULTS_TABLE):
-        path = table_path(cfg, name)
-        if is_delta(path):
-            done = (spark.read.format("delta").load(str(path)).where(F.col("table_name").isin(table_names))
-                    .select(F.col("table_name").alias("table"), "run_id").distinct())
-            touched = touched.join(done, ["table", "run_id"], "left_anti")
-    out: dict[str, dict[str, list]] = {}
-    for r in touched.distinct().collect():
-        out.setdefault(r["table"], {}).setdefault(r["run_id"], []).append(r["event_date"])
+        done |= set(read_rows(cfg, name, ["table_name", "run_id"], f"table_name IN ({sql_list(table_names)})") or [])
+    out: dict[str, dict[str, set]] = {}
+    for table, run, day in touched or []:
+        if (table, run) not in done:
+            out.setdefault(table, {}).setdefault(run, set()).add(day)
     return {t: {k: sorted(v) for k, v in runs.items()} for t, runs in out.items()}
 
 
