@@ -18,6 +18,7 @@ from brain.config import ConfigError, load
 EPILOG = """\
 examples:
   brain kafka start                      start the embedded Kafka broker (KRaft) on 127.0.0.1
+  brain spark start                      start the warm Spark Connect server on 127.0.0.1:15002
   brain topics create                    create <industry>.<record_type> topics
   brain simulate --industry energy --records 500 --seed 1
   brain run --industry energy            ingest -> clean -> validate -> publish, once
@@ -187,8 +188,9 @@ def _add_doctor(sub) -> None:
     p = sub.add_parser("doctor", help="check that every part of the stack works",
                        description="Checks Java, the JVM jars, the Kafka broker (reachable, and a produce/"
                                    "consume round-trip), Spark with Delta (write/read/time travel), Great "
-                                   "Expectations and that every DAG imports. Exits 1 naming what is broken "
-                                   "and how to fix it.")
+                                   "Expectations, the optional Spark Connect server (`brain spark start`; not "
+                                   "running is only a warning) and that every DAG imports. Exits 1 naming what "
+                                   "is broken and how to fix it.")
     p.add_argument("--json", action="store_true", help="machine-readable result")
     p.add_argument("--skip", action="append", metavar="CHECK",
                    help="skip a check by name (repeatable), e.g. --skip airflow")
@@ -221,6 +223,8 @@ def _add_delegated(sub) -> None:
          ops.add_reconcile_arguments, ops.run_reconcile),
         ("quarantine", "list, show and replay quarantined records", ops.add_quarantine_arguments,
          ops.run_quarantine),
+        ("spark", "start/stop/status of the warm Spark Connect server (127.0.0.1)", ops.add_spark_arguments,
+         ops.run_spark),
         ("query", "read-only SQL over every lake table by name, with Delta time travel",
          query.add_arguments, query.run_cli),
         ("trace", "material genealogy: a lot forward to batches and shipments, a shipment back to lots",

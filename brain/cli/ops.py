@@ -1,4 +1,5 @@
-"""`brain reconcile` and `brain quarantine list|show|replay` (wired into brain.cli.main).
+"""`brain reconcile`, `brain quarantine list|show|replay` and `brain spark start|stop|status`
+(wired into brain.cli.main).
 
 Kept free of Spark imports at module level: building the parser must stay fast.
 """
@@ -106,6 +107,58 @@ def run_reconcile(args, cfg) -> int:
                 for reason, n in reasons.items():
                     print(f"  {ind:<24} {reason:<40} {n:>8}")
     return 0 if report.ok and (ledger is None or ledger.ok) else 1
+
+
+# --------------------------------------------------------------------------- spark
+
+SPARK_DESCRIPTION = """\
+Manage the warm Spark Connect server: one long-lived Spark driver on
+127.0.0.1 (port spark_connect.port, default 15002) with the same settings as
+the in-process session (Delta, the Kafka connector, spark.master, the
+warehouse), so a process can attach to it instead of starting its own JVM.
+Its pid and log live under <paths.state>/spark_connect.
+
+  start   idempotent; returns once a Connect session has run a query
+  stop    graceful (SIGTERM, then SIGKILL after spark_connect.stop_timeout_s), frees the port
+  status  exit 0 if the server runs and its port answers, 3 if not
+
+The pipeline still starts its own session by default; attach by hand with
+SparkSession.builder.remote("sc://127.0.0.1:15002").getOrCreate()."""
+
+SPARK_EPILOG = """\
+examples:
+  brain spark start                        start the server (or find it running) and wait until it answers
+  brain spark status --json                machine-readable: running, pid, host, port, reachable, url
+  brain spark stop
+  BRAIN__SPARK_CONNECT__PORT=15102 brain spark start   another port (e.g. a second state dir)"""
+
+
+def add_spark_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = SPARK_DESCRIPTION
+    p.epilog = SPARK_EPILOG
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("action", choices=["start", "stop", "status"],
+                   help="start: idempotent, returns once the server answers queries; stop: graceful, frees the "
+                        "port; status: exit 0 if running, 3 if not")
+    p.add_argument("--json", action="store_true", help="print the resulting status as JSON")
+
+
+def run_spark(args, cfg) -> int:
+    from brain.ops import spark_service as svc
+
+    say = (lambda m: print(m, file=sys.stderr)) if args.json else print  # keep stdout pure JSON
+    if args.action == "start":
+        svc.start(cfg, log=say)
+    elif args.action == "stop":
+        svc.stop(cfg, log=say)
+    st = svc.status(cfg)
+    if args.json:
+        print(json.dumps(st.as_dict()))
+    elif args.action == "status":
+        print(f"spark: {st.detail}")
+    if args.action == "status":
+        return 0 if st.running and st.reachable else 3
+    return 0
 
 
 # --------------------------------------------------------------------------- quarantine

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import os
-import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -20,6 +18,7 @@ from pathlib import Path
 
 from brain.config import Config
 from brain.jars import kafka_jars
+from brain.ops.processes import pid_alive, port_open, tail, terminate
 
 
 class BrokerError(Exception):
@@ -131,35 +130,12 @@ def _java() -> str:
     return str(Path(java_home) / "bin" / "java") if java_home else "java"
 
 
-def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still answers kill(0); treat it as gone.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-        return state != "Z"
-    except OSError:
-        return True
-
-
 def _read_pid(bp: BrokerPaths) -> int | None:
     try:
         pid = int(bp.pidfile.read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if _pid_alive(pid) else None
+    return pid if pid_alive(pid) else None
 
 
 def _cluster_id() -> str:
@@ -184,7 +160,7 @@ def status(cfg: Config) -> BrokerStatus:
     host = cfg.get("kafka.embedded.host", type_=str)
     port = cfg.get("kafka.embedded.port", type_=int)
     pid = _read_pid(bp)
-    reachable = _port_open(host, port)
+    reachable = port_open(host, port)
     if pid and reachable:
         detail = f"running (pid {pid}) on {host}:{port}"
     elif pid:
@@ -256,9 +232,9 @@ def start(cfg: Config, log=print) -> BrokerStatus:
 
     timeout = float(cfg.get("kafka.embedded.start_timeout_s", 90))
     if not _wait_ready(cfg, timeout, proc):
-        tail = _tail(bp.logs / "server.log") or _tail(bp.stdout)
-        _terminate(proc.pid, 10)
-        raise BrokerError(f"broker did not become ready within {timeout:.0f}s; last log lines:\n{tail}")
+        last = tail(bp.logs / "server.log") or tail(bp.stdout)
+        terminate(proc.pid, 10)
+        raise BrokerError(f"broker did not become ready within {timeout:.0f}s; last log lines:\n{last}")
     st = status(cfg)
     log(f"kafka: ready ({st.detail})")
     return st
@@ -275,28 +251,6 @@ def _wait_ready(cfg: Config, timeout: float, proc: subprocess.Popen | None = Non
     return False
 
 
-def _terminate(pid: int, timeout: float) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _pid_alive(pid):
-        _reap(pid)
-        time.sleep(0.2)
-    if _pid_alive(pid):
-        os.kill(pid, signal.SIGKILL)
-        time.sleep(0.5)
-    _reap(pid)
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-
-
 def stop(cfg: Config, timeout: float = 60.0, log=print) -> BrokerStatus:
     """Stop the broker gracefully and wait for its port to be free."""
     bp = paths(cfg)
@@ -305,11 +259,11 @@ def stop(cfg: Config, timeout: float = 60.0, log=print) -> BrokerStatus:
         log("kafka: not running")
     else:
         log(f"kafka: stopping pid {pid}")
-        _terminate(pid, timeout)
+        terminate(pid, timeout)
     bp.pidfile.unlink(missing_ok=True)
     host, port = cfg.get("kafka.embedded.host"), cfg.get("kafka.embedded.port")
     deadline = time.monotonic() + 10
-    while _port_open(host, port) and time.monotonic() < deadline:
+    while port_open(host, port) and time.monotonic() < deadline:
         time.sleep(0.2)
     st = status(cfg)
     if st.reachable:
@@ -319,8 +273,3 @@ def stop(cfg: Config, timeout: float = 60.0, log=print) -> BrokerStatus:
     return st
 
 
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""

@@ -27,6 +27,7 @@ class Check:
     detail: str
     fix: str = ""
     seconds: float = 0.0
+    warning: str = ""  # ok, but worth knowing (an optional part is off); printed as "warn"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -121,6 +122,22 @@ def _great_expectations(cfg: Config) -> tuple[str, str]:
     return f"great_expectations {gx.__version__} on Spark: found the planted null", ""
 
 
+def _spark_connect(cfg: Config) -> tuple[str, str]:
+    """The warm Connect server is optional (pipeline sessions are in-process by default): off is a warning."""
+    from brain.ops import spark_service
+
+    st = spark_service.status(cfg)
+    if not st.running and not st.reachable:
+        return "Spark Connect server not running (optional)", "start it with `brain spark start` to attach to " \
+            f"{st.url}"
+    if not st.running:
+        return st.detail, "not ours: `brain spark start` will refuse this port; set spark_connect.port"
+    if not st.reachable:
+        raise RuntimeError(st.detail)
+    spark_service.probe(cfg)
+    return f"{st.detail}: a Connect session ran a query", ""
+
+
 _DAGBAG_SCRIPT = """
 import json, time
 t = time.monotonic()
@@ -159,11 +176,12 @@ FIXES = {
     "delta": "the Delta jars must match Spark: `make jars`",
     "great_expectations": "reinstall pinned packages: `make setup`",
     "airflow": "fix the DAG import errors above; run `make setup` if Airflow itself fails",
+    "spark_connect": "restart it: `brain spark stop && brain spark start` (log: <paths.state>/spark_connect/logs)",
 }
 
 CHECKS: list[tuple[str, Callable[[Config], tuple[str, str]]]] = [
     ("java", _java), ("jars", _jars), ("kafka", _kafka), ("spark", _spark), ("delta", _delta),
-    ("great_expectations", _great_expectations), ("airflow", _airflow),
+    ("great_expectations", _great_expectations), ("spark_connect", _spark_connect), ("airflow", _airflow),
 ]
 
 
@@ -176,8 +194,8 @@ def run_checks(cfg: Config, skip: set[str] | None = None) -> list[Check]:
             continue
         t = time.monotonic()
         try:
-            detail, _ = fn(cfg)
-            results.append(Check(name, True, detail, seconds=round(time.monotonic() - t, 1)))
+            detail, warning = fn(cfg)
+            results.append(Check(name, True, detail, seconds=round(time.monotonic() - t, 1), warning=warning))
         except Exception as exc:  # noqa: BLE001 - a doctor reports every failure, it does not stop at one
             results.append(Check(name, False, explain(exc), FIXES.get(name, ""), round(time.monotonic() - t, 1)))
     return results
@@ -186,9 +204,11 @@ def run_checks(cfg: Config, skip: set[str] | None = None) -> list[Check]:
 def print_checks(checks: list[Check]) -> None:
     width = max(len(c.name) for c in checks)
     for c in checks:
-        mark = "ok  " if c.ok else "FAIL"
+        mark = "FAIL" if not c.ok else "warn" if c.warning else "ok  "
         print(f"{mark}  {c.name.ljust(width)}  {c.detail}  ({c.seconds}s)")
         if not c.ok and c.fix:
             print(f"      {' ' * width}  fix: {c.fix}")
+        elif c.warning:
+            print(f"      {' ' * width}  note: {c.warning}")
     bad = [c.name for c in checks if not c.ok]
     print(f"\n{'all checks passed' if not bad else 'broken: ' + ', '.join(bad)}")

@@ -17,7 +17,7 @@ def test_doctor_json_reports_every_part_ok(broker, spark, capsys):
     status = {c["name"]: c["ok"] for c in report["checks"]}
     assert report["ok"] is True
     assert status == {"java": True, "jars": True, "kafka": True, "spark": True, "delta": True,
-                      "great_expectations": True, "airflow": True}
+                      "great_expectations": True, "spark_connect": True, "airflow": True}
 
 
 def test_doctor_fails_and_names_kafka_when_no_broker_answers(spark, monkeypatch, capsys):

@@ -1,0 +1,276 @@
+"""The warm Spark Connect server: one long-lived Spark driver on 127.0.0.1.
+
+Started with pyspark's own ``spark-submit`` (its ``jars/`` already hold the
+Connect server, so no ``--jars`` or application jar is needed) and configured
+with exactly the settings of the in-process session (``brain.spark.session_conf``),
+so a client attached at ``sc://127.0.0.1:<spark_connect.port>`` sees the same
+Delta, Kafka and warehouse setup. Pid and log live under
+``<paths.state>/spark_connect``. ``start`` is idempotent and returns once a
+Connect session has run a query; ``stop`` is graceful (SIGTERM, then SIGKILL)
+and waits until the port is free.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from brain.config import Config
+from brain.ops.processes import pid_alive, port_open, tail, terminate
+
+# Loopback only, not configurable: the server has no authentication, and any
+# client that reaches it can read and write the whole lake.
+HOST = "127.0.0.1"
+MAIN_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+# Settings spark-submit takes as options of its own rather than as --conf.
+_OWN_OPTIONS = {"spark.master": "--master", "spark.app.name": "--name"}
+
+
+class SparkServiceError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    running: bool
+    pid: int | None
+    host: str
+    port: int
+    reachable: bool
+    url: str
+    detail: str
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass(frozen=True)
+class ServicePaths:
+    home: Path
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.home / "server.pid"
+
+    @property
+    def stdout(self) -> Path:
+        return self.logs / "server.out"
+
+
+def paths(cfg: Config) -> ServicePaths:
+    return ServicePaths(cfg.path("paths.state") / "spark_connect")
+
+
+def port(cfg: Config) -> int:
+    return cfg.get("spark_connect.port", type_=int)
+
+
+def url(cfg: Config) -> str:
+    return f"sc://{HOST}:{port(cfg)}"
+
+
+def spark_submit() -> Path:
+    """pyspark's bundled launcher (the same Spark build the client speaks to)."""
+    import pyspark
+
+    return Path(pyspark.__file__).parent / "bin" / "spark-submit"
+
+
+def server_conf(cfg: Config) -> dict[str, str]:
+    """The in-process session's settings plus the server's own (pure)."""
+    from brain.spark import session_conf
+
+    conf = session_conf(cfg)
+    conf["spark.app.name"] = f"{conf.get('spark.app.name', 'enterprise-brain')}-connect"
+    for key, value in (cfg.get("spark_connect.extra_conf", {}) or {}).items():
+        conf[str(key)] = str(value)
+    # Last, so extra_conf cannot open the server to the network or move it off its port.
+    conf["spark.connect.grpc.binding.address"] = HOST
+    conf["spark.connect.grpc.binding.port"] = str(port(cfg))
+    return conf
+
+
+def command(cfg: Config, launcher: Path | None = None) -> list[str]:
+    """The spark-submit command line that runs the server (pure but for locating pyspark)."""
+    conf = server_conf(cfg)
+    cmd = [str(launcher or spark_submit()), "--class", MAIN_CLASS]
+    for key, option in _OWN_OPTIONS.items():
+        if key in conf:
+            cmd += [option, conf.pop(key)]
+    for key, value in conf.items():
+        cmd += ["--conf", f"{key}={value}"]
+    return cmd
+
+
+def launch_env(environ: Mapping[str, str], launcher: Path, python: str) -> dict[str, str]:
+    """The server's environment: pyspark's Spark, our Python, never in Connect-client mode itself."""
+    env = {k: v for k, v in environ.items() if k not in ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED")}
+    # A SPARK_HOME pointing at another Spark would run that build's server, not the client's.
+    env["SPARK_HOME"] = str(launcher.parent.parent)
+    # 1 would make spark-submit start a client application against a server, not the server.
+    env["SPARK_CONNECT_MODE"] = "0"
+    # The Connect planner starts the Python workers of foreachBatch and UDFs with $PYSPARK_PYTHON
+    # (else `python3` from PATH), ignoring spark.pyspark.python.
+    env["PYSPARK_PYTHON"] = env["PYSPARK_DRIVER_PYTHON"] = python
+    return env
+
+
+def _cmdline(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return None
+
+
+def _read_pid(sp: ServicePaths) -> int | None:
+    """The server's pid, if the pidfile names a live Spark Connect server (not a reused pid)."""
+    try:
+        pid = int(sp.pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if not pid_alive(pid):
+        return None
+    args = _cmdline(pid)
+    return pid if args is None or MAIN_CLASS in args else None  # no /proc to ask: trust the pidfile
+
+
+def _started_port(pid: int) -> int | None:
+    """The port the server was started with (its command line), which the config may no longer say."""
+    prefix = "spark.connect.grpc.binding.port="
+    for arg in _cmdline(pid) or []:
+        if arg.startswith(prefix) and arg[len(prefix):].isdigit():
+            return int(arg[len(prefix):])
+    return None
+
+
+def status(cfg: Config) -> ServiceStatus:
+    sp = paths(cfg)
+    p = port(cfg)
+    pid = _read_pid(sp)
+    reachable = port_open(HOST, p)
+    started = _started_port(pid) if pid else None
+    if pid and reachable:
+        detail = f"running (pid {pid}) at {url(cfg)}"
+    elif pid and started not in (None, p):
+        detail = (f"process {pid} serves port {started}, but spark_connect.port is now {p}; "
+                  f"restart it: `brain spark stop && brain spark start`")
+    elif pid:
+        detail = f"process {pid} alive but {HOST}:{p} not accepting connections (starting, or stuck: see {sp.stdout})"
+    elif reachable:
+        detail = f"{HOST}:{p} is answered by a process this project did not start"
+    else:
+        detail = "not running (start it with `brain spark start`)"
+    return ServiceStatus(bool(pid), pid, HOST, p, reachable, url(cfg), detail)
+
+
+def probe(cfg: Config) -> None:
+    """Run ``spark.range(1).count()`` in a fresh Connect session; raises what went wrong."""
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+    from pyspark.sql.connect.session import SparkSession as RemoteSession
+
+    # create(), not getOrCreate(): a session of its own, so stopping it never stops the caller's.
+    session = RemoteSession.builder.remote(url(cfg)).create()
+    try:
+        # The default policy retries an unavailable server for 10 minutes; a probe must answer soon.
+        session.client.set_retry_policies([DefaultPolicy(max_retries=3, max_backoff=2000)])
+        # Reattachable executions are released asynchronously, after stop() closed the session:
+        # every probe would log INVALID_HANDLE.SESSION_CLOSED errors in the server's log.
+        session.client.disable_reattachable_execute()
+        n = session.range(1).count()
+        if n != 1:
+            raise SparkServiceError(f"the server at {url(cfg)} counted {n} rows in range(1)")
+    finally:
+        session.stop()
+
+
+def _ready(cfg: Config) -> bool:
+    if not port_open(HOST, port(cfg)):
+        return False
+    try:
+        probe(cfg)
+        return True
+    except Exception:  # noqa: BLE001 - still starting: the caller waits and asks again
+        return False
+
+
+def _wait_ready(cfg: Config, timeout: float, proc: subprocess.Popen | None = None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        if _ready(cfg):
+            return True
+        time.sleep(1.0)
+    return False
+
+
+def start(cfg: Config, log=print) -> ServiceStatus:
+    """Start the server unless it already runs; return once a Connect session can run a query."""
+    sp = paths(cfg)
+    timeout = float(cfg.get("spark_connect.start_timeout_s", 180))
+    current = status(cfg)
+    if current.running:
+        if not _wait_ready(cfg, timeout):
+            raise SparkServiceError(f"Spark Connect server pid {current.pid} runs but does not answer queries; "
+                                    f"see {sp.stdout}, or restart it: `brain spark stop && brain spark start`")
+        log(f"spark: already running (pid {current.pid}) at {current.url}")
+        return status(cfg)
+    if current.reachable:
+        raise SparkServiceError(f"port {current.port} on {HOST} is taken by another process; stop it or set "
+                                f"spark_connect.port (env BRAIN__SPARK_CONNECT__PORT)")
+
+    launcher = spark_submit()
+    if not os.access(launcher, os.X_OK):
+        raise SparkServiceError(f"{launcher} is missing or not executable; reinstall pyspark with `make setup`")
+    cmd = command(cfg, launcher)  # raises JarsMissing (saying to run `make jars`) before anything starts
+    sp.logs.mkdir(parents=True, exist_ok=True)
+    with open(sp.stdout, "ab") as out:
+        out.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S%z')} starting: {' '.join(cmd)}\n".encode())
+        out.flush()
+        # A new session: the server outlives the CLI process that started it. spark-submit execs
+        # java, so this pid is the server's own.
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=sp.home,
+                                env=launch_env(os.environ, launcher, server_conf(cfg)["spark.pyspark.python"]))
+    sp.pidfile.write_text(str(proc.pid))
+    log(f"spark: starting Spark Connect server pid {proc.pid} at {url(cfg)} "
+        f"(master {cfg.get('spark.master')}, log {sp.stdout})")
+
+    if not _wait_ready(cfg, timeout, proc):
+        exited = proc.poll()
+        terminate(proc.pid, 10)
+        sp.pidfile.unlink(missing_ok=True)
+        why = f"exited with status {exited}" if exited is not None else f"did not answer within {timeout:.0f}s"
+        raise SparkServiceError(f"Spark Connect server {why}; last log lines ({sp.stdout}):\n{tail(sp.stdout)}")
+    st = status(cfg)
+    log(f"spark: ready ({st.detail}); attach with SparkSession.builder.remote({st.url!r}).getOrCreate()")
+    return st
+
+
+def stop(cfg: Config, log=print) -> ServiceStatus:
+    """Stop the server gracefully and wait for its port to be free."""
+    sp = paths(cfg)
+    pid = _read_pid(sp)
+    if pid is None:
+        log("spark: not running")
+    else:
+        log(f"spark: stopping pid {pid}")
+        terminate(pid, float(cfg.get("spark_connect.stop_timeout_s", 60)))
+    sp.pidfile.unlink(missing_ok=True)
+    deadline = time.monotonic() + 10
+    while port_open(HOST, port(cfg)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    st = status(cfg)
+    if st.reachable:
+        raise SparkServiceError(f"{HOST}:{st.port} still accepts connections after stop: {st.detail}")
+    if pid is not None:
+        log("spark: stopped, port free")
+    return st
