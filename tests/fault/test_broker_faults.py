@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 
@@ -23,19 +22,14 @@ from brain.lake.tables import is_delta, table_path
 from brain.ops import broker as kafka_broker
 from brain.simulator.sinks import KafkaSink, read_ledger
 from tests.fault.ledger import assert_nothing_lost_or_doubled, count, energy_batch, spawn_stage
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def own_broker(isolated_cfg, monkeypatch, tmp_path):
-    port, cport = _free_port(), _free_port()
+    port, cport = free_port(), free_port()
     monkeypatch.setenv("BRAIN__PATHS__STATE", str(tmp_path / "state"))
     monkeypatch.setenv("BRAIN__KAFKA__EMBEDDED__PORT", str(port))
     monkeypatch.setenv("BRAIN__KAFKA__EMBEDDED__CONTROLLER_PORT", str(cport))

@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
 from brain import config
 from brain.ops import spark_service as svc
 from brain.ops.processes import pid_alive
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def service_cfg(tmp_path, monkeypatch):
     # Through the environment, so `brain spark ...` (which loads config itself) sees the same server.
     monkeypatch.setenv("BRAIN__PATHS__STATE", str(tmp_path / "state"))
-    monkeypatch.setenv("BRAIN__SPARK_CONNECT__PORT", str(_free_port()))
+    monkeypatch.setenv("BRAIN__SPARK_CONNECT__PORT", str(free_port()))
     cfg = config.load()
     yield cfg
     svc.stop(cfg, log=lambda m: None)
