@@ -85,7 +85,7 @@ def add_reconcile_arguments(p: argparse.ArgumentParser) -> None:
 def run_reconcile(args, cfg) -> int:
     from brain.ops.reconcile import reconcile, render
 
-    report = reconcile(_spark(cfg), cfg, cfg.select_industries(args.industry), kafka=not args.no_kafka)
+    report = reconcile(cfg, cfg.select_industries(args.industry), kafka=not args.no_kafka)
     ledger = None
     if args.ledger:
         from dataclasses import asdict

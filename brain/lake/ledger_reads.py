@@ -42,6 +42,20 @@ def select(cfg: Config, name: str, sql: str, scan: list[str] | None = None) -> l
     return [tuple(_naive_utc(v) for v in row) for row in rows]
 
 
+def load(con, alias: str, cfg: Config, name: str, columns: list[str]) -> bool:
+    """Copy ``columns`` of the table's current rows into DuckDB table ``alias`` on ``con`` (a scan is a
+    stream, read once); False when the table does not exist yet."""
+    from deltalake import DeltaTable
+
+    path = table_path(cfg, name)
+    if not is_delta(path):
+        return False
+    con.register("_scan", DeltaTable(str(path)).scan(columns=columns))
+    con.execute(f"CREATE TABLE {_quote(alias)} AS SELECT * FROM _scan")
+    con.unregister("_scan")
+    return True
+
+
 def column_names(cfg: Config, name: str) -> list[str]:
     """The table's columns ([] when it does not exist yet)."""
     from deltalake import DeltaTable

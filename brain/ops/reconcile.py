@@ -25,7 +25,6 @@ Nothing here writes; it only reads the lake and the checkpoint files.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from brain.config import Config
@@ -114,13 +113,19 @@ class Report:
 
 # --------------------------------------------------------------------------- the checks
 
-def reconcile(spark: "SparkSession", cfg: Config, industries: Iterable[str], kafka: bool = True) -> Report:
+def reconcile(cfg: Config, industries: Iterable[str], kafka: bool = True) -> Report:
     """Check both equations for every record type of ``industries``.
 
     ``kafka=True`` also asks the broker for its end offsets (shown as
-    information; records not yet ingested are not a mismatch).
+    information; records not yet ingested are not a mismatch). The lake is
+    read without Spark (delta-rs into DuckDB, only the Kafka coordinates):
+    a reconciliation is a handful of aggregates, which Spark pays seconds of
+    fixed cost per table for, and `brain reconcile` then starts no JVM.
     """
+    import duckdb
+
     from brain.contracts.topic_names import topic_for
+    from brain.lake.ledger_reads import load
     from brain.lake.tables import bronze_table, silver_table
 
     names = list(industries)
@@ -128,16 +133,22 @@ def reconcile(spark: "SparkSession", cfg: Config, industries: Iterable[str], kaf
     targets = [(ind, rt, topic_for(cfg, ind, rt), bronze_table(ind, rt), silver_table(ind, rt))
                for ind in names for rt in cfg.get(f"industries.{ind}.record_types")]
     ends = _broker_ends(cfg, [t[2] for t in targets], report) if kafka else {}
-    quarantine = _read(spark, cfg, QUARANTINE)
-    duplicates = _read(spark, cfg, DUPLICATES)
-    for ind, rt, topic, bronze_name, silver_name in targets:
-        _reconcile_one(spark, cfg, report, ind, rt, topic, bronze_name, silver_name, quarantine, duplicates,
-                       ends.get(topic, {}))
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        shared = {"quarantine": load(con, "quarantine", cfg, QUARANTINE,
+                                     ["industry", "reason", "topic", "partition", "offset"]),
+                  "duplicates": load(con, "duplicates", cfg, DUPLICATES, ["topic", "partition", "offset"])}
+        for ind, rt, topic, bronze_name, silver_name in targets:
+            _reconcile_one(con, cfg, report, ind, rt, topic, bronze_name, silver_name,
+                           [t for t, there in shared.items() if there], ends.get(topic, {}))
+        if shared["quarantine"]:
+            _quarantine_counts(con, names, report)
+    finally:
+        con.close()
     for key in ("lost", "doubled", "orphans"):
         items = sorted(getattr(report, key), key=lambda c: (c["topic"], c["partition"], c["offset"]))
         setattr(report, key, items[:SAMPLE])
-    if quarantine is not None:
-        _quarantine_counts(quarantine, names, report)
     return report
 
 
@@ -157,10 +168,26 @@ def _broker_ends(cfg: Config, topics: list[str], report: Report) -> dict[str, di
         return {}
 
 
-def _reconcile_one(spark, cfg: Config, report: Report, ind: str, rt: str, topic: str, bronze_name: str,
-                   silver_name: str, quarantine, duplicates, ends: dict[int, int]) -> None:
-    from pyspark.sql import functions as F
+# A coordinate's bronze row is unaccounted for: lost, or pending for the clean stage.
+_UNACCOUNTED = "(b > 0 AND s + q + d = 0)"
+_PER_PARTITION = f"""
+SELECT partition, sum(b) AS bronze_rows, count(*) FILTER (WHERE b > 0) AS bronze_offsets,
+       min("offset") FILTER (WHERE b > 0) AS min_offset, max("offset") FILTER (WHERE b > 0) AS max_offset,
+       sum(CASE WHEN b > 1 THEN b - 1 ELSE 0 END) AS bronze_repeats,
+       sum(s) AS silver, sum(q) AS quarantine, sum(d) AS duplicates,
+       count(*) FILTER (WHERE {_UNACCOUNTED} AND pending) AS pending,
+       count(*) FILTER (WHERE {_UNACCOUNTED} AND NOT pending) AS lost,
+       count(*) FILTER (WHERE b > 0 AND s + q + d > 1) AS doubled,
+       count(*) FILTER (WHERE b = 0) AS orphans
+FROM coords GROUP BY partition"""
+_PROBLEMS = f"""
+SELECT partition, "offset", b, s, q, d FROM coords
+WHERE ({_UNACCOUNTED} AND NOT pending) OR b = 0 OR (b > 0 AND s + q + d > 1)
+ORDER BY partition, "offset" LIMIT {3 * SAMPLE}"""
 
+
+def _reconcile_one(con, cfg: Config, report: Report, ind: str, rt: str, topic: str, bronze_name: str,
+                   silver_name: str, shared: list[str], ends: dict[int, int]) -> None:
     bronze_path = table_path(cfg, bronze_name)
     cp = read_checkpoint(checkpoint_path(cfg, f"bronze.{table_base(ind, rt)}"))
     committed, planned = kafka_offsets(cp.committed, topic), kafka_offsets(cp.planned, topic)
@@ -175,21 +202,14 @@ def _reconcile_one(spark, cfg: Config, report: Report, ind: str, rt: str, topic:
                                f"consumed offsets cannot be proven (restore it, or `brain ingest "
                                f"--recover-from-bronze`)")
 
-    coords = _coordinates(spark, cfg, topic, bronze_path, silver_name, quarantine, duplicates).persist()
+    _coordinates(con, cfg, topic, bronze_name, silver_name, shared)
     try:
-        stats = {r["partition"]: r.asDict() for r in coords.groupBy("partition").agg(
-            F.sum("b").alias("bronze_rows"), F.count(F.when(F.col("b") > 0, 1)).alias("bronze_offsets"),
-            F.min(F.when(F.col("b") > 0, F.col("offset"))).alias("min_offset"),
-            F.max(F.when(F.col("b") > 0, F.col("offset"))).alias("max_offset"),
-            F.sum(F.when(F.col("b") > 1, F.col("b") - 1).otherwise(0)).alias("bronze_repeats"),
-            F.sum("s").alias("silver"), F.sum("q").alias("quarantine"), F.sum("d").alias("duplicates"),
-            F.count(F.when(_lost_or_pending() & F.col("pending"), 1)).alias("pending"),
-            F.count(F.when(_lost_or_pending() & ~F.col("pending"), 1)).alias("lost"),
-            F.count(F.when((F.col("b") > 0) & (F.col("s") + F.col("q") + F.col("d") > 1), 1)).alias("doubled"),
-            F.count(F.when(F.col("b") == 0, 1)).alias("orphans")).collect()}
-        _samples(coords, topic, report)
+        cur = con.execute(_PER_PARTITION)
+        cols = [d[0] for d in cur.description]
+        stats = {r[0]: dict(zip(cols, r)) for r in cur.fetchall()}
+        _samples(con, topic, report)
     finally:
-        coords.unpersist()
+        con.execute("DROP TABLE IF EXISTS coords")
 
     for p in sorted(set(stats) | set(committed) | set(planned)):
         row = PartitionRow(ind, rt, topic, int(p), kafka_start=start.get(p), kafka_next=committed.get(p),
@@ -202,64 +222,57 @@ def _reconcile_one(spark, cfg: Config, report: Report, ind: str, rt: str, topic:
         report.partitions.append(row)
 
 
-def _lost_or_pending():
-    from pyspark.sql import functions as F
+def _coordinates(con, cfg: Config, topic: str, bronze_name: str, silver_name: str, shared: list[str]) -> None:
+    """DuckDB table ``coords``: one row per (partition, offset) seen anywhere for ``topic``: how often in
+    bronze (b), silver (s), quarantine (q) and duplicates (d), and whether the bronze row is still
+    pending for the clean stage (in a bronze file the silver query has not committed)."""
+    from urllib.parse import unquote, urlparse
 
-    return (F.col("b") > 0) & (F.col("s") + F.col("q") + F.col("d") == 0)
+    from deltalake import DeltaTable
+
+    from brain.lake.ledger_reads import load
+
+    bronze_path = table_path(cfg, bronze_name)
+    load(con, "bronze", cfg, bronze_name, ["topic", "partition", "offset"])
+    parts = ["SELECT partition, \"offset\", 1 AS b, 0 AS s, 0 AS q, 0 AS d FROM bronze WHERE topic = $topic"]
+    if load(con, "silver", cfg, silver_name, ["_topic", "_partition", "_offset"]):
+        parts.append("SELECT _partition, _offset, 0, 1, 0, 0 FROM silver WHERE _topic = $topic")
+    if "quarantine" in shared:
+        parts.append("SELECT partition, \"offset\", 0, 0, 1, 0 FROM quarantine WHERE topic = $topic")
+    if "duplicates" in shared:
+        parts.append("SELECT partition, \"offset\", 0, 0, 0, 1 FROM duplicates WHERE topic = $topic")
+    pending_names = pending_bronze_files(bronze_path, checkpoint_path(cfg, silver_name))
+    if pending_names is None:
+        pending = "TRUE"
+    else:
+        # The active bronze files named by the checkpoint (those Spark's _metadata.file_name would match).
+        files = [unquote(urlparse(u).path) for u in DeltaTable(str(bronze_path)).file_uris()]
+        files = [f for f in files if f.rsplit("/", 1)[-1] in pending_names]
+        pending = "FALSE"
+        if files:
+            con.execute("CREATE TABLE pending_coords AS SELECT DISTINCT partition, \"offset\" FROM "
+                        "read_parquet($files, hive_partitioning = false) WHERE topic = $topic",
+                        {"files": files, "topic": topic})
+            pending = "(partition, \"offset\") IN (SELECT (partition, \"offset\") FROM pending_coords)"
+    con.execute(f"""
+        CREATE TABLE coords AS
+        SELECT partition, "offset", b, s, q, d, b > 0 AND {pending} AS pending
+        FROM (SELECT partition, "offset", sum(b) AS b, sum(s) AS s, sum(q) AS q, sum(d) AS d
+              FROM ({" UNION ALL ".join(parts)}) GROUP BY partition, "offset")""", {"topic": topic})
+    con.execute("DROP TABLE IF EXISTS bronze; DROP TABLE IF EXISTS silver; DROP TABLE IF EXISTS pending_coords")
 
 
-def _coordinates(spark, cfg: Config, topic: str, bronze_path: Path, silver_name: str, quarantine,
-                 duplicates) -> "DataFrame":
-    """One row per (partition, offset) seen anywhere for ``topic``: how often in bronze (b), silver (s),
-    quarantine (q) and duplicates (d), and whether the bronze row is still pending for the clean stage."""
-    from pyspark.sql import functions as F
-
-    pending_files = pending_bronze_files(bronze_path, checkpoint_path(cfg, silver_name))
-    bronze = spark.read.format("delta").load(str(bronze_path)).where(F.col("topic") == topic)
-    pending = F.lit(True) if pending_files is None else (
-        F.col("_metadata.file_name").isin(*sorted(pending_files)) if pending_files else F.lit(False))
-    parts = [bronze.select("partition", "offset", F.lit(1).alias("b"), F.lit(0).alias("s"), F.lit(0).alias("q"),
-                           F.lit(0).alias("d"), pending.alias("pending"))]
-
-    def downstream(df, p_col, o_col, t_col, tag):
-        cols = {x: F.lit(1 if x == tag else 0).alias(x) for x in ("b", "s", "q", "d")}
-        return df.where(F.col(t_col) == topic).select(F.col(p_col).alias("partition"), F.col(o_col).alias("offset"),
-                                                      *cols.values(), F.lit(False).alias("pending"))
-
-    silver_path = table_path(cfg, silver_name)
-    if is_delta(silver_path):
-        parts.append(downstream(spark.read.format("delta").load(str(silver_path)), "_partition", "_offset",
-                                "_topic", "s"))
-    if quarantine is not None:
-        parts.append(downstream(quarantine, "partition", "offset", "topic", "q"))
-    if duplicates is not None:
-        parts.append(downstream(duplicates, "partition", "offset", "topic", "d"))
-    union = parts[0]
-    for df in parts[1:]:
-        union = union.unionByName(df)
-    return union.groupBy("partition", "offset").agg(
-        F.sum("b").alias("b"), F.sum("s").alias("s"), F.sum("q").alias("q"), F.sum("d").alias("d"),
-        F.max("pending").alias("pending"))
-
-
-def _samples(coords: "DataFrame", topic: str, report: Report) -> None:
-    from pyspark.sql import functions as F
-
-    problem = (_lost_or_pending() & ~F.col("pending")) | (F.col("b") == 0) | (
-        (F.col("b") > 0) & (F.col("s") + F.col("q") + F.col("d") > 1))
-    rows = (coords.where(problem).orderBy("partition", "offset")
-            .limit(3 * SAMPLE).collect())
-    for r in rows:
-        c = {"topic": topic, "partition": int(r["partition"]), "offset": int(r["offset"])}
-        found = [name for name, col in (("silver", "s"), ("quarantine", "q"), ("duplicates", "d")) if r[col]]
-        if r["b"] == 0:
+def _samples(con, topic: str, report: Report) -> None:
+    for partition, offset, b, s, q, d in con.execute(_PROBLEMS).fetchall():
+        c = {"topic": topic, "partition": int(partition), "offset": int(offset)}
+        counts = (("silver", s), ("quarantine", q), ("duplicates", d))
+        found = [name for name, n in counts if n]
+        if b == 0:
             report.orphans.append({**c, "found_in": found})
         elif not found:
             report.lost.append(c)
         else:
-            report.doubled.append({**c, "found_in": [f"{n} x{r[col]}" if r[col] > 1 else n
-                                                     for n, col in (("silver", "s"), ("quarantine", "q"),
-                                                                    ("duplicates", "d")) if r[col]]})
+            report.doubled.append({**c, "found_in": [f"{name} x{n}" if n > 1 else name for name, n in counts if n]})
 
 
 def _check_offsets(row: PartitionRow, cp: StreamCheckpoint, planned_next: int | None) -> None:
@@ -310,17 +323,15 @@ def _check_accounting(row: PartitionRow) -> None:
         row.notes.append(f"{row.pending} bronze row(s) not cleaned yet (the next run processes them)")
 
 
-def _quarantine_counts(quarantine: "DataFrame", industries: list[str], report: Report) -> None:
-    from pyspark.sql import functions as F
-
-    rows = (quarantine.where(F.col("industry").isin(*industries)).groupBy("industry", "reason").count()
-            .collect())
-    for r in sorted(rows, key=lambda r: (r["industry"], r["reason"] or "")):
-        reason = r["reason"] or "(none)"
-        report.quarantine_by_reason.setdefault(r["industry"], {})[reason] = int(r["count"])
+def _quarantine_counts(con, industries: list[str], report: Report) -> None:
+    rows = con.execute("SELECT industry, reason, count(*) FROM quarantine WHERE list_contains($inds, industry) "
+                       "GROUP BY industry, reason", {"inds": industries}).fetchall()
+    for industry, reason, n in sorted(rows, key=lambda r: (r[0], r[1] or "")):
+        reason = reason or "(none)"
+        report.quarantine_by_reason.setdefault(industry, {})[reason] = int(n)
         kind = reason.split(":", 1)[0]
-        by_kind = report.quarantine_by_kind.setdefault(r["industry"], {})
-        by_kind[kind] = by_kind.get(kind, 0) + int(r["count"])
+        by_kind = report.quarantine_by_kind.setdefault(industry, {})
+        by_kind[kind] = by_kind.get(kind, 0) + int(n)
 
 
 # --------------------------------------------------------------------------- text output

@@ -63,7 +63,7 @@ def test_nothing_is_lost(week, spark):
     from brain.simulator.inject import DETECTABLE, INVALID
 
     cfg, summary = week
-    report = reconcile(spark, cfg, cfg.industry_names())
+    report = reconcile(cfg, cfg.industry_names())
     assert report.ok, report
     quarantine = _read(spark, cfg, "silver.quarantine")
     by_kind = {r["kind"]: r["count"] for r in

@@ -110,7 +110,7 @@ def assert_nothing_lost_or_doubled(spark, cfg, ledger: Path, industries=("energy
     by_ledger = reconcile_ledger(spark, cfg, acked)
     assert by_ledger.ok, by_ledger.render()
     assert by_ledger.accounted == by_ledger.acked == len({(e["topic"], e["partition"], e["offset"]) for e in acked})
-    report = reconcile(spark, cfg, list(industries))
+    report = reconcile(cfg, list(industries))
     assert report.ok, render(report)
     assert report.totals()["pending"] == 0, render(report)
     return by_ledger, report

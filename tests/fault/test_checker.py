@@ -39,7 +39,7 @@ def test_checker_catches_a_lost_and_a_doubled_record(broker, spark, isolated_cfg
     silver.delete(F.col("event_id") == victim_id)
     lost = reconcile_ledger(spark, cfg, acked)
     assert (lost.ok, lost.lost, lost.doubled) == (False, 1, 0), lost.render()
-    assert not reconcile(spark, cfg, ["energy"]).ok
+    assert not reconcile(cfg, ["energy"]).ok
     with pytest.raises(AssertionError, match="lost 1"):
         assert_nothing_lost_or_doubled(spark, cfg, ledger)
     capsys.readouterr()
@@ -50,7 +50,7 @@ def test_checker_catches_a_lost_and_a_doubled_record(broker, spark, isolated_cfg
     victim.unionByName(victim).write.format("delta").mode("append").save(silver_path)
     doubled = reconcile_ledger(spark, cfg, acked)
     assert (doubled.ok, doubled.lost, doubled.doubled, doubled.silver_repeats) == (False, 0, 1, 1), doubled.render()
-    assert not reconcile(spark, cfg, ["energy"]).ok
+    assert not reconcile(cfg, ["energy"]).ok
     with pytest.raises(AssertionError, match="doubled 1"):
         assert_nothing_lost_or_doubled(spark, cfg, ledger)
 

@@ -55,5 +55,5 @@ def test_unread_offsets_deleted_by_kafka_fail_loudly(broker, spark, isolated_cfg
     check = reconcile_ledger(spark, cfg, acked)
     assert (check.lost, check.doubled, check.silver_repeats) == (15, 0, 0), check.render()
     assert sorted(s["offset"] for s in check.samples["lost"]) == list(range(read_up_to, cut))
-    report = reconcile(spark, cfg, ["energy"])
+    report = reconcile(cfg, ["energy"])
     assert not report.ok and report.totals()["gaps"] == 15, render(report)

@@ -81,7 +81,7 @@ def test_list_show_and_replay_exactly_once(broker, spark, isolated_cfg, monkeypa
     monkeypatch.setattr(qt, "_landed_coordinates", crash)
     with pytest.raises(RuntimeError, match="killed"):
         replay(spark, cfg, industry="energy", reason="unknown_unit")
-    assert reconcile(spark, cfg, ["energy"], kafka=False).totals()["doubled"] == 1  # the checker sees it
+    assert reconcile(cfg, ["energy"], kafka=False).totals()["doubled"] == 1  # the checker sees it
 
     monkeypatch.setattr(qt, "_landed_coordinates", real_landed)
     capsys.readouterr()
@@ -101,7 +101,7 @@ def test_list_show_and_replay_exactly_once(broker, spark, isolated_cfg, monkeypa
     touched = _df(spark, cfg, TOUCHED).where("run_id LIKE 'replay_%'").collect()
     assert [str(r["event_date"]) for r in touched] == [str(replayed[0]["event_date"])]
 
-    report = reconcile(spark, cfg, ["energy"], kafka=False)
+    report = reconcile(cfg, ["energy"], kafka=False)
     assert report.ok and report.totals()["doubled"] == 0
     assert report.quarantine_by_reason == {"energy": {"non_utf8": 1, "out_of_range:value": 1}}
 

@@ -37,14 +37,14 @@ def test_reconcile_proves_a_clean_run_and_catches_lost_doubled_and_gaps(broker, 
 
     # Ingested but not cleaned yet: pending, which is not a loss.
     pipeline.ingest(cfg, "energy")
-    report = reconcile(spark, cfg, ["energy"])
+    report = reconcile(cfg, ["energy"])
     assert report.ok, report.problems
     assert report.totals()["pending"] == report.totals()["bronze_rows"] == len(msgs)
     assert report.totals()["kafka_consumed"] == len(msgs)
     assert sum(p.kafka_end for p in report.partitions) == len(msgs)  # the broker agrees
 
     pipeline.clean(cfg, "energy", pipeline.new_run_id())
-    report = reconcile(spark, cfg, ["energy"], kafka=False)
+    report = reconcile(cfg, ["energy"], kafka=False)
     t = report.totals()
     assert report.ok, [p.problems for p in report.partitions]
     assert (t["kafka_consumed"], t["bronze_rows"]) == (len(msgs), len(msgs))
@@ -70,7 +70,7 @@ def test_reconcile_proves_a_clean_run_and_catches_lost_doubled_and_gaps(broker, 
         "topic", "partition", "offset", "kafka_ts", "key", F.current_timestamp().alias("quarantined_at"))
     copy.write.format("delta").mode("append").save(_path(cfg, "silver.quarantine"))
 
-    report = reconcile(spark, cfg, ["energy"], kafka=False)
+    report = reconcile(cfg, ["energy"], kafka=False)
     assert not report.ok
     assert (report.totals()["lost"], report.totals()["doubled"]) == (1, 1)
     assert report.lost == [{"topic": topic, "partition": lost_row["_partition"], "offset": lost_row["_offset"]}]
@@ -84,7 +84,7 @@ def test_reconcile_proves_a_clean_run_and_catches_lost_doubled_and_gaps(broker, 
                   key=lambda r: _coords(r, ""))[0]
     DeltaTable.forPath(spark, _path(cfg, "bronze.energy_meter")).delete(
         (F.col("partition") == gone["partition"]) & (F.col("offset") == gone["offset"]))
-    report = reconcile(spark, cfg, ["energy"], kafka=False)
+    report = reconcile(cfg, ["energy"], kafka=False)
     row = next(p for p in report.partitions if p.partition == gone["partition"])
     assert row.gaps == 1 and row.bronze_rows == row.kafka_consumed - 1
     assert any("missing from bronze" in m for m in row.problems)
