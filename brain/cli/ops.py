@@ -93,7 +93,7 @@ def run_reconcile(args, cfg) -> int:
         from brain.ops.reconcile import reconcile_ledger
         from brain.simulator.sinks import read_ledger
 
-        ledger = reconcile_ledger(_spark(cfg), cfg, read_ledger(args.ledger))
+        ledger = reconcile_ledger(cfg, read_ledger(args.ledger))
     if args.json:
         print(json.dumps({**report.to_dict(), **({"ledger": asdict(ledger)} if ledger else {})}, indent=2,
                          default=str))

@@ -19,20 +19,18 @@ Bronze rows the clean stage has not reached yet (in Delta versions after the
 silver query's committed offset) are reported as *pending*, not lost: they
 are not a loss, just work for the next run.
 
-Nothing here writes; it only reads the lake and the checkpoint files.
+Nothing here writes; it only reads the lake (through delta-rs and DuckDB, no Spark) and the
+checkpoint files.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 from brain.config import Config
 from brain.lake.checkpoints import StreamCheckpoint, kafka_offsets, pending_bronze_files, read_checkpoint
 from brain.lake.tables import DUPLICATES, QUARANTINE, checkpoint_path, is_delta, table_base, table_path
-
-if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
 
 SAMPLE = 20
 
@@ -150,11 +148,6 @@ def reconcile(cfg: Config, industries: Iterable[str], kafka: bool = True) -> Rep
         items = sorted(getattr(report, key), key=lambda c: (c["topic"], c["partition"], c["offset"]))
         setattr(report, key, items[:SAMPLE])
     return report
-
-
-def _read(spark: "SparkSession", cfg: Config, name: str) -> "DataFrame | None":
-    path = table_path(cfg, name)
-    return spark.read.format("delta").load(str(path)) if is_delta(path) else None
 
 
 def _broker_ends(cfg: Config, topics: list[str], report: Report) -> dict[str, dict[int, int]]:
@@ -409,64 +402,69 @@ class LedgerReport:
         return "\n".join(lines)
 
 
-def reconcile_ledger(spark: "SparkSession", cfg: Config, ledger: list[dict]) -> LedgerReport:
+def reconcile_ledger(cfg: Config, ledger: list[dict]) -> LedgerReport:
     """Check a producer ledger (brain.simulator.sinks.KafkaSink ``ledger``) against the lake.
 
     Each acknowledged (topic, partition, offset) must be in exactly one of
     silver, quarantine (with a reason) or the counted duplicates, and no
     event_id may be in silver twice. Records Kafka holds but the ledger does
     not list (sent by someone else, or written but never acknowledged) are
-    not judged here; `reconcile` covers them.
+    not judged here; `reconcile` covers them. Read without Spark, as `reconcile`.
     """
-    from pyspark.sql import functions as F
+    import duckdb
 
     from brain.contracts.topic_names import topic_for
+    from brain.lake.ledger_reads import load
     from brain.lake.tables import silver_table
 
     report = LedgerReport(acked=len(ledger))
-    topics = {e["topic"] for e in ledger}
+    topics = sorted({e["topic"] for e in ledger})
     silver_names = {silver_table(ind, rt) for ind in cfg.industry_names()
                     for rt in cfg.get(f"industries.{ind}.record_types") if topic_for(cfg, ind, rt) in topics}
-    coords = ["topic", "partition", "offset"]
-    places = []
-    for name in sorted(silver_names):
-        df = _read(spark, cfg, name)
-        if df is not None:
-            places.append(df.select(F.col("_topic").alias("topic"), F.col("_partition").alias("partition"),
-                                    F.col("_offset").alias("offset"), "event_id", F.lit("silver").alias("place")))
-    for name, place in ((QUARANTINE, "quarantine"), (DUPLICATES, "duplicates")):
-        df = _read(spark, cfg, name)
-        if df is not None:
-            places.append(df.select(*coords, "event_id", F.lit(place).alias("place")))
-    acked = spark.createDataFrame([(e["topic"], int(e["partition"]), int(e["offset"])) for e in ledger],
-                                  "topic string, partition int, offset long")
-    if not places:
-        report.lost = report.acked
-        return report
-    found = places[0]
-    for df in places[1:]:
-        found = found.unionByName(df)
-    found = found.where(F.col("topic").isin(*topics)).persist()
+    con = duckdb.connect()
     try:
-        per = (acked.join(found.groupBy(*coords).agg(F.count("*").alias("n"),
-                                                       F.collect_list("place").alias("places")), coords, "left")
-               .withColumn("n", F.coalesce("n", F.lit(0))))
-        counts = per.groupBy().agg(F.count(F.when(F.col("n") == 1, 1)).alias("ok"),
-                                   F.count(F.when(F.col("n") == 0, 1)).alias("lost"),
-                                   F.count(F.when(F.col("n") > 1, 1)).alias("doubled")).collect()[0]
-        report.accounted, report.lost, report.doubled = int(counts["ok"]), int(counts["lost"]), int(counts["doubled"])
-        repeats = (found.where((F.col("place") == "silver") & F.col("event_id").isNotNull())
-                   .groupBy("event_id").count().where(F.col("count") > 1))
-        report.silver_repeats = repeats.count()
-        q = _read(spark, cfg, QUARANTINE)
-        report.no_reason = 0 if q is None else q.where(
-            F.col("topic").isin(*topics) & (F.col("reason").isNull() | (F.trim("reason") == ""))).count()
-        for key, cond in (("lost", F.col("n") == 0), ("doubled", F.col("n") > 1)):
-            rows = per.where(cond).orderBy(*coords).limit(SAMPLE).collect()
+        places = []
+        for i, name in enumerate(sorted(silver_names)):
+            if load(con, f"s{i}", cfg, name, ["_topic", "_partition", "_offset", "event_id"]):
+                places.append(f"SELECT _topic, _partition, _offset, event_id, 'silver' FROM s{i}")
+        for name, place in ((QUARANTINE, "quarantine"), (DUPLICATES, "duplicates")):
+            if load(con, place, cfg, name, ["topic", "partition", "offset", "event_id"]
+                    + (["reason"] if place == "quarantine" else [])):
+                places.append(f"SELECT topic, partition, \"offset\", event_id, '{place}' FROM {place}")
+        if not places:
+            report.lost = report.acked
+            return report
+        con.execute('CREATE TABLE _acked AS SELECT unnest($t) AS topic, unnest($p)::INTEGER AS partition, '
+                    'unnest($o)::BIGINT AS "offset"', {"t": [e["topic"] for e in ledger],
+                                                       "p": [int(e["partition"]) for e in ledger],
+                                                       "o": [int(e["offset"]) for e in ledger]})
+        con.execute(f"""
+            CREATE TABLE found AS SELECT * FROM ({" UNION ALL ".join(places)}) AS f(topic, partition, "offset",
+                event_id, place) WHERE list_contains($topics, topic)""", {"topics": topics})
+        con.execute("""
+            CREATE TABLE per AS
+            SELECT a.topic, a.partition, a."offset", coalesce(f.n, 0) AS n, coalesce(f.places, []) AS places
+            FROM _acked a LEFT JOIN (SELECT topic, partition, "offset", count(*) AS n, list(place ORDER BY place)
+                                     AS places FROM found GROUP BY ALL) f USING (topic, partition, "offset")""")
+        ok, lost, doubled = con.execute("SELECT count(*) FILTER (WHERE n = 1), count(*) FILTER (WHERE n = 0), "
+                                        "count(*) FILTER (WHERE n > 1) FROM per").fetchone()
+        report.accounted, report.lost, report.doubled = int(ok), int(lost), int(doubled)
+        repeats = ("SELECT event_id, count(*) AS count FROM found WHERE place = 'silver' AND event_id IS NOT NULL "
+                   "GROUP BY event_id HAVING count(*) > 1")
+        report.silver_repeats = con.execute(f"SELECT count(*) FROM ({repeats})").fetchone()[0]
+        if "quarantine" in {t[0] for t in con.execute("SHOW TABLES").fetchall()}:
+            report.no_reason = con.execute(
+                "SELECT count(*) FROM quarantine WHERE list_contains($topics, topic) "
+                "AND (reason IS NULL OR trim(reason) = '')", {"topics": topics}).fetchone()[0]
+        for key, cond in (("lost", "n = 0"), ("doubled", "n > 1")):
+            rows = con.execute(f'SELECT topic, partition, "offset", places FROM per WHERE {cond} '
+                               f'ORDER BY topic, partition, "offset" LIMIT {SAMPLE}').fetchall()
             if rows:
-                report.samples[key] = [{**{c: r[c] for c in coords}, "found_in": r["places"] or []} for r in rows]
+                report.samples[key] = [{"topic": t, "partition": int(p), "offset": int(o), "found_in": list(f)}
+                                       for t, p, o, f in rows]
         if report.silver_repeats:
-            report.samples["silver_repeats"] = [r.asDict() for r in repeats.limit(SAMPLE).collect()]
+            report.samples["silver_repeats"] = [
+                {"event_id": e, "count": int(n)} for e, n in con.execute(f"{repeats} LIMIT {SAMPLE}").fetchall()]
     finally:
-        found.unpersist()
+        con.close()
     return report

@@ -107,7 +107,7 @@ def assert_nothing_lost_or_doubled(spark, cfg, ledger: Path, industries=("energy
     """The end of every scenario: the ledger check and `brain reconcile`'s equations, with readable failures."""
     acked = read_ledger(ledger)
     assert acked, f"the ledger {ledger} is empty: the scenario produced nothing it could check"
-    by_ledger = reconcile_ledger(spark, cfg, acked)
+    by_ledger = reconcile_ledger(cfg, acked)
     assert by_ledger.ok, by_ledger.render()
     assert by_ledger.accounted == by_ledger.acked == len({(e["topic"], e["partition"], e["offset"]) for e in acked})
     report = reconcile(cfg, list(industries))

@@ -37,7 +37,7 @@ def test_checker_catches_a_lost_and_a_doubled_record(broker, spark, isolated_cfg
 
     # Lost: a silver row deleted.
     silver.delete(F.col("event_id") == victim_id)
-    lost = reconcile_ledger(spark, cfg, acked)
+    lost = reconcile_ledger(cfg, acked)
     assert (lost.ok, lost.lost, lost.doubled) == (False, 1, 0), lost.render()
     assert not reconcile(cfg, ["energy"]).ok
     with pytest.raises(AssertionError, match="lost 1"):
@@ -48,7 +48,7 @@ def test_checker_catches_a_lost_and_a_doubled_record(broker, spark, isolated_cfg
 
     # Doubled: the row back, twice.
     victim.unionByName(victim).write.format("delta").mode("append").save(silver_path)
-    doubled = reconcile_ledger(spark, cfg, acked)
+    doubled = reconcile_ledger(cfg, acked)
     assert (doubled.ok, doubled.lost, doubled.doubled, doubled.silver_repeats) == (False, 0, 1, 1), doubled.render()
     assert not reconcile(cfg, ["energy"]).ok
     with pytest.raises(AssertionError, match="doubled 1"):
@@ -67,13 +67,13 @@ def test_checker_catches_a_lost_and_a_doubled_record(broker, spark, isolated_cfg
     (q.select("industry", "record_type", "event_id", "topic", "partition", "offset",
               F.current_timestamp().alias("counted_at"))
      .write.format("delta").mode("append").save(str(table_path(cfg, "quality.duplicates"))))
-    across = reconcile_ledger(spark, cfg, acked)
+    across = reconcile_ledger(cfg, acked)
     assert (across.ok, across.doubled) == (False, 1), across.render()
     assert across.samples["doubled"][0]["found_in"] == ["quarantine", "duplicates"] or sorted(
         across.samples["doubled"][0]["found_in"]) == ["duplicates", "quarantine"]
 
     # An acknowledged record that never reached the lake at all.
     ghost = {**acked[0], "offset": 10**9, "event_id": None}
-    missing = reconcile_ledger(spark, cfg, [*acked, ghost])
+    missing = reconcile_ledger(cfg, [*acked, ghost])
     assert missing.lost >= 1 and any(s["offset"] == 10**9 for s in missing.samples["lost"]), json.dumps(
         missing.samples)
