@@ -52,7 +52,7 @@ def test_unread_offsets_deleted_by_kafka_fail_loudly(broker, spark, isolated_cfg
 
     # The ledger proves exactly the deleted offsets are missing, and reconcile reports the gap.
     acked = read_ledger(ledger)
-    check = reconcile_ledger(spark, cfg, acked)
+    check = reconcile_ledger(cfg, acked)
     assert (check.lost, check.doubled, check.silver_repeats) == (15, 0, 0), check.render()
     assert sorted(s["offset"] for s in check.samples["lost"]) == list(range(read_up_to, cut))
     report = reconcile(cfg, ["energy"])
