@@ -18,29 +18,19 @@ from pathlib import Path
 
 from brain.config import Config
 from brain.jars import kafka_jars
-from brain.ops.processes import pid_alive, port_open, tail, terminate
+from brain.ops.processes import ProcessHome, ProcessStatus, pid_alive, port_open, tail, terminate
 
 
 class BrokerError(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class BrokerStatus:
-    running: bool
-    pid: int | None
-    host: str
-    port: int
-    reachable: bool
-    detail: str
-
-    def as_dict(self) -> dict:
-        return self.__dict__.copy()
+BrokerStatus = ProcessStatus
 
 
 @dataclass(frozen=True)
-class BrokerPaths:
-    home: Path
+class BrokerPaths(ProcessHome):
+    name: str = "broker"
 
     @property
     def data(self) -> Path:
@@ -53,18 +43,6 @@ class BrokerPaths:
     @property
     def log4j(self) -> Path:
         return self.home / "log4j2.properties"
-
-    @property
-    def logs(self) -> Path:
-        return self.home / "logs"
-
-    @property
-    def pidfile(self) -> Path:
-        return self.home / "broker.pid"
-
-    @property
-    def stdout(self) -> Path:
-        return self.logs / "broker.out"
 
 
 def paths(cfg: Config) -> BrokerPaths:

@@ -7,7 +7,41 @@ import os
 import signal
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProcessStatus:
+    """What `<service> status` reports: the pidfile's process, and whether its port answers."""
+    running: bool
+    pid: int | None
+    host: str
+    port: int
+    reachable: bool
+    detail: str
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass(frozen=True)
+class ProcessHome:
+    """A managed process's folder under the state dir: its pidfile and its captured output."""
+    home: Path
+    name: str  # file stem of the pidfile and the output log
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.home / f"{self.name}.pid"
+
+    @property
+    def stdout(self) -> Path:
+        return self.logs / f"{self.name}.out"
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Mapping
 
 from brain.config import Config
-from brain.ops.processes import pid_alive, port_open, tail, terminate
+from brain.ops.processes import ProcessHome, ProcessStatus, pid_alive, port_open, tail, terminate
 
 # Loopback only, not configurable: the server has no authentication, and any
 # client that reaches it can read and write the whole lake.
@@ -35,38 +35,12 @@ class SparkServiceError(Exception):
 
 
 @dataclass(frozen=True)
-class ServiceStatus:
-    running: bool
-    pid: int | None
-    host: str
-    port: int
-    reachable: bool
-    url: str
-    detail: str
-
-    def as_dict(self) -> dict:
-        return self.__dict__.copy()
+class ServiceStatus(ProcessStatus):
+    url: str = ""
 
 
-@dataclass(frozen=True)
-class ServicePaths:
-    home: Path
-
-    @property
-    def logs(self) -> Path:
-        return self.home / "logs"
-
-    @property
-    def pidfile(self) -> Path:
-        return self.home / "server.pid"
-
-    @property
-    def stdout(self) -> Path:
-        return self.logs / "server.out"
-
-
-def paths(cfg: Config) -> ServicePaths:
-    return ServicePaths(cfg.path("paths.state") / "spark_connect")
+def paths(cfg: Config) -> ProcessHome:
+    return ProcessHome(cfg.path("paths.state") / "spark_connect", "server")
 
 
 def port(cfg: Config) -> int:
@@ -130,7 +104,7 @@ def _cmdline(pid: int) -> list[str] | None:
         return None
 
 
-def _read_pid(sp: ServicePaths) -> int | None:
+def _read_pid(sp: ProcessHome) -> int | None:
     """The server's pid, if the pidfile names a live Spark Connect server (not a reused pid)."""
     try:
         pid = int(sp.pidfile.read_text().strip())
@@ -168,7 +142,7 @@ def status(cfg: Config) -> ServiceStatus:
         detail = f"{HOST}:{p} is answered by a process this project did not start"
     else:
         detail = "not running (start it with `brain spark start`)"
-    return ServiceStatus(bool(pid), pid, HOST, p, reachable, url(cfg), detail)
+    return ServiceStatus(bool(pid), pid, HOST, p, reachable, detail, url(cfg))
 
 
 def probe(cfg: Config) -> None:
