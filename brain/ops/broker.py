@@ -18,7 +18,7 @@ from pathlib import Path
 
 from brain.config import Config
 from brain.jars import kafka_jars
-from brain.ops.processes import ProcessHome, ProcessStatus, pid_alive, port_open, tail, terminate
+from brain.ops.processes import ProcessHome, ProcessStatus, pid_alive, port_open, tail, terminate, wait_until_ready
 
 
 class BrokerError(Exception):
@@ -183,7 +183,7 @@ def start(cfg: Config, log=print) -> BrokerStatus:
     bp = paths(cfg)
     current = status(cfg)
     if current.running:
-        if not _wait_ready(cfg, float(cfg.get("kafka.embedded.start_timeout_s", 90))):
+        if not wait_until_ready(lambda: _ready(cfg), float(cfg.get("kafka.embedded.start_timeout_s", 90))):
             raise BrokerError(f"broker pid {current.pid} runs but does not answer; see {bp.logs}/server.log")
         log(f"kafka: already running (pid {current.pid}) on {current.host}:{current.port}")
         return status(cfg)
@@ -209,24 +209,13 @@ def start(cfg: Config, log=print) -> BrokerStatus:
         f"{cfg.get('kafka.embedded.port')} (data {bp.data})")
 
     timeout = float(cfg.get("kafka.embedded.start_timeout_s", 90))
-    if not _wait_ready(cfg, timeout, proc):
+    if not wait_until_ready(lambda: _ready(cfg), timeout, proc, every=0.5):
         last = tail(bp.logs / "server.log") or tail(bp.stdout)
         terminate(proc.pid, 10)
         raise BrokerError(f"broker did not become ready within {timeout:.0f}s; last log lines:\n{last}")
     st = status(cfg)
     log(f"kafka: ready ({st.detail})")
     return st
-
-
-def _wait_ready(cfg: Config, timeout: float, proc: subprocess.Popen | None = None) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            return False
-        if _ready(cfg):
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def stop(cfg: Config, timeout: float = 60.0, log=print) -> BrokerStatus:

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,3 +95,16 @@ def tail(path: Path, lines: int = 30) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
+
+
+def wait_until_ready(ready: Callable[[], bool], timeout: float, proc=None, every: float = 0.5) -> bool:
+    """Poll ``ready`` until it says yes (True) or ``timeout`` passes; False at once if ``proc``
+    (the process just started) has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        if ready():
+            return True
+        time.sleep(every)
+    return False

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Mapping
 
 from brain.config import Config
-from brain.ops.processes import ProcessHome, ProcessStatus, pid_alive, port_open, tail, terminate
+from brain.ops.processes import ProcessHome, ProcessStatus, pid_alive, port_open, tail, terminate, wait_until_ready
 
 # Loopback only, not configurable: the server has no authentication, and any
 # client that reaches it can read and write the whole lake.
@@ -175,24 +175,13 @@ def _ready(cfg: Config) -> bool:
         return False
 
 
-def _wait_ready(cfg: Config, timeout: float, proc: subprocess.Popen | None = None) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            return False
-        if _ready(cfg):
-            return True
-        time.sleep(1.0)
-    return False
-
-
 def start(cfg: Config, log=print) -> ServiceStatus:
     """Start the server unless it already runs; return once a Connect session can run a query."""
     sp = paths(cfg)
     timeout = float(cfg.get("spark_connect.start_timeout_s", 180))
     current = status(cfg)
     if current.running:
-        if not _wait_ready(cfg, timeout):
+        if not wait_until_ready(lambda: _ready(cfg), timeout, every=1.0):
             raise SparkServiceError(f"Spark Connect server pid {current.pid} runs but does not answer queries; "
                                     f"see {sp.stdout}, or restart it: `brain spark stop && brain spark start`")
         log(f"spark: already running (pid {current.pid}) at {current.url}")
@@ -218,7 +207,7 @@ def start(cfg: Config, log=print) -> ServiceStatus:
     log(f"spark: starting Spark Connect server pid {proc.pid} at {url(cfg)} "
         f"(master {cfg.get('spark.master')}, log {sp.stdout})")
 
-    if not _wait_ready(cfg, timeout, proc):
+    if not wait_until_ready(lambda: _ready(cfg), timeout, proc, every=1.0):
         exited = proc.poll()
         terminate(proc.pid, 10)
         sp.pidfile.unlink(missing_ok=True)
