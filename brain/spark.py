@@ -17,8 +17,8 @@ def session_conf(cfg: Config) -> dict[str, str]:
     # The clean stage's whole-stage code (classify's checks) is one method of ~27 kB of
     # bytecode; HotSpot never JIT-compiles a method over 8 kB unless told to, so the stage
     # ran interpreted (2-3 x slower). Executors run that code on a cluster, drivers locally.
-    jit_options = ["-XX:-DontCompileHugeMethods"] if cfg.get("spark.jit_huge_methods", type_=bool) else []
-    extra = str(cfg.get("spark.java_options", "") or "")
+    jit = "-XX:-DontCompileHugeMethods" if cfg.get("spark.jit_huge_methods", type_=bool) else ""
+    jvm_flags = f"{jit} {cfg.get('spark.java_options', '') or ''}".strip()
     conf = {
         "spark.master": cfg.get("spark.master", type_=str),
         "spark.app.name": str(cfg.get("spark.app_name", "enterprise-brain")),
@@ -42,11 +42,10 @@ def session_conf(cfg: Config) -> dict[str, str]:
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         "spark.sql.streaming.stopGracefullyOnShutdown": "true",
         # Derby metastore files would otherwise land in the current directory.
-        "spark.driver.extraJavaOptions": " ".join([
-            f"-Dderby.system.home={cfg.path('paths.state') / 'derby'}",
-            f"-Dlog4j2.configurationFile={cfg.root / 'conf' / 'spark-log4j2.properties'}",
-            *jit_options, extra]).strip(),
-        "spark.executor.extraJavaOptions": " ".join([*jit_options, extra]).strip(),
+        "spark.driver.extraJavaOptions": (
+            f"-Dderby.system.home={cfg.path('paths.state') / 'derby'} "
+            f"-Dlog4j2.configurationFile={cfg.root / 'conf' / 'spark-log4j2.properties'} {jvm_flags}").strip(),
+        "spark.executor.extraJavaOptions": jvm_flags,
     }
     for key, value in (cfg.get("spark.extra_conf", {}) or {}).items():
         conf[str(key)] = str(value)
