@@ -94,6 +94,8 @@ def record_touched(spark: "SparkSession", cfg: Config, table: str, days: list, r
         return
     from pyspark.sql import functions as F
 
-    df = spark.createDataFrame([(table, d, run_id) for d in days], "table string, event_date date, run_id string")
+    from brain.lake.frames import local_frame
+
+    df = local_frame(spark, [(table, d, run_id) for d in days], "table string, event_date date, run_id string")
     df = df.withColumn("recorded_at", F.current_timestamp())
     write(spark, str(table_path(cfg, TOUCHED)), df, ["table", "event_date", "run_id"], [], {}, txn)

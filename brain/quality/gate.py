@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from brain.config import Config
+from brain.lake.frames import local_frame
 from brain.lake.tables import is_delta, table_path
 from brain.quality.results import append_retrying
 from brain.quality.validate import ValidationOutcome
@@ -140,7 +141,7 @@ def read_state(spark: SparkSession, cfg: Config, industry: str) -> GateState:
 
 
 def _append(spark: SparkSession, cfg: Config, row: tuple) -> None:
-    append_retrying(spark.createDataFrame([row], SCHEMA), str(table_path(cfg, GATE_TABLE)))
+    append_retrying(local_frame(spark, [row], SCHEMA), str(table_path(cfg, GATE_TABLE)))
 
 
 def close(spark: SparkSession, cfg: Config, industry: str, run_id: str, details: list[dict]) -> None:

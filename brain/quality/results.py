@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from brain.config import Config
+from brain.lake.frames import local_frame
 from brain.lake.tables import is_delta, table_path
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def record_results(spark: SparkSession, outcome: "ValidationOutcome | list[Valid
         return 0
     path = table_path(cfg, RESULTS_TABLE)
     rows = [row for o in outcomes for row in result_rows(o)]
-    df = spark.createDataFrame(rows, SCHEMA)
+    df = local_frame(spark, rows, SCHEMA)
     where = " OR ".join(sorted({f"(table_name = {sql_string(o.table_name)} AND run_id = {sql_string(o.run_id)})"
                                 for o in outcomes}))
     for attempt in range(_RETRIES):
@@ -117,7 +118,7 @@ def mark_validated_all(spark: SparkSession, cfg: Config, validated: list[tuple[s
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = [(table_name, r, validated_in, now) for table_name, run_ids in validated for r in run_ids]
     if rows:
-        append_retrying(spark.createDataFrame(rows, VALIDATED_SCHEMA), str(table_path(cfg, VALIDATED_RUNS)),
+        append_retrying(local_frame(spark, rows, VALIDATED_SCHEMA), str(table_path(cfg, VALIDATED_RUNS)),
                         ["table_name"])
 
 

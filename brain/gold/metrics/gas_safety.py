@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from brain.config import Config, ConfigError
+from brain.lake.frames import local_frame
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -49,7 +50,7 @@ def daily_exceedances(telemetry: "DataFrame", limits: dict[str, float]) -> "Data
     from pyspark.sql import functions as F
 
     col = F.col
-    lims = telemetry.sparkSession.createDataFrame(sorted(limits.items()), "sensor string, threshold double")
+    lims = local_frame(telemetry.sparkSession, sorted(limits.items()), "sensor string, threshold double")
     gas = telemetry.join(F.broadcast(lims), "sensor")
     good = col("quality") != "BAD"
     over = good & (col("value") > col("threshold"))

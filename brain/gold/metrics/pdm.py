@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from brain.config import Config
 from brain.gold.metrics.device_state import with_device_state
+from brain.lake.frames import local_frame
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -76,8 +77,8 @@ def vibration_bands() -> dict[str, tuple[float, float]]:
 
 
 def _bands_frame(spark: "SparkSession", bands: dict[str, tuple[float, float]]) -> "DataFrame":
-    return spark.createDataFrame([(k, float(lo), float(hi)) for k, (lo, hi) in sorted(bands.items())],
-                                 "sensor string, normal_min double, normal_max double")
+    return local_frame(spark, [(k, float(lo), float(hi)) for k, (lo, hi) in sorted(bands.items())],
+                       "sensor string, normal_min double, normal_max double")
 
 
 def health_index(v: "Column", lo: "Column", hi: "Column", zone_d_ratio: float) -> "Column":

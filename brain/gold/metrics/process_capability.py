@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from brain.config import Config, ConfigError
 from brain.gold.kpi import formulas as kpi
 from brain.gold.metrics.device_state import with_device_state
+from brain.lake.frames import local_frame
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -70,9 +71,9 @@ def daily_capability(telemetry: "DataFrame", machine_state: "DataFrame", spec_li
                  .alias("readings_not_running"),
                 F.count_if(col("quality") == "UNCERTAIN").alias("records_uncertain"),
                 F.count_if(~good).alias("records_bad")))
-    lims = telemetry.sparkSession.createDataFrame(
-        [(k, float(lo), float(hi)) for k, (lo, hi) in sorted(spec_limits.items())],
-        "sensor string, lsl double, usl double")
+    lims = local_frame(telemetry.sparkSession,
+                       [(k, float(lo), float(hi)) for k, (lo, hi) in sorted(spec_limits.items())],
+                       "sensor string, lsl double, usl double")
     day = day.join(F.broadcast(lims), "sensor")
     cpk, cpk_flags = kpi_column(kpi.CPK, col("mean"), col("stdev"), col("lsl"), col("usl"))
     cp, cp_flags = kpi_column(kpi.CP, col("stdev"), col("lsl"), col("usl"))
