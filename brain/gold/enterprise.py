@@ -15,8 +15,11 @@ Built AFTER the per-industry gold tables, from them (not from silver):
   (null when they do not, 0 when they exist with nothing for the site/day).
 
 Only the days whose source rows were recomputed since the last build are
-rebuilt (``computed_at`` of the sources newer than the row's), with a
-partition overwrite, so a late record changes its day's row and no other.
+rebuilt (``computed_at`` of the sources newer than the day's last build), with
+a partition overwrite, so a late record changes its day's row and no other.
+Each build is stamped per day in ``quality.published_days``: a day whose
+sources yield no enterprise row (only quarantined records that day) is then
+built once, not again in every cycle.
 The column list :data:`COLUMNS` is a contract: the dashboard and the Kafka
 publisher read it.
 """
@@ -165,8 +168,30 @@ def pending_days(spark: "SparkSession", cfg: Config, lines: dict[str, str]) -> l
         return []
     sql = "SELECT event_date, min(computed_at) FROM _ledger GROUP BY event_date"
     done = dict(select(cfg, ENTERPRISE_BRAIN, sql, scan=["event_date", "computed_at"]) or [])
+    for day, at in _builds(cfg):  # days built without a row too
+        done[day] = max(t for t in (done.get(day), at) if t is not None)
     return sorted(day for day, at in src.items() if day not in done or done[day] is None
                   or (at is not None and at > done[day]))
+
+
+def _builds(cfg: Config) -> list[tuple[date, object]]:
+    """(day, start of its last build) from quality.published_days."""
+    from brain.gold.publish import PUBLISHED_DAYS
+    from brain.lake.ledger_reads import select, sql_list
+
+    sql = (f"SELECT event_date, max(published_at) FROM _ledger WHERE \"table\" = {sql_list([ENTERPRISE_BRAIN])} "
+           f"GROUP BY event_date")
+    return select(cfg, PUBLISHED_DAYS, sql) or []
+
+
+def _mark_built(spark: "SparkSession", cfg: Config, days: list[date], started) -> None:
+    """Stamp ``days`` with the build's start: a source recomputed while it read stays pending."""
+    from brain.gold.publish import PUBLISHED_DAYS
+    from brain.lake.frames import local_frame
+
+    rows = [(ENTERPRISE_BRAIN, d, "enterprise_brain", started) for d in days]
+    (local_frame(spark, rows, "table string, event_date date, run_id string, published_at timestamp")
+     .write.format("delta").mode("append").save(str(table_path(cfg, PUBLISHED_DAYS))))
 
 
 def build(spark: "SparkSession", cfg: Config, days: list[date], lines: dict[str, str]) -> "DataFrame | None":
@@ -197,11 +222,13 @@ def publish_enterprise(spark: "SparkSession", cfg: Config, lines: dict[str, str]
                        days: list[date] | None = None) -> dict:
     """Rebuild gold.enterprise_brain for ``days`` (default: the pending ones) from the industries'
     line OEE tables ``lines`` (:func:`line_tables`); returns a report."""
+    started = spark.sql("SELECT current_timestamp() AS t").first()["t"]  # before any source read
     days = sorted(set(days)) if days is not None else pending_days(spark, cfg, lines)
     if not days:
         return {"table": ENTERPRISE_BRAIN, "days": [], "rows": 0}
     df = build(spark, cfg, days, lines)
     if df is None:
+        _mark_built(spark, cfg, days, started)
         return {"table": ENTERPRISE_BRAIN, "days": [], "rows": 0}
     out = df.localCheckpoint()
     path = table_path(cfg, ENTERPRISE_BRAIN)
@@ -212,4 +239,5 @@ def publish_enterprise(spark: "SparkSession", cfg: Config, lines: dict[str, str]
     else:
         writer = writer.mode("append")
     writer.save(str(path))
+    _mark_built(spark, cfg, days, started)
     return {"table": ENTERPRISE_BRAIN, "days": [d.isoformat() for d in days], "rows": out.count()}
