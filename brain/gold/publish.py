@@ -13,6 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from brain.config import Config
+from brain.lake.frames import local_frame
 from brain.lake.tables import TOUCHED, is_delta, table_path
 
 PUBLISHED_DAYS = "quality.published_days"
@@ -59,7 +60,7 @@ def _mark_published(spark: "SparkSession", cfg: Config, silver_name: str, days: 
     marks = sorted((silver_name, day, run, started) for day, run in pending_runs(cfg, silver_name, before=started)
                    if day in set(days))
     if marks:
-        (spark.createDataFrame(marks, "table string, event_date date, run_id string, published_at timestamp")
+        (local_frame(spark, marks, "table string, event_date date, run_id string, published_at timestamp")
          .write.format("delta").mode("append").save(str(table_path(cfg, PUBLISHED_DAYS))))
 
 
@@ -148,6 +149,22 @@ def read_sources(spark: "SparkSession", cfg: Config, wanted: dict[str, set[date]
     return out
 
 
+def run_side_by_side(jobs: list, workers: int) -> list:
+    """Each job's result, in order, ``workers`` at a time (threads: Spark takes jobs from several).
+
+    Side by side, every job runs to its end even when another fails (none is left writing
+    when the caller unpersists what they read); then the first failure, in job order, is
+    raised. One at a time, the first failure stops the rest.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    if workers <= 1 or len(jobs) <= 1:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gold") as pool:
+        futures = [pool.submit(job) for job in jobs]
+    return [f.result() for f in futures]
+
+
 def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) -> list[PublishResult]:
     """Recompute every gold table of the industry, and its data-quality scorecard,
     for the days its new silver data touched."""
@@ -177,11 +194,14 @@ def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) 
             wanted[name] |= source_days(rt, days)
     silver = read_sources(spark, cfg, wanted)
     try:
-        results = [publish(spark, cfg, gold_name, sources, transform, days, silver=silver, **options)
-                   for gold_name, sources, transform, days, options in plan]
+        jobs = [lambda g=g, s=s, t=t, d=d, o=o: publish(spark, cfg, g, s, t, d, silver=silver, **o)
+                for g, s, t, d, o in plan]
+        if all_days:  # first: the longest write (it reads quarantine and duplicates too) starts first
+            jobs.insert(0, lambda: PublishResult(SCORECARD, tuple(all_days),
+                                                 publish_scorecard(spark, cfg, industry, all_days, silver=silver)))
+        results = run_side_by_side(jobs, int(cfg.get("pipeline.gold_writers", 1)))
         if all_days:
-            rows = publish_scorecard(spark, cfg, industry, all_days, silver=silver)
-            results.append(PublishResult(SCORECARD, tuple(all_days), rows))
+            results.append(results.pop(0))  # reported after the gold tables, as before
     finally:
         for df in silver.values():
             df.unpersist()
