@@ -186,12 +186,9 @@ def _builds(cfg: Config) -> list[tuple[date, object]]:
 
 def _mark_built(spark: "SparkSession", cfg: Config, days: list[date], started) -> None:
     """Stamp ``days`` with the build's start: a source recomputed while it read stays pending."""
-    from brain.gold.publish import PUBLISHED_DAYS
-    from brain.lake.frames import local_frame
+    from brain.gold.publish import stamp_published
 
-    rows = [(ENTERPRISE_BRAIN, d, "enterprise_brain", started) for d in days]
-    (local_frame(spark, rows, "table string, event_date date, run_id string, published_at timestamp")
-     .write.format("delta").mode("append").save(str(table_path(cfg, PUBLISHED_DAYS))))
+    stamp_published(spark, cfg, [(ENTERPRISE_BRAIN, d, "enterprise_brain", started) for d in days])
 
 
 def build(spark: "SparkSession", cfg: Config, days: list[date], lines: dict[str, str]) -> "DataFrame | None":

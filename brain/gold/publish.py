@@ -59,6 +59,11 @@ def _mark_published(spark: "SparkSession", cfg: Config, silver_name: str, days: 
     silver) stay pending for the next publish."""
     marks = sorted((silver_name, day, run, started) for day, run in pending_runs(cfg, silver_name, before=started)
                    if day in set(days))
+    stamp_published(spark, cfg, marks)
+
+
+def stamp_published(spark: "SparkSession", cfg: Config, marks: list[tuple]) -> None:
+    """Append (table, event_date, run_id, published_at) rows to quality.published_days."""
     if marks:
         (local_frame(spark, marks, "table string, event_date date, run_id string, published_at timestamp")
          .write.format("delta").mode("append").save(str(table_path(cfg, PUBLISHED_DAYS))))
