@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from brain.contracts.specs import LOCATION, Field, RecordSpec, all_fields
 from brain.contracts.units import CONVERSIONS
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
+
+T = TypeVar("T")
 
 UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # Location ids end up in partition paths and SQL; keep them to a safe alphabet.
@@ -74,27 +76,55 @@ def parse(decoded: "DataFrame", spec: RecordSpec) -> "DataFrame":
     One projection per step instead of a withColumn per field: each withColumn
     re-analyses the whole plan, a fixed cost every micro-batch pays per record type.
     """
+    df = decoded
+    for step in _built("parse", spec, None, lambda: _parse_steps(spec)):
+        df = df.withColumns(step)
+    return df
+
+
+def _parse_steps(spec: RecordSpec) -> list[dict[str, "Column"]]:
     from pyspark.sql import functions as F
 
     opts = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"}
-    df = decoded.withColumns({
+    steps = [{
         "_r": F.from_json(F.col("_text"), raw_schema(spec), opts),
         # Strict JSON (no NaN, no trailing junk) and each field's JSON type,
         # which the all-strings parse above cannot see ("12" vs 12).
         "_v": F.try_parse_json(F.col("_text")),
-    })
+    }]
     # Computed once per field: the checks read a field's JSON type up to four times, and
     # Spark does not share one expression between the branches of a CASE.
-    df = df.withColumns({_jt(f.name): F.schema_of_variant(F.try_variant_get(F.col("_v"), f"$.{f.name}", "variant"))
-                         for f in all_fields(spec)})
+    steps.append({_jt(f.name): F.schema_of_variant(F.try_variant_get(F.col("_v"), f"$.{f.name}", "variant"))
+                  for f in all_fields(spec)})
     typed = {}
     for f in all_fields(spec):
         if f.type == "timestamp":
             typed[f"{f.name}_utc"] = _timestamp(F.col(f"_r.{f.name}"), _json_type(f.name))
         else:
             typed[f.name] = _typed(F.col(f"_r.{f.name}"), f.type)
-    df = df.withColumns(typed).withColumn("event_date", F.to_date("event_ts_utc"))
-    return _with_standard_value(df, spec)
+    steps += [typed, {"event_date": F.to_date("event_ts_utc")}]
+    if spec.unit_field and spec.value_field:
+        steps.append(_standard_value(spec))
+    return steps
+
+
+# Columns are immutable expressions over column names, and building classify's (61 reasons
+# for energy) is thousands of calls into the JVM: ~1 s of Python per micro-batch, every
+# record type's batch, in the GIL. Built once per spec and limits, reused by every batch.
+_BUILT: dict[tuple, tuple] = {}
+
+
+def _built(kind: str, spec: RecordSpec, key, build: Callable[[], T]) -> T:
+    """``build()``, once per (kind, spec object, key) and kind of Column (classic or Spark Connect)."""
+    from pyspark.sql import functions as F
+
+    cache_key = (kind, id(spec), key, type(F.lit(0)))
+    hit = _BUILT.get(cache_key)
+    if hit is not None and hit[0] is spec:  # the spec itself is kept, so its id is never reused
+        return hit[1]
+    value = build()
+    _BUILT[cache_key] = (spec, value)
+    return value
 
 
 def _jt(name: str) -> str:
@@ -119,17 +149,15 @@ def _lookup(mapping: dict) -> "Column":
     return F.create_map(*chain.from_iterable((F.lit(k), F.lit(v)) for k, v in mapping.items()))
 
 
-def _with_standard_value(df: "DataFrame", spec: RecordSpec) -> "DataFrame":
+def _standard_value(spec: RecordSpec) -> dict[str, "Column"]:
     """``_std_value`` / ``_std_unit``: the value in its standard unit (null for an unknown unit)."""
     from pyspark.sql import functions as F
 
-    if not spec.unit_field or not spec.value_field:
-        return df
     unit = F.col(spec.unit_field)
     factor = _lookup({u: c.factor for u, c in CONVERSIONS.items()})[unit]
     offset = _lookup({u: c.offset for u, c in CONVERSIONS.items()})[unit]
-    return df.withColumns({"_std_value": F.col(spec.value_field) * factor + offset,
-                           "_std_unit": _lookup({u: c.standard for u, c in CONVERSIONS.items()})[unit]})
+    return {"_std_value": F.col(spec.value_field) * factor + offset,
+            "_std_unit": _lookup({u: c.standard for u, c in CONVERSIONS.items()})[unit]}
 
 
 def _typed(raw: "Column", type_: str) -> "Column":
@@ -337,11 +365,14 @@ def classify(parsed: "DataFrame", spec: RecordSpec, limits: Limits, now: "Column
     """Adds ``reason``: null for a valid record, else the first failing check."""
     from pyspark.sql import functions as F
 
+    def reason(at: "Column") -> "Column":
+        return F.coalesce(*[F.when(cond, why) for cond, why in _reasons(spec, limits, at)])
+
     # Judge future/late against when the record reached the lake, not the
     # wall clock: a replayed batch must be classified exactly as the first time.
-    now = F.col("ingest_ts") if now is None else now
-    reason = F.coalesce(*[F.when(cond, why) for cond, why in _reasons(spec, limits, now)])
-    return parsed.withColumn("reason", reason)
+    if now is None:
+        return parsed.withColumn("reason", _built("classify", spec, limits, lambda: reason(F.col("ingest_ts"))))
+    return parsed.withColumn("reason", reason(now))
 
 
 def normalise_units(valid: "DataFrame", spec: RecordSpec) -> "DataFrame":

@@ -153,3 +153,23 @@ def test_daily_kwh_excludes_bad_readings_and_counts_them(spark):
     assert (gold["site-01"]["readings"], gold["site-01"]["uncertain_readings"],
             gold["site-01"]["bad_readings_excluded"]) == (3, 1, 1)
     assert gold["site-02"]["electricity_kwh"] == pytest.approx(7.0)
+
+
+def test_columns_built_once_per_spec_are_reused_but_never_across_limits_or_specs(spark):
+    """parse and classify build their Columns once per spec and limits (brain.clean.fate._built):
+    a second batch reuses them, and other limits or another spec get their own."""
+    from dataclasses import replace
+
+    from brain.clean import fate
+
+    ten_days_old = enc(meter(event_ts="2026-11-18T10:00:00+08:00"))
+    assert reasons(spark, [ten_days_old]) == [None]
+    built = dict(fate._BUILT)
+    assert reasons(spark, [ten_days_old]) == [None]
+    assert fate._BUILT == built  # nothing rebuilt for the second batch
+    strict = replace(LIMITS, late_horizon_days=5)
+    df = classify(parse(decode(bronze(spark, [ten_days_old])), ENERGY_METER), ENERGY_METER, strict)
+    assert [r["reason"] for r in df.select("reason").collect()] == ["late_beyond_horizon"]
+    other = replace(ENERGY_METER, contract_version="2.0")  # an equal-looking but different spec object
+    df = classify(parse(decode(bronze(spark, [ten_days_old])), other), other, LIMITS)
+    assert [r["reason"] for r in df.select("reason").collect()] == ["schema_mismatch"]
