@@ -344,6 +344,8 @@ def main(argv=None) -> int:
         if args.industries:
             MODES[args.mode] = {**MODES[args.mode], "industries": args.industries.split(",")}
         partial = Path(args.results_dir) / "partial.json" if args.results_dir else None
+        if partial is not None:
+            partial.parent.mkdir(parents=True, exist_ok=True)
         results = Bench(args.mode, only=only, partial=partial).run()
     path = report.write(results, Path(args.results_dir) if args.results_dir else report.RESULTS)
     if not args.no_docs:
