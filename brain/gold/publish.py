@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+from brain.concurrency import run_side_by_side
 from brain.config import Config
 from brain.lake.frames import local_frame
 from brain.lake.tables import TOUCHED, is_delta, table_path
@@ -57,9 +58,12 @@ def pending_runs(cfg: Config, silver_name: str, before=None) -> set[tuple[date, 
 def _mark_published(spark: "SparkSession", cfg: Config, silver_name: str, days: list[date], started) -> None:
     """Stamp the days with the publish's *start*: rows recorded after it (while the publish read
     silver) stay pending for the next publish."""
-    marks = sorted((silver_name, day, run, started) for day, run in pending_runs(cfg, silver_name, before=started)
-                   if day in set(days))
-    stamp_published(spark, cfg, marks)
+    stamp_published(spark, cfg, _published_marks(cfg, silver_name, days, started))
+
+
+def _published_marks(cfg: Config, silver_name: str, days: list[date], started) -> list[tuple]:
+    return sorted((silver_name, day, run, started) for day, run in pending_runs(cfg, silver_name, before=started)
+                  if day in set(days))
 
 
 def stamp_published(spark: "SparkSession", cfg: Config, marks: list[tuple]) -> None:
@@ -154,22 +158,6 @@ def read_sources(spark: "SparkSession", cfg: Config, wanted: dict[str, set[date]
     return out
 
 
-def run_side_by_side(jobs: list, workers: int) -> list:
-    """Each job's result, in order, ``workers`` at a time (threads: Spark takes jobs from several).
-
-    Side by side, every job runs to its end even when another fails (none is left writing
-    when the caller unpersists what they read); then the first failure, in job order, is
-    raised. One at a time, the first failure stops the rest.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    if workers <= 1 or len(jobs) <= 1:
-        return [job() for job in jobs]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gold") as pool:
-        futures = [pool.submit(job) for job in jobs]
-    return [f.result() for f in futures]
-
-
 def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) -> list[PublishResult]:
     """Recompute every gold table of the industry, and its data-quality scorecard,
     for the days its new silver data touched."""
@@ -210,7 +198,7 @@ def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) 
     finally:
         for df in silver.values():
             df.unpersist()
-    for rt, name in tables.items():
-        if pending[rt]:
-            _mark_published(spark, cfg, name, pending[rt], started)
+    # One commit for every table of the industry: each is a Delta commit's fixed cost.
+    stamp_published(spark, cfg, [m for rt, name in tables.items() if pending[rt]
+                                 for m in _published_marks(cfg, name, pending[rt], started)])
     return results

@@ -14,7 +14,7 @@ from brain.quality.policy import FAIL, POLICIES, QUARANTINE, WARN
 from brain.quality.results import RESULTS_TABLE, record_results
 from brain.quality.rowlevel import QUARANTINE_TYPES, QuarantineMismatch
 from brain.quality.suites import Suite, SuiteError, load_suite, parse_suite
-from brain.quality.validate import ExpectationOutcome, ValidationOutcome, validate_batch
+from brain.quality.validate import ExpectationOutcome, ValidationOutcome, build_docs_for, validate_batch
 
 __all__ = [
     "FAIL",
@@ -36,4 +36,5 @@ __all__ = [
     "parse_suite",
     "record_results",
     "validate_batch",
+    "build_docs_for",
 ]

@@ -151,19 +151,31 @@ class SuiteRun:
         self.context.validation_results_store.set(self.key, self.result)
         return samples
 
-    def build_docs(self) -> str | None:
-        """Rebuild this run's page, the suite's page and index.html, pointed at local copies
-        of their scripts (brain.quality.docs_assets); the index URL."""
-        if not self.settings.data_docs_enabled:
-            return None
+    def docs_resources(self) -> list:
+        """What this run's Data Docs pages are built from: its validation result and its suite."""
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
         )
 
-        from brain.quality.docs_assets import localize
+        return [self.key, ExpectationSuiteIdentifier(name=self.suite.name)]
 
-        started = time.time() - 1  # file timestamps may be coarser than the clock
-        urls = self.context.build_data_docs(
-            site_names=[SITE], resource_identifiers=[self.key, ExpectationSuiteIdentifier(name=self.suite.name)])
-        localize(self.settings.data_docs_assets, self.settings.data_docs_dir, since=started)
-        return urls.get(SITE)
+    def build_docs(self) -> str | None:
+        """Rebuild this run's page, the suite's page and index.html; the index URL."""
+        return build_docs(self.settings, self.docs_resources(), self.context)
+
+
+def build_docs(settings: QualitySettings, resources: list, context=None) -> str | None:
+    """Rebuild the pages of ``resources`` (validation results, suites) and index.html, pointed
+    at local copies of their scripts (brain.quality.docs_assets); the index URL.
+
+    index.html lists every stored run, so building it once for several tables'
+    runs costs what building it for one does.
+    """
+    if not settings.data_docs_enabled or not resources:
+        return None
+    from brain.quality.docs_assets import localize
+
+    started = time.time() - 1  # file timestamps may be coarser than the clock
+    urls = (context or make_context(settings)).build_data_docs(site_names=[SITE], resource_identifiers=resources)
+    localize(settings.data_docs_assets, settings.data_docs_dir, since=started)
+    return urls.get(SITE)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from brain.config import Config
-from brain.quality.gx_run import SuiteRun, result_name
+from brain.quality.gx_run import SuiteRun, build_docs, result_name
 from brain.quality.policy import FAIL, QUARANTINE
 from brain.quality.rowlevel import (
     QuarantineMismatch,
@@ -63,6 +63,7 @@ class ValidationOutcome:
     row_count: int | None = None
     quarantined_count: int | None = None  # known when verify_quarantine is on
     data_docs_index: str | None = None
+    docs_resources: list = field(default_factory=list)  # for build_docs_for when validate_batch built none
     sample_column: str = "event_id"
     timings_s: dict[str, float] = field(default_factory=dict)
     _cached: DataFrame | None = None
@@ -89,12 +90,13 @@ class ValidationOutcome:
 
 
 def validate_batch(spark: SparkSession, df: DataFrame, table_name: str, run_id: str,
-                   cfg: Config, *, cache: bool | None = None) -> ValidationOutcome:
+                   cfg: Config, *, cache: bool | None = None, docs: bool = True) -> ValidationOutcome:
     """Validate the new rows ``df`` of ``table_name`` with its suite; split off quarantined rows.
 
     ``cache`` (default: config quality.cache_batch) persists ``df`` for the
     validation's several passes; pass False when ``df`` is already
     materialised (localCheckpoint), a persisted ``df`` is never cached twice.
+    ``docs`` False leaves Data Docs to one ``build_docs_for`` over several outcomes.
     Raises SuiteError for a bad suite, QuarantineMismatch if the row-level
     split disagrees with GX (a bug); a failed expectation never raises here
     (see ``enforce``).
@@ -111,7 +113,7 @@ def validate_batch(spark: SparkSession, df: DataFrame, table_name: str, run_id: 
         # the writes once more each: caching once is cheaper than recomputing upstream.
         cached = df = df.persist()
     try:
-        outcome = _validate(settings, suite, df, table_name, run_id, timings)
+        outcome = _validate(settings, suite, df, table_name, run_id, timings, docs)
     except BaseException:
         if cached is not None:
             cached.unpersist()
@@ -121,7 +123,7 @@ def validate_batch(spark: SparkSession, df: DataFrame, table_name: str, run_id: 
 
 
 def _validate(settings: QualitySettings, suite: Suite, df: DataFrame, table_name: str, run_id: str,
-              timings: dict[str, float]) -> ValidationOutcome:
+              timings: dict[str, float], docs: bool = True) -> ValidationOutcome:
     validated_at = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     gx_run = SuiteRun(settings, suite, df, run_id, validated_at)
@@ -142,22 +144,37 @@ def _validate(settings: QualitySettings, suite: Suite, df: DataFrame, table_name
     passed_df, quarantine_df, quarantined = _quarantine(df, suite, results, settings.verify_quarantine)
     timings["quarantine_check"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    docs = None
-    try:
-        docs = gx_run.build_docs()
-    except Exception:  # docs are a view of the stored results; never fail a batch over them
-        log.warning("Data Docs rebuild failed for %s run %s", table_name, run_id, exc_info=True)
-    timings["data_docs"] = time.perf_counter() - t0
+    index = None
+    if docs:
+        t0 = time.perf_counter()
+        index = _docs_or_warn(settings, gx_run.docs_resources(), f"{table_name} run {run_id}", gx_run.context)
+        timings["data_docs"] = time.perf_counter() - t0
 
     outcome = ValidationOutcome(
         run_id=run_id, table_name=table_name, suite_name=suite.name, validated_at=validated_at,
         success=True, results=results, passed_df=passed_df, quarantine_df=quarantine_df,
         row_count=max((r.element_count for r in results if r.element_count is not None), default=None),
-        quarantined_count=quarantined, data_docs_index=docs, sample_column=settings.sample_column,
+        quarantined_count=quarantined, data_docs_index=index,
+        docs_resources=[] if docs else gx_run.docs_resources(), sample_column=settings.sample_column,
         timings_s=timings)
     outcome.success = not outcome.blocking
     return outcome
+
+
+def build_docs_for(cfg: Config, outcomes: list[ValidationOutcome]) -> str | None:
+    """One Data Docs build for the outcomes validate_batch left without (``docs=False``): their
+    runs' and suites' pages and index.html once, instead of index.html once per table; the index URL."""
+    resources = [r for o in outcomes for r in o.docs_resources]
+    what = ", ".join(o.table_name for o in outcomes if o.docs_resources)
+    return _docs_or_warn(QualitySettings.from_config(cfg), resources, what) if resources else None
+
+
+def _docs_or_warn(settings: QualitySettings, resources: list, what: str, context=None) -> str | None:
+    try:
+        return build_docs(settings, resources, context)
+    except Exception:  # docs are a view of the stored results; never fail a batch over them
+        log.warning("Data Docs rebuild failed for %s", what, exc_info=True)
+        return None
 
 
 def _outcome(rule: Rule, er: Any, sample_column: str) -> ExpectationOutcome:

@@ -173,6 +173,27 @@ def test_data_docs_list_every_run(spark, qcfg, dirty, env):
     assert any("run-dirty" in str(p) for p in pages) and any("run-later" in str(p) for p in pages)
 
 
+def test_data_docs_of_several_runs_are_built_once_together(spark, qcfg, dirty):
+    """pipeline.validate validates each table with docs=False and builds Data Docs once for all
+    of them: nothing is rendered before that build, every run's page and the index after it."""
+    from brain.quality import build_docs_for
+
+    index = Path(qcfg.path("quality.data_docs_dir")) / "index.html"
+    outcomes = []
+    for n, run in ((500, "run-together-a"), (501, "run-together-b")):
+        outcome = validate_batch(spark, spark.createDataFrame([reading(n)], SCHEMA), TABLE, run, qcfg, docs=False)
+        outcome.release()
+        outcomes.append(outcome)
+        assert outcome.data_docs_index is None and outcome.docs_resources
+    assert "run-together-a" not in (index.read_text() if index.exists() else "")
+    assert build_docs_for(qcfg, outcomes) == index.as_uri()
+    html = index.read_text()
+    assert "run-together-a" in html and "run-together-b" in html
+    pages = [str(p) for p in (index.parent / "validations").rglob("*.html")]
+    assert any("run-together-a" in p for p in pages) and any("run-together-b" in p for p in pages)
+    assert build_docs_for(qcfg, []) is None  # nothing validated: no build
+
+
 def test_data_docs_work_offline_in_headless_chromium(spark, qcfg, dirty, tmp_path):
     """The index lists the runs once its scripts ran, with every script and style local
     (tests/browser.py opens pages with networking off)."""

@@ -1,4 +1,4 @@
-"""brain.gold.publish.run_side_by_side: results in job order, every started job finished before a failure."""
+"""brain.concurrency.run_side_by_side: results in job order, every started job finished before a failure."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from brain.gold.publish import run_side_by_side
+from brain.concurrency import run_side_by_side
 
 
 def test_results_keep_job_order_and_jobs_overlap():
