@@ -110,21 +110,25 @@ def _parse_steps(spec: RecordSpec) -> list[dict[str, "Column"]]:
 
 # Columns are immutable expressions over column names, and building classify's (61 reasons
 # for energy) is thousands of calls into the JVM: ~1 s of Python per micro-batch, every
-# record type's batch, in the GIL. Built once per spec and limits, reused by every batch.
-_BUILT: dict[tuple, tuple] = {}
+# record type's batch, in the GIL. Built once per spec, units and limits, reused by every batch.
+_BUILT: dict[tuple, object] = {}
 
 
 def _built(kind: str, spec: RecordSpec, key, build: Callable[[], T]) -> T:
-    """``build()``, once per (kind, spec object, key) and kind of Column (classic or Spark Connect)."""
+    """``build()``, once per (kind, spec, unit conversions, key) and kind of Column (classic or
+    Spark Connect).
+
+    Keyed on what the Columns are built from, by value: a contract that learns a
+    unit in a running process (the spec's allowed units and CONVERSIONS are plain
+    dicts) gets new Columns, not the ones that still reject it.
+    """
     from pyspark.sql import functions as F
 
-    cache_key = (kind, id(spec), key, type(F.lit(0)))
+    cache_key = (kind, repr(spec), repr(sorted(CONVERSIONS.items())), key, type(F.lit(0)))
     hit = _BUILT.get(cache_key)
-    if hit is not None and hit[0] is spec:  # the spec itself is kept, so its id is never reused
-        return hit[1]
-    value = build()
-    _BUILT[cache_key] = (spec, value)
-    return value
+    if hit is None:
+        hit = _BUILT[cache_key] = build()
+    return hit  # type: ignore[return-value]
 
 
 def _jt(name: str) -> str:

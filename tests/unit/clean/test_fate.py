@@ -155,9 +155,9 @@ def test_daily_kwh_excludes_bad_readings_and_counts_them(spark):
     assert gold["site-02"]["electricity_kwh"] == pytest.approx(7.0)
 
 
-def test_columns_built_once_per_spec_are_reused_but_never_across_limits_or_specs(spark):
-    """parse and classify build their Columns once per spec and limits (brain.clean.fate._built):
-    a second batch reuses them, and other limits or another spec get their own."""
+def test_columns_built_once_per_spec_are_reused_but_never_across_limits_specs_or_units(spark, monkeypatch):
+    """parse and classify build their Columns once per spec, units and limits (brain.clean.fate._built):
+    a second batch reuses them; other limits, another spec or a unit learnt since get their own."""
     from dataclasses import replace
 
     from brain.clean import fate
@@ -170,6 +170,14 @@ def test_columns_built_once_per_spec_are_reused_but_never_across_limits_or_specs
     strict = replace(LIMITS, late_horizon_days=5)
     df = classify(parse(decode(bronze(spark, [ten_days_old])), ENERGY_METER), ENERGY_METER, strict)
     assert [r["reason"] for r in df.select("reason").collect()] == ["late_beyond_horizon"]
-    other = replace(ENERGY_METER, contract_version="2.0")  # an equal-looking but different spec object
+    other = replace(ENERGY_METER, contract_version="2.0")
     df = classify(parse(decode(bronze(spark, [ten_days_old])), other), other, LIMITS)
     assert [r["reason"] for r in df.select("reason").collect()] == ["schema_mismatch"]
+    # The contract learns GWh in this process (as `brain quarantine replay` after a contract change).
+    gwh = enc(meter(value=0.002, unit="GWh"))
+    assert reasons(spark, [gwh]) == ["unknown_unit"]
+    from brain.contracts import units
+    monkeypatch.setitem(units.CONVERSIONS, "GWh", units.Conversion("kWh", 1e6))
+    monkeypatch.setitem(units.CARRIER_UNITS, "electricity", (*units.CARRIER_UNITS["electricity"], "GWh"))
+    df = classify(parse(decode(bronze(spark, [gwh])), ENERGY_METER), ENERGY_METER, LIMITS)
+    assert [(r["reason"], r["_std_value"]) for r in df.select("reason", "_std_value").collect()] == [(None, 2000.0)]
