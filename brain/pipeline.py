@@ -182,12 +182,11 @@ def validate(cfg: Config, industry: str, run_id: str) -> list[dict]:
                         "quarantined_by_expectations": moved})
     t = time.perf_counter()
     index = quality.build_docs_for(cfg, outcomes)  # index.html once for every table, not once per table
-    docs_s = round(time.perf_counter() - t, 3)
-    for i, (r, outcome) in enumerate(zip([r for r in reports if r["validated"]], outcomes)):
+    if outcomes:  # the one build, timed on the last table: the tables' phases still add up
+        outcomes[-1].timings_s["data_docs"] = time.perf_counter() - t
+    for r, outcome in zip([r for r in reports if r["validated"]], outcomes):
         outcome.data_docs_index = r["data_docs"] = index
         r["seconds"] = {k: round(v, 3) for k, v in outcome.timings_s.items()}
-        if i == len(outcomes) - 1:  # the one build, timed on the last table: the phases still add up
-            r["seconds"]["data_docs"] = docs_s
     details = [gate.failure_detail(outcome, runs) for outcome, runs in failed]
     quality.record_results(spark, outcomes, cfg)  # one commit for every table
     if details:  # closed before the runs count as validated: a crash in between re-validates, never leaks

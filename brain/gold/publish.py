@@ -55,15 +55,12 @@ def pending_runs(cfg: Config, silver_name: str, before=None) -> set[tuple[date, 
             if ((day, run) not in last or at >= last[(day, run)]) and (cutoff is None or at < cutoff)}
 
 
-def _mark_published(spark: "SparkSession", cfg: Config, silver_name: str, days: list[date], started) -> None:
-    """Stamp the days with the publish's *start*: rows recorded after it (while the publish read
-    silver) stay pending for the next publish."""
-    stamp_published(spark, cfg, _published_marks(cfg, silver_name, days, started))
-
-
-def _published_marks(cfg: Config, silver_name: str, days: list[date], started) -> list[tuple]:
+def published_marks(cfg: Config, silver_name: str, days: list[date], started) -> list[tuple]:
+    """quality.published_days rows for the days, stamped with the publish's *start*: rows
+    recorded after it (while the publish read silver) stay pending for the next publish."""
+    wanted = set(days)
     return sorted((silver_name, day, run, started) for day, run in pending_runs(cfg, silver_name, before=started)
-                  if day in set(days))
+                  if day in wanted)
 
 
 def stamp_published(spark: "SparkSession", cfg: Config, marks: list[tuple]) -> None:
@@ -200,5 +197,5 @@ def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) 
             df.unpersist()
     # One commit for every table of the industry: each is a Delta commit's fixed cost.
     stamp_published(spark, cfg, [m for rt, name in tables.items() if pending[rt]
-                                 for m in _published_marks(cfg, name, pending[rt], started)])
+                                 for m in published_marks(cfg, name, pending[rt], started)])
     return results

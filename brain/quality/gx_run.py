@@ -159,10 +159,6 @@ class SuiteRun:
 
         return [self.key, ExpectationSuiteIdentifier(name=self.suite.name)]
 
-    def build_docs(self) -> str | None:
-        """Rebuild this run's page, the suite's page and index.html; the index URL."""
-        return build_docs(self.settings, self.docs_resources(), self.context)
-
 
 def build_docs(settings: QualitySettings, resources: list, context=None) -> str | None:
     """Rebuild the pages of ``resources`` (validation results, suites) and index.html, pointed

@@ -23,7 +23,7 @@ def test_a_continuous_run_touching_a_published_day_makes_it_pending_again(spark,
     assert gold.pending_days(spark, cfg, TABLE) == [D1, D2]
 
     time.sleep(0.01)
-    gold._mark_published(spark, cfg, TABLE, [D1, D2], datetime.now())
+    gold.stamp_published(spark, cfg, gold.published_marks(cfg, TABLE, [D1, D2], datetime.now()))
     assert gold.pending_days(spark, cfg, TABLE) == []
 
     time.sleep(0.01)
@@ -31,7 +31,7 @@ def test_a_continuous_run_touching_a_published_day_makes_it_pending_again(spark,
     assert gold.pending_days(spark, cfg, TABLE) == [D2]
 
     # A publish that started before that batch was recorded does not cover it.
-    gold._mark_published(spark, cfg, TABLE, [D2], datetime(2000, 1, 1))
+    gold.stamp_published(spark, cfg, gold.published_marks(cfg, TABLE, [D2], datetime(2000, 1, 1)))
     assert gold.pending_days(spark, cfg, TABLE) == [D2]
 
 
