@@ -60,8 +60,7 @@ def direct_cycle(cfg, industries: list[str]) -> dict:
     clock = Clock()
     run_id = p.new_run_id()
     for ind in industries:
-        clock.time(f"{ind}.ingest", p.ingest, cfg, ind)
-        clock.time(f"{ind}.clean", p.clean, cfg, ind, run_id)
+        clock.time(f"{ind}.ingest", p.ingest, cfg, ind, run_id)
         clock.time(f"{ind}.validate", p.validate, cfg, ind, run_id)
     return {"seconds": round(sum(clock.phases.values()), 3), "phases_s": clock.phases}
 

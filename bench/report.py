@@ -150,7 +150,7 @@ def render(results: dict) -> str:
         lines += ["", f"Where the pipeline's {d['pipeline']['seconds']} s went (stage totals over all industries): "
                       + ", ".join(f"{k} {v} s" for k, v in prof.items()) + "."]
         phases = (d.get("pipeline") or {}).get("profile_s") or {}
-        for stage, what in (("clean", "summed over micro-batches and record types"),
+        for stage, what in (("clean", "the ingest pass's phases, summed over micro-batches and record types"),
                             ("validate", "summed over tables")):
             parts = {k: v for k, v in (phases.get(stage) or {}).items() if k != "batches"}
             if parts:

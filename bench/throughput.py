@@ -29,10 +29,8 @@ def pipeline(cfg, industries: list[str], records: int, log=print) -> dict:
     profile: dict = {"clean": {}, "validate": {}}
     started = time.perf_counter()
     for ind in industries:
-        log(f"  pipeline [{ind}] ingest")
-        clock.time(f"{ind}.ingest", p.ingest, cfg, ind)
-        log(f"  pipeline [{ind}] clean")
-        for c in clock.time(f"{ind}.clean", p.clean, cfg, ind, run_id):
+        log(f"  pipeline [{ind}] ingest (Kafka -> bronze -> silver, one pass)")
+        for c in clock.time(f"{ind}.ingest", p.ingest, cfg, ind, run_id, log=log)["clean"]:
             for k in counts:
                 counts[k] += c[k]
             _add(profile, "clean", c.get("seconds", {}))
@@ -42,7 +40,7 @@ def pipeline(cfg, industries: list[str], records: int, log=print) -> dict:
             _add(profile, "validate", v.get("seconds", {}))
     seconds = time.perf_counter() - started
     stages = {s: round(sum(v for k, v in clock.phases.items() if k.endswith("." + s)), 3)
-              for s in ("ingest", "clean", "validate")}
+              for s in ("ingest", "validate")}
     return {"records": records, "seconds": round(seconds, 3), "rps": round(records / seconds, 1),
             "stages_s": stages, "phases_s": clock.phases, "counts": counts, "profile_s": profile,
             "accounted": counts["inserted"] + counts["quarantined"] + counts["duplicates"]}

@@ -1,6 +1,6 @@
 """The pipeline's stages, called the same way by `brain run` and by the DAGs.
 
-ingest (Kafka -> bronze) -> clean (bronze -> silver/quarantine/duplicates)
+ingest (Kafka -> bronze -> silver/quarantine/duplicates, one pass per industry)
 -> validate (Great Expectations on the rows this run added) -> publish (gold).
 Each stage takes a Config and plain values and returns a plain report, so an
 Airflow task is one call and its return value is the task's XCom.
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from brain import industries
 from brain.config import Config
 from brain.contracts.topic_names import topic_for
-from brain.lake.tables import bronze_table, checkpoint_path, is_delta, silver_table, table_path
+from brain.lake.tables import bronze_table, is_delta, silver_table, table_path
 
 
 def new_run_id() -> str:
@@ -28,80 +28,60 @@ def _spark(cfg: Config):
     return get_session(cfg)
 
 
-def _topic_tables(cfg: Config, industry: str) -> list[tuple[str, str]]:
-    industries.load(cfg, industry)  # fails early, naming the config key, if the module is wrong
-    return [(topic_for(cfg, industry, rt), bronze_table(industry, rt))
-            for rt in cfg.get(f"industries.{industry}.record_types")]
+def lanes(cfg: Config, industry: str):
+    """The industry's record types as the one pass sees them (topic, bronze, silver, spec)."""
+    from brain.clean.industry_pass import Lane
+
+    module = industries.load(cfg, industry)  # fails early, naming the config key, if the module is wrong
+    return [Lane(topic_for(cfg, industry, rt), bronze_table(industry, rt), silver_table(industry, rt),
+                 module.RECORD_SPECS[rt]) for rt in cfg.get(f"industries.{industry}.record_types")]
 
 
-def ingest(cfg: Config, industry: str, recover: bool = False) -> list[dict]:
-    from brain.ingest.bronze import ingest as run_ingest
+def ingest(cfg: Config, industry: str, run_id: str | None = None, recover: bool = False, log=print) -> dict:
+    """Kafka -> bronze -> silver / quarantine / duplicates for every record type of the industry, in
+    one streaming query (brain.clean.industry_pass); ``{"ingest": [per topic], "clean": [per table]}``.
 
-    return [asdict(r) for r in run_ingest(_spark(cfg), cfg, _topic_tables(cfg, industry), recover=recover)]
+    ``recover``: after a lost checkpoint, clean what bronze holds that nothing
+    accounts for and resume each partition after the last offset bronze holds.
+    """
+    from brain.clean.industry_pass import run_pass
+    from brain.clean.shared_tables import ensure_shared_tables
+
+    spark = _spark(cfg)
+    ensure_shared_tables(spark, cfg)
+    out = run_pass(spark, cfg, industry, lanes(cfg, industry), run_id or new_run_id(), recover, log)
+    return {"ingest": [asdict(r) for r in out.ingest], "clean": out.clean}
 
 
 def stream(cfg: Config, industry_names: list[str], run_id: str, log=print, report_every_s: float = 30.0) -> None:
-    """Run ingest and clean continuously (processing-time trigger) until stopped.
+    """Run every industry's pass continuously (processing-time trigger) until stopped.
 
     Validation and gold stay on the schedule (the DAGs): they work on whole
     runs. Progress is logged every ``report_every_s`` seconds.
     """
-    from brain.clean.silver import CleanResult, start_clean
-    from brain.ingest.bronze import start_all
+    from brain.clean.industry_pass import PassTotals, prepare, retire, start_pass
+    from brain.clean.shared_tables import ensure_shared_tables
 
     if cfg.get("pipeline.trigger") != "continuous":
         raise ValueError("stream() needs pipeline.trigger=continuous (brain ingest --continuous sets it)")
     spark = _spark(cfg)
     spark.streams.resetTerminated()  # only this stream's queries should end the wait below
+    ensure_shared_tables(spark, cfg)
+    totals = []
     for ind in industry_names:
-        start_all(spark, cfg, _topic_tables(cfg, ind))
-    # Silver queries start once their bronze table exists (after its first batch).
-    pending = {silver_table(ind, rt): (ind, rt) for ind in industry_names
-               for rt in cfg.get(f"industries.{ind}.record_types")}
-    totals: dict[str, CleanResult] = {}
+        ways = lanes(cfg, ind)
+        start = prepare(spark, cfg, ind, ways, run_id, log=log)
+        totals.append(PassTotals())
+        start_pass(spark, cfg, ind, ways, run_id, totals[-1], start.offsets)
+        retire(cfg, start.retire)
     log(f"streaming {', '.join(industry_names)} (trigger every {cfg.get('pipeline.processing_time')}); "
         f"Ctrl-C stops")
     while spark.streams.active:
-        for name, (ind, rt) in list(pending.items()):
-            if is_delta(table_path(cfg, bronze_table(ind, rt))):
-                totals[name] = CleanResult(name)
-                spec = industries.load(cfg, ind).RECORD_SPECS[rt]
-                start_clean(spark, cfg, spec, bronze_table(ind, rt), name, run_id, totals[name])
-                del pending[name]
         spark.streams.awaitAnyTermination(report_every_s)  # raises if a query failed
-        log(f"{time.strftime('%H:%M:%S')} silver +{sum(t.inserted for t in totals.values())}, "
-            f"quarantine +{sum(t.quarantined for t in totals.values())}, "
-            f"duplicates +{sum(t.duplicates for t in totals.values())}")
-
-
-def clean(cfg: Config, industry: str, run_id: str) -> list[dict]:
-    """bronze -> silver for every record type of the industry, the queries running side by side."""
-    from brain.clean.shared_tables import ensure_shared_tables
-    from brain.clean.silver import CleanResult, start_clean
-    from brain.lake.checkpoints import delta_caught_up
-
-    spark = _spark(cfg)
-    module = industries.load(cfg, industry)
-    ensure_shared_tables(spark, cfg)
-    running = []
-    for rt in cfg.get(f"industries.{industry}.record_types"):
-        total = CleanResult(silver_table(industry, rt))
-        query = None
-        bronze_path = table_path(cfg, bronze_table(industry, rt))
-        # Not started when its checkpoint has committed every bronze commit: nothing to read.
-        if is_delta(bronze_path) and not delta_caught_up(bronze_path, checkpoint_path(cfg, total.table)):
-            query = start_clean(spark, cfg, module.RECORD_SPECS[rt], bronze_table(industry, rt), total.table,
-                                run_id, total)
-        running.append((query, total))
-    out = []
-    for query, total in running:
-        if query is not None:
-            query.awaitTermination()
-        d = asdict(total)
-        d["touched_days"] = sorted(str(x) for x in total.touched_days)
-        d["skipped"] = "" if query is not None else "nothing new in bronze"
-        out.append(d)
-    return out
+        cleaned = [c for t in totals for c in list(t.cleaned.values())]
+        log(f"{time.strftime('%H:%M:%S')} silver +{sum(c.inserted for c in cleaned)}, "
+            f"quarantine +{sum(c.quarantined for c in cleaned)}, "
+            f"duplicates +{sum(c.duplicates for c in cleaned)}")
 
 
 def backfill(cfg: Config, industry: str, start: str, end: str, run_id: str) -> list[dict]:
@@ -273,7 +253,7 @@ def run_cycle(cfg: Config, industry_names: list[str], run_id: str | None = None,
     """One full cycle for each industry, without the scheduler.
 
     With ``pipeline.overlap_industries`` (the default) the next industry's ingest
-    and clean run while the previous one validates and publishes
+    runs while the previous one validates and publishes
     (brain.concurrency.two_lanes); every industry runs, and a failure is raised
     once all have ended, before the enterprise brain. Each industry's report
     holds its stage times under ``seconds``.
@@ -293,10 +273,10 @@ def run_cycle(cfg: Config, industry_names: list[str], run_id: str | None = None,
 
     def to_silver(ind: str) -> dict:
         r: dict = {}
-        log(f"[{ind}] ingest: Kafka -> bronze")
-        timed(r, "ingest", ingest, ind)
-        log(f"[{ind}] clean: bronze -> silver / quarantine / duplicates")
-        timed(r, "clean", clean, ind, run_id)
+        log(f"[{ind}] ingest: Kafka -> bronze -> silver / quarantine / duplicates")
+        timed(r, "ingest", ingest, ind, run_id, False, log)
+        r["clean"] = r["ingest"]["clean"]  # the same pass: per-table fates next to per-topic ingest
+        r["ingest"] = r["ingest"]["ingest"]
         return r
 
     def to_gold(ind: str, r: dict) -> dict:

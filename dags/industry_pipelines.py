@@ -4,12 +4,12 @@
 One DAG per industry in `conf/ industries:` (`brain_<industry>`), all built
 here the same way:
 
-1. **ingest** - Spark Structured Streaming drains the industry's Kafka topics
-   (`<industry>.<record_type>`) into bronze Delta tables, exactly once
-   (`availableNow` trigger, one checkpoint per topic).
-2. **clean** - bronze rows become typed silver rows, quarantine rows with a
-   reason, or counted duplicates; replays change nothing.
-3. **validate** - Great Expectations checks the rows this run added
+1. **ingest** - one Spark Structured Streaming query drains the industry's
+   Kafka topics (`<industry>.<record_type>`), `availableNow`, exactly once:
+   each micro-batch lands raw in bronze and, from the same rows, becomes
+   typed silver rows, quarantine rows with a reason, or counted duplicates;
+   replays change nothing.
+2. **validate** - Great Expectations checks the rows this run added
    (`expectations/<table>.json`). A `fail` expectation fails the task, so the
    silver Asset stays unmarked and `brain_metrics` does not run on bad data.
 
@@ -47,18 +47,11 @@ def build(industry: str, cfg):
     )
     def pipeline():
         @task
-        def ingest() -> list:
+        def ingest() -> dict:
             from brain import pipeline as p
             from brain.config import load
 
-            return p.ingest(load(), industry)
-
-        @task
-        def clean() -> list:
-            from brain import pipeline as p
-            from brain.config import load
-
-            return p.clean(load(), industry, current_run_id())
+            return p.ingest(load(), industry, current_run_id())
 
         @task(outlets=silver_assets(cfg, industry))
         def validate() -> list:
@@ -68,7 +61,7 @@ def build(industry: str, cfg):
             with no_retry_on_quality_gate():
                 return p.validate(load(), industry, current_run_id())
 
-        ingest() >> clean() >> validate()
+        ingest() >> validate()
 
     return pipeline()
 

@@ -1,6 +1,6 @@
 """spark-submit entry point for one pipeline stage of one industry.
 
-    spark-submit --master spark://host:7077 jobs/pipeline_stage.py --stage clean --industry energy
+    spark-submit --master spark://host:7077 jobs/pipeline_stage.py --stage ingest --industry energy
 
 Thin on purpose: parse arguments, load config, call brain.pipeline (the same
 functions `brain run` and the DAGs call), print the stage report as JSON.
@@ -14,14 +14,14 @@ import argparse
 import json
 import sys
 
-STAGES = ("ingest", "clean", "validate", "publish")
+STAGES = ("ingest", "validate", "publish")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", choices=STAGES, required=True)
     parser.add_argument("--industry", required=True, help="an industry from conf 'industries'")
-    parser.add_argument("--run-id", help="ties clean and validate to the same rows (default: a new id)")
+    parser.add_argument("--run-id", help="ties ingest and validate to the same rows (default: a new id)")
     args = parser.parse_args(argv)
 
     from brain import pipeline
@@ -30,9 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load()
     run_id = args.run_id or pipeline.new_run_id()
     if args.stage == "ingest":
-        report = pipeline.ingest(cfg, args.industry)
-    elif args.stage == "clean":
-        report = pipeline.clean(cfg, args.industry, run_id)
+        report = pipeline.ingest(cfg, args.industry, run_id, log=lambda m: print(m, file=sys.stderr))
     elif args.stage == "validate":
         report = pipeline.validate(cfg, args.industry, run_id)
     else:

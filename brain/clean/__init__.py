@@ -9,8 +9,12 @@ exactly one of the three tables.
   the recent days of silver;
 - ``writes``: idempotent appends for stream batches, keyed merges for
   everyone else, and the touched days gold recomputes;
-- ``silver``: one batch's fate written (``process_batch``), the streaming
-  query, backfill, and ``reclassify`` for records replayed from quarantine;
+- ``silver``: a batch's fates decided (``judge``) and written
+  (``write_judged``), backfill, and ``reclassify`` for records replayed
+  from quarantine;
+- ``industry_pass``: the hot path, one streaming query per industry: each
+  Kafka micro-batch written to bronze and judged into silver, quarantine
+  and duplicates from the same materialised rows;
 - ``quarantine``: rows a quarantine expectation fails, moved out of silver;
 - ``shared_tables``: the tables every record type writes, created up front.
 """

@@ -1,9 +1,11 @@
-"""bronze -> silver + quarantine + counted duplicates, for one record type.
+"""bronze rows -> silver + quarantine + counted duplicates.
 
-Reads bronze incrementally (a Delta streaming source with its own
-checkpoint) and, per micro-batch, decides each record's fate with
-brain.clean.fate and brain.clean.dedupe. Every write is keyed so that
-replaying a batch after a crash changes nothing (brain.clean.writes):
+``judge`` decides each record's fate with brain.clean.fate and
+brain.clean.dedupe; ``write_judged`` writes a batch of them (the industry's
+one pass, brain.clean.industry_pass, hands it every record type of a Kafka
+micro-batch; backfill and quarantine replay one record type read from
+bronze). Every write is keyed so that replaying a batch after a crash
+changes nothing (brain.clean.writes):
 - silver on ``event_id`` (a record resent a day later is still one row);
 - quarantine and duplicates on the Kafka coordinates (topic, partition, offset).
 """
@@ -19,8 +21,7 @@ from brain.clean.writes import not_recorded, record_touched, streaming_target_ex
 from brain.config import Config
 from brain.contracts.specs import RecordSpec
 from brain.faults import kill_point
-from brain.lake.streaming import trigger_options
-from brain.lake.tables import DUPLICATES, QUARANTINE, checkpoint_path, is_delta, table_path
+from brain.lake.tables import DUPLICATES, QUARANTINE, is_delta, table_path
 from brain.lake.writers import table_lock
 
 if TYPE_CHECKING:
@@ -84,68 +85,116 @@ def silver_properties(cfg: Config, spec: RecordSpec) -> dict[str, str]:
             "brain.layer": "silver", "delta.enableDeletionVectors": "true"}
 
 
-def process_batch(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str,
-                  bronze_batch: "DataFrame", run_id: str, txn: tuple[str, int] | None = None) -> CleanResult:
-    """Decide and write the fate of one batch of bronze rows.
+@dataclass
+class Judged:
+    """One record type's share of a batch, its fate decided and not yet written."""
+    spec: RecordSpec
+    result: CleanResult
+    classified: "DataFrame"
+    fated: "DataFrame | None" = None  # valid rows with ``_dup``; None when the batch had no rows
 
-    From a streaming query, ``txn`` = (query id, batch id): every table is
-    appended with Delta's idempotent-write options, so a batch replayed after
-    a crash is skipped where it was already committed. Without ``txn``
-    (backfill) every write is a MERGE on its key.
+    def rows(self, duplicate: bool) -> "DataFrame":
+        from pyspark.sql import functions as F
+
+        return self.fated.where(F.col("_dup") if duplicate else ~F.col("_dup")).drop("_dup")
+
+    def release(self) -> None:
+        self.classified.unpersist()
+        if self.fated is not None:
+            self.fated.unpersist()
+
+
+def judge(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str, bronze_rows: "DataFrame",
+          run_id: str) -> Judged:
+    """Each bronze row's fate (silver, quarantine or counted duplicate) and the counts, nothing written.
+
+    Materialised: the fates are defined against silver, which the writes change.
+    The caller holds the silver table's lock until the writes are done.
     """
     from pyspark.sql import functions as F
 
     result = CleanResult(silver_name)
-    clock = _PhaseClock(result.seconds)
-    classified = _classified(cfg, spec, bronze_batch)
-    fated = None
+    clock = PhaseClock(result.seconds)
+    judged = Judged(spec, result, _classified(cfg, spec, bronze_rows))
+    # Counts and the days valid rows fall on, in one job.
+    per_day = judged.classified.groupBy("event_date").agg(F.count(F.lit(1)).alias("n"),
+                                                          F.count("reason").alias("bad")).collect()
+    clock.lap("classify")
+    result.bronze_rows = sum(int(r["n"]) for r in per_day)
+    result.quarantined = sum(int(r["bad"]) for r in per_day)
+    if result.bronze_rows == 0:
+        return judged
+    # Every valid row's day, not only the inserted ones: a batch replayed
+    # after a crash inserts nothing but must still mark its days.
+    result.touched_days = {r["event_date"] for r in per_day if int(r["n"]) > int(r["bad"])}
+    existing = recent_silver(spark, str(table_path(cfg, silver_name)), result.touched_days,
+                             limits(cfg).late_horizon_days)
+    # A record already in quarantine (e.g. moved there by an expectation)
+    # stays there when bronze is reprocessed by a backfill.
+    judged.fated = _not_in_quarantine(spark, cfg, mark_duplicates(_valid(judged.classified, spec, run_id), existing),
+                                      spec.industry).localCheckpoint()
+    counts = {bool(r["_dup"]): int(r["n"])
+              for r in judged.fated.groupBy("_dup").agg(F.count(F.lit(1)).alias("n")).collect()}
+    result.inserted, result.duplicates = counts.get(False, 0), counts.get(True, 0)
+    clock.lap("dedupe")
+    return judged
+
+
+def write_judged(spark: "SparkSession", cfg: Config, batch: list[Judged], run_id: str,
+                 txn: tuple[str, int] | None) -> None:
+    """Write a batch's fates: each record type's silver rows, then one commit each for the rows of
+    all of them in quarantine, duplicates and touched days (the tables they share).
+
+    With ``txn`` = (query id, batch id), from a streaming query, every table is
+    appended with Delta's idempotent-write options, so a batch replayed after a
+    crash is skipped where it was already committed. Without ``txn``
+    (backfill) every write is a MERGE on its key. The shared writes are timed
+    on the batch's first record type, so its phases still add up.
+    """
+    batch = [j for j in batch if j.result.bronze_rows]
+    if not batch:
+        return
+    industries = {j.spec.industry for j in batch}
+    if len(industries) != 1:
+        raise ValueError(f"one batch writes one industry's records, not {sorted(industries)}")
+    industry = industries.pop()
+    clock = PhaseClock(batch[0].result.seconds)
+    for j in batch:
+        if j.result.inserted or not streaming_target_exists(cfg, j.result.table, txn):
+            _write_silver(spark, cfg, j.spec, str(table_path(cfg, j.result.table)), j.rows(duplicate=False), txn)
+    clock.lap("write_silver")
+    kill_point("silver.between_tables")  # fault suite: silver committed, quarantine not yet
+    # An empty idempotent append is a Delta commit that changes nothing (and a
+    # replay of this batch is just as empty): skip it.
+    if any(j.result.quarantined for j in batch) or not streaming_target_exists(cfg, QUARANTINE, txn):
+        rows = _union([to_quarantine(j.classified, j.spec) for j in batch])
+        write(spark, str(table_path(cfg, QUARANTINE)), not_recorded(spark, cfg, QUARANTINE, rows, industry, txn),
+              ["topic", "partition", "offset"], ["industry"],
+              {"brain.layer": "quarantine", "brain.owner": cfg.get("project.owner")}, txn)
+    if any(j.result.duplicates for j in batch) or not streaming_target_exists(cfg, DUPLICATES, txn):
+        _write_duplicates(spark, cfg, industry, _union([duplicates_frame(j.rows(duplicate=True), j.spec)
+                                                        for j in batch]), txn)
+    clock.lap("write_quarantine_duplicates")
+    record_touched(spark, cfg, {j.result.table: sorted(j.result.touched_days) for j in batch}, run_id, txn)
+    clock.lap("write_touched_days")
+    kill_point("silver.before_checkpoint_commit")  # fault suite: every table committed, the batch not
+
+
+def _union(frames: list["DataFrame"]) -> "DataFrame":
+    from functools import reduce
+
+    return reduce(lambda a, b: a.unionByName(b), frames)
+
+
+def process_batch(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str,
+                  bronze_batch: "DataFrame", run_id: str, txn: tuple[str, int] | None = None) -> CleanResult:
+    """Decide and write the fate of one record type's batch of bronze rows (see write_judged)."""
+    judged = judge(spark, cfg, spec, silver_name, bronze_batch, run_id)
     try:
-        # Counts and the days valid rows fall on, in one job.
-        per_day = classified.groupBy("event_date").agg(F.count(F.lit(1)).alias("n"),
-                                                       F.count("reason").alias("bad")).collect()
-        clock.lap("classify")
-        result.bronze_rows = sum(int(r["n"]) for r in per_day)
-        result.quarantined = sum(int(r["bad"]) for r in per_day)
-        if result.bronze_rows == 0:
-            return result
-        silver_path = str(table_path(cfg, silver_name))
-        valid = _valid(classified, spec, run_id)
-        # Every valid row's day, not only the inserted ones: a batch replayed
-        # after a crash inserts nothing but must still mark its days.
-        result.touched_days = {r["event_date"] for r in per_day if int(r["n"]) > int(r["bad"])}
-        existing = recent_silver(spark, silver_path, result.touched_days, limits(cfg).late_horizon_days)
-        # A record already in quarantine (e.g. moved there by an expectation)
-        # stays there when bronze is reprocessed by a backfill.
-        # Materialised before writing: the fates are defined against silver,
-        # which the write below changes.
-        fated = _not_in_quarantine(spark, cfg, mark_duplicates(valid, existing), spec.industry).localCheckpoint()
-        counts = {bool(r["_dup"]): int(r["n"]) for r in fated.groupBy("_dup").agg(F.count(F.lit(1)).alias("n"))
-                  .collect()}
-        result.inserted, result.duplicates = counts.get(False, 0), counts.get(True, 0)
-        new, dups = fated.where(~F.col("_dup")).drop("_dup"), fated.where(F.col("_dup")).drop("_dup")
-        clock.lap("dedupe")
-        if result.inserted or not streaming_target_exists(cfg, silver_name, txn):
-            _write_silver(spark, cfg, spec, silver_path, new, txn)
-        clock.lap("write_silver")
-        kill_point("silver.between_tables")  # fault suite: silver committed, quarantine not yet
-        # An empty idempotent append is a Delta commit that changes nothing (and a
-        # replay of this batch is just as empty): skip it.
-        if result.quarantined or not streaming_target_exists(cfg, QUARANTINE, txn):
-            write(spark, str(table_path(cfg, QUARANTINE)),
-                  not_recorded(spark, cfg, QUARANTINE, to_quarantine(classified, spec), spec.industry, txn),
-                  ["topic", "partition", "offset"], ["industry"],
-                  {"brain.layer": "quarantine", "brain.owner": cfg.get("project.owner")}, txn)
-        if result.duplicates or not streaming_target_exists(cfg, DUPLICATES, txn):
-            _write_duplicates(spark, cfg, spec, dups, txn)
-        clock.lap("write_quarantine_duplicates")
-        record_touched(spark, cfg, silver_name, sorted(result.touched_days), run_id, txn)
-        clock.lap("write_touched_days")
-        kill_point("silver.before_checkpoint_commit")  # fault suite: every table committed, the batch not
-        return result
+        write_judged(spark, cfg, [judged], run_id, txn)
+        return judged.result
     finally:
-        classified.unpersist()
-        if fated is not None:
-            fated.unpersist()
+        judged.release()
 
 
 def _classified(cfg: Config, spec: RecordSpec, bronze_rows: "DataFrame") -> "DataFrame":
@@ -169,10 +218,10 @@ def _write_silver(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_p
     write(spark, silver_path, new, ["event_id"], list(spec.partition_by), silver_properties(cfg, spec), txn)
 
 
-def _write_duplicates(spark: "SparkSession", cfg: Config, spec: RecordSpec, dups: "DataFrame",
+def _write_duplicates(spark: "SparkSession", cfg: Config, industry: str, rows: "DataFrame",
                       txn: tuple[str, int] | None) -> None:
-    write(spark, str(table_path(cfg, DUPLICATES)),
-          not_recorded(spark, cfg, DUPLICATES, duplicates_frame(dups, spec), spec.industry, txn),
+    """``quality.duplicates`` rows (brain.clean.dedupe.duplicates_frame) appended or merged."""
+    write(spark, str(table_path(cfg, DUPLICATES)), not_recorded(spark, cfg, DUPLICATES, rows, industry, txn),
           ["topic", "partition", "offset"], ["industry"], {"brain.layer": "quality"}, txn)
 
 
@@ -209,12 +258,12 @@ def reclassify(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name
         if found.inserted:
             _write_silver(spark, cfg, spec, silver_path, new, None)
         if found.duplicates:
-            _write_duplicates(spark, cfg, spec, dups, None)
-        record_touched(spark, cfg, silver_name, found.touched_days, run_id)
+            _write_duplicates(spark, cfg, spec.industry, duplicates_frame(dups, spec), None)
+        record_touched(spark, cfg, {silver_name: found.touched_days}, run_id)
     return found
 
 
-class _PhaseClock:
+class PhaseClock:
     """Adds the seconds since the last lap to ``into[phase]``: where a batch's time goes."""
 
     def __init__(self, into: dict):
@@ -246,59 +295,3 @@ def backfill(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: 
             .where(F.col("ingest_date").between(F.lit(start), F.lit(end))))
     with table_lock(cfg, silver_name):  # the stream's batches wait (see brain.lake.writers)
         return process_batch(spark, cfg, spec, silver_name, rows, run_id)
-
-
-def _query_id(checkpoint) -> str:
-    """The streaming query's id, kept in its checkpoint: stable across restarts, new
-    if the checkpoint is lost (so Delta's idempotent-write ids never collide)."""
-    import json
-
-    return json.loads((checkpoint / "metadata").read_text().splitlines()[0])["id"]
-
-
-def _checkpoint_lost(spark: "SparkSession", cfg: Config, spec: RecordSpec, checkpoint, silver_name: str) -> bool:
-    """The clean query has no checkpoint but already wrote results (silver, or quarantine rows)."""
-    from pyspark.sql import functions as F
-
-    if (checkpoint / "offsets").is_dir():
-        return False
-    if is_delta(table_path(cfg, silver_name)):
-        return True
-    quarantine = table_path(cfg, QUARANTINE)
-    return is_delta(quarantine) and spark.read.format("delta").load(str(quarantine)).where(
-        (F.col("industry") == spec.industry) & (F.col("record_type") == spec.record_type)).limit(1).count() > 0
-
-
-def start_clean(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: str, silver_name: str,
-                run_id: str, total: CleanResult):
-    """Start the bronze -> silver query; each micro-batch adds its counts to ``total``."""
-    checkpoint = checkpoint_path(cfg, silver_name)
-    # A lost checkpoint restarts the stream at bronze's first row under a new query id, so
-    # idempotent appends would write quarantine and duplicates a second time: write keyed instead.
-    keyed = _checkpoint_lost(spark, cfg, spec, checkpoint, silver_name)
-
-    def on_batch(batch_df, batch_id):
-        txn = None if keyed else (f"{_query_id(checkpoint)}:{silver_name}", int(batch_id))
-        with table_lock(cfg, silver_name):  # a backfill or quarantine move must not commit mid-batch
-            total.add(process_batch(spark, cfg, spec, silver_name, batch_df, run_id, txn))
-
-    return (spark.readStream.format("delta")
-            .option("maxBytesPerTrigger", str(cfg.get("pipeline.max_bytes_per_batch", "256m")))
-            .load(str(table_path(cfg, bronze_name)))
-            .writeStream.queryName(f"silver_{silver_name.split('.', 1)[1]}")
-            .option("checkpointLocation", str(checkpoint))
-            .foreachBatch(on_batch)
-            .trigger(**trigger_options(cfg))
-            .start())
-
-
-def clean(spark: "SparkSession", cfg: Config, spec: RecordSpec, bronze_name: str, silver_name: str,
-          run_id: str) -> CleanResult:
-    """Process every bronze row not yet processed (available-now), batch by batch."""
-    total = CleanResult(silver_name)
-    if not is_delta(table_path(cfg, bronze_name)):
-        return total
-    start_clean(spark, cfg, spec, bronze_name, silver_name, run_id, total).awaitTermination()
-    return total
-
-

@@ -87,15 +87,16 @@ def streaming_target_exists(cfg: Config, name: str, txn: tuple[str, int] | None)
     return txn is not None and is_delta(table_path(cfg, name))
 
 
-def record_touched(spark: "SparkSession", cfg: Config, table: str, days: list, run_id: str,
+def record_touched(spark: "SparkSession", cfg: Config, days_by_table: dict[str, list], run_id: str,
                    txn: tuple[str, int] | None = None) -> None:
-    """Days that received rows, so gold recomputes exactly those (late data included)."""
-    if not days:
+    """Days that received rows, per silver table, so gold recomputes exactly those (late data included)."""
+    rows = [(table, d, run_id) for table, days in days_by_table.items() for d in days]
+    if not rows:
         return
     from pyspark.sql import functions as F
 
     from brain.lake.frames import local_frame
 
-    df = local_frame(spark, [(table, d, run_id) for d in days], "table string, event_date date, run_id string")
+    df = local_frame(spark, rows, "table string, event_date date, run_id string")
     df = df.withColumn("recorded_at", F.current_timestamp())
     write(spark, str(table_path(cfg, TOUCHED)), df, ["table", "event_date", "run_id"], [], {}, txn)

@@ -70,7 +70,9 @@ def _cmd_ingest(args, cfg) -> int:
         cfg = load(env=args.env, environ={**os.environ, "BRAIN__PIPELINE__TRIGGER": "continuous"})
         pipeline.stream(cfg, names, pipeline.new_run_id(), log=lambda m: print(m, file=sys.stderr))
         return 0
-    out = {ind: pipeline.ingest(cfg, ind, recover=args.recover_from_bronze) for ind in names}
+    run_id = pipeline.new_run_id()
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731 - stdout carries the JSON report
+    out = {ind: pipeline.ingest(cfg, ind, run_id, recover=args.recover_from_bronze, log=log) for ind in names}
     print(json.dumps(out, indent=2))
     return 0
 
@@ -98,15 +100,17 @@ def _cmd_maintain(args, cfg) -> int:
 
 # One _add_<command> per subcommand, alike in shape by design: each reads as that command's --help.
 def _add_ops(sub) -> None:
-    p = sub.add_parser("ingest", help="Kafka -> bronze only, once or continuously",
-                       description="Drain the industry's topics into bronze (available-now), or with "
-                                   "--continuous keep ingesting and cleaning (bronze -> silver) on a "
+    p = sub.add_parser("ingest", help="Kafka -> bronze -> silver, once or continuously",
+                       description="Drain the industry's topics into bronze and clean them into silver, "
+                                   "quarantine and duplicates in the same pass (available-now: one streaming "
+                                   "query per industry), or with --continuous keep doing so on a "
                                    "processing-time trigger (pipeline.processing_time) until Ctrl-C. "
-                                   "Validation and gold stay with the scheduled DAGs.")
+                                   "Validation and gold stay with the scheduled DAGs (or `brain run`).")
     p.add_argument("--industry", default="all")
     p.add_argument("--continuous", action="store_true", help="run until stopped (processing-time trigger)")
     p.add_argument("--recover-from-bronze", action="store_true",
-                   help="after a lost checkpoint: resume each partition after the last offset bronze holds")
+                   help="after a lost checkpoint: clean what bronze holds that nothing accounts for, then "
+                        "resume each partition after the last offset bronze holds")
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("backfill", help="reprocess bronze -> silver for an ingest-date range",

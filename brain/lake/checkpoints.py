@@ -1,11 +1,12 @@
 """Reading Structured Streaming checkpoints without Spark: what a query has committed.
 
-Used by `brain reconcile` (the offset equations) and by ingest and clean to
-skip starting a query that has nothing to read (a no-data cycle would
-otherwise start and stop 28 streaming queries). Only reads files.
+Used by `brain reconcile` (the offset equations) and by the industry's pass
+to skip starting a query that has nothing to read (a no-data cycle would
+otherwise start and stop a query per industry). Only reads files.
 
 Layout of a checkpoint folder: ``offsets/<n>`` holds the source offsets at
-the end of batch ``n`` (last line: one JSON per source; ours have one),
+the end of batch ``n`` (last line: one JSON per source; ours have one, a
+Kafka source whose JSON holds every topic it subscribes to),
 ``commits/<n>`` exists once batch ``n`` finished, ``sources/0/0`` holds the
 offsets the query started from.
 """
@@ -17,10 +18,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
-
-# Delta streaming source offsets: an index at or past this marks a fully processed version.
-END_INDEX_FLOOR = 2 ** 62
 
 
 def _batch_ids(folder: Path) -> list[int]:
@@ -101,57 +98,3 @@ def kafka_caught_up(checkpoint: Path, topic: str, end_offsets: dict[int, int]) -
     # Equal, not "at least": Kafka behind the checkpoint (a recreated topic) must reach Spark,
     # which stops with a data-loss error instead of being skipped quietly.
     return set(done) == set(end_offsets) and all(done[p] == end for p, end in end_offsets.items())
-
-
-def pending_bronze_files(bronze_path: Path, checkpoint: Path) -> set[str] | None:
-    """Names of the bronze data files the silver query has not committed yet.
-
-    None means "cannot tell" (the clean stage never committed a batch, is
-    mid-way through its first snapshot, or has a batch planned but not
-    committed): callers treat every unaccounted row as pending, and run it.
-    """
-    cp = read_checkpoint(checkpoint)
-    off = cp.committed
-    if not isinstance(off, dict) or "reservoirVersion" not in off or off.get("isStartingVersion"):
-        return None
-    version, index = int(off["reservoirVersion"]), int(off.get("index", -1))
-    first_pending = version + 1 if index >= END_INDEX_FLOOR else version
-    names: set[str] = set()
-    log = bronze_path / "_delta_log"
-    for f in log.glob("*.json"):
-        if not f.stem.isdigit() or int(f.stem) < first_pending:
-            continue
-        actions = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-        # Only appends are work for the clean stream. A commit that removes data (DELETE, UPDATE,
-        # MERGE on bronze) rewrites rows the stream may already have processed: not pending.
-        if any(a.get("remove", {}).get("dataChange", False) for a in actions):
-            continue
-        for a in actions:
-            add = a.get("add")
-            if add and add.get("dataChange", True):
-                names.add(unquote(add["path"]).rsplit("/", 1)[-1])
-    return names
-
-
-def delta_caught_up(bronze_path: Path, checkpoint: Path) -> bool:
-    """True when the clean query over ``bronze_path`` has committed everything in it: no batch
-    planned but not committed, and no commit after its offset. False whenever in doubt (a
-    first snapshot not finished, a table recreated under the checkpoint, commits since)."""
-    cp = read_checkpoint(checkpoint)
-    off = cp.committed
-    if (cp.planned_batch is not None or not isinstance(off, dict) or "reservoirVersion" not in off
-            or off.get("isStartingVersion")):
-        return False
-    version, index = int(off["reservoirVersion"]), int(off.get("index", -1))
-    done_through = version if index >= END_INDEX_FLOOR else version - 1
-    log = bronze_path / "_delta_log"
-    versions = [int(f.stem) for f in log.glob("*.json") if f.stem.isdigit()]
-    if not versions or max(versions) != done_through:
-        return False  # newer commits, or a table younger than the checkpoint (recreated)
-    first = log / f"{0:020d}.json"
-    if first.is_file():  # the table the checkpoint was made on, not a new one at the same path
-        for line in first.read_text().splitlines():
-            meta = json.loads(line).get("metaData") if line.strip() else None
-            if meta and meta.get("id") != off.get("reservoirId"):
-                return False
-    return True

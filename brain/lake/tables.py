@@ -39,6 +39,11 @@ def checkpoint_path(cfg: Config, query_name: str) -> Path:
     return cfg.path("lake.checkpoints") / query_name
 
 
+def pass_checkpoint(cfg: Config, industry: str) -> Path:
+    """The checkpoint of the industry's one streaming query (Kafka -> bronze -> silver)."""
+    return checkpoint_path(cfg, f"pass.{industry}")
+
+
 def table_base(industry: str, record_type: str) -> str:
     """``<industry>_<record_type>``, without repeating the industry (energy + energy_meter -> energy_meter)."""
     if record_type.startswith(industry + "_") or record_type == industry:

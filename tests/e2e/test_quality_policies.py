@@ -134,8 +134,7 @@ def test_warn_quarantine_and_fail_policies_through_the_dags(dagbag, broker, spar
     _policy(monkeypatch, "quarantine")
     later = meter("site-f", 1.0, day=yesterday)
     send(cfg, [(kafka_io.record_key(later), kafka_io.encode(later))])
-    pipeline.ingest(cfg, "energy")
-    pipeline.clean(cfg, "energy", "run_later")
+    pipeline.ingest(cfg, "energy", "run_later")
     with pytest.raises(QualityGateFailed, match="new rows passed, but the quality gate of energy is still closed"):
         pipeline.validate(cfg, "energy", "run_later")
     assert not read_state(spark, cfg, "energy").is_open

@@ -59,7 +59,7 @@ def send(cfg, msgs, ledger: Path, industry: str = "energy", record_type: str = "
 
 def sent_and_ingested(cfg, n: int, ledger: Path) -> tuple[list[tuple[bytes | None, bytes]], dict]:
     """The common start of a scenario: ``energy_batch(n)`` produced with ``ledger`` and ingested
-    into bronze; returns (messages, expected counts)."""
+    (bronze, and from the same pass silver, quarantine and duplicates); returns (messages, expected counts)."""
     from brain import pipeline
 
     msgs, expected = energy_batch(n)
@@ -74,7 +74,7 @@ def spawn_stage(stage: str, industry: str = "energy", kill_at: str | None = None
     env = {**os.environ, **(extra_env or {})}
     if kill_at:
         env[KILL_AT] = kill_at
-    args = "cfg, sys.argv[2]" + (", 'run_fault'" if stage == "clean" else "")
+    args = "cfg, sys.argv[2]" + (", 'run_fault'" if stage in ("ingest", "validate") else "")
     code = f"import sys\nfrom brain import config, pipeline\ncfg = config.load()\npipeline.{stage}({args})\n"
     return subprocess.Popen([sys.executable, "-c", code, stage, industry], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)

@@ -9,7 +9,6 @@ import json
 
 import pytest
 
-from brain import pipeline
 from brain.cli.main import main
 from brain.lake.tables import table_path
 from brain.ops.reconcile import reconcile, reconcile_ledger
@@ -26,7 +25,6 @@ def test_checker_catches_a_lost_and_a_doubled_record(broker, spark, isolated_cfg
     cfg = isolated_cfg
     ledger = tmp_path / "ledger.jsonl"
     sent_and_ingested(cfg, 20, ledger)
-    pipeline.clean(cfg, "energy", "run_checker")
     assert_nothing_lost_or_doubled(spark, cfg, ledger)
     acked = read_ledger(ledger)
 

@@ -10,7 +10,7 @@ import pytest
 from brain import pipeline
 from brain.ingest import kafka_io
 from brain.ingest.bronze import KafkaDataLost
-from brain.lake.tables import checkpoint_path
+from brain.lake.tables import pass_checkpoint
 from brain.ops.reconcile import reconcile, reconcile_ledger, render
 from brain.simulator.sinks import read_ledger
 from tests.fault.ledger import energy_batch, send
@@ -25,8 +25,7 @@ def test_unread_offsets_deleted_by_kafka_fail_loudly(broker, spark, isolated_cfg
     ledger = tmp_path / "ledger.jsonl"
     first, _ = energy_batch(30)
     topic = send(cfg, first, ledger, partitions=1)
-    pipeline.ingest(cfg, "energy")
-    pipeline.clean(cfg, "energy", "run_1")
+    pipeline.ingest(cfg, "energy", "run_1")
     read_up_to = len(first)
     send(cfg, energy_batch(30, tag="late")[0], ledger)
     # What retention does to an unread segment, made exact: the log start moves past unread offsets.
@@ -43,12 +42,11 @@ def test_unread_offsets_deleted_by_kafka_fail_loudly(broker, spark, isolated_cfg
     assert topic in str(lost.value)
 
     # The operator's way out, as the message says: checkpoint aside, recover from bronze.
-    shutil.move(checkpoint_path(cfg, "bronze.energy_meter"), tmp_path / "old-checkpoint")
+    shutil.move(pass_checkpoint(cfg, "energy"), tmp_path / "old-checkpoint")
     capsys.readouterr()
-    pipeline.ingest(cfg, "energy", recover=True)
+    pipeline.ingest(cfg, "energy", "run_2", recover=True)
     said = capsys.readouterr().out
     assert f"offsets {read_up_to}..{cut - 1} are gone from Kafka (15 records never ingested)" in said, said
-    pipeline.clean(cfg, "energy", "run_2")
 
     # The ledger proves exactly the deleted offsets are missing, and reconcile reports the gap.
     acked = read_ledger(ledger)

@@ -107,7 +107,7 @@ def test_lost_checkpoint_refuses_to_start_and_says_what_to_do(broker, spark, iso
     cfg = isolated_cfg
     send(cfg, [(None, kafka_io.encode(meter("site-01", 1.0)))])
     pipeline.ingest(cfg, "energy")
-    shutil.rmtree(cfg.path("lake.checkpoints") / "bronze.energy_meter")
+    shutil.rmtree(cfg.path("lake.checkpoints") / "pass.energy")
     with pytest.raises(CheckpointLost, match="recover-from-bronze"):
         pipeline.ingest(cfg, "energy")
 

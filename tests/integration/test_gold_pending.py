@@ -19,7 +19,7 @@ def test_a_continuous_run_touching_a_published_day_makes_it_pending_again(spark,
 
     cfg = isolated_cfg
     # Streaming batches append their touched days (idempotent per batch: txnAppId/txnVersion).
-    _record_touched(spark, cfg, TABLE, [D1, D2], "run_stream", ("stream-query", 0))
+    _record_touched(spark, cfg, {TABLE: [D1, D2]}, "run_stream", ("stream-query", 0))
     assert gold.pending_days(spark, cfg, TABLE) == [D1, D2]
 
     time.sleep(0.01)
@@ -27,7 +27,7 @@ def test_a_continuous_run_touching_a_published_day_makes_it_pending_again(spark,
     assert gold.pending_days(spark, cfg, TABLE) == []
 
     time.sleep(0.01)
-    _record_touched(spark, cfg, TABLE, [D2], "run_stream", ("stream-query", 1))  # a later batch, same run
+    _record_touched(spark, cfg, {TABLE: [D2]}, "run_stream", ("stream-query", 1))  # a later batch, same run
     assert gold.pending_days(spark, cfg, TABLE) == [D2]
 
     # A publish that started before that batch was recorded does not cover it.

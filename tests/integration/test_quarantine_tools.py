@@ -45,7 +45,6 @@ def test_list_show_and_replay_exactly_once(broker, spark, isolated_cfg, monkeypa
     send(cfg, [(kafka_io.record_key(r), kafka_io.encode(r)) for r in (gwh, gwh_negative, ok)]
          + [(None, b"\x00\x01 binary \xff garbage")])
     pipeline.ingest(cfg, "energy")
-    pipeline.clean(cfg, "energy", pipeline.new_run_id())
 
     # list and show
     assert list_reasons(spark, cfg, "energy") == [

@@ -48,10 +48,10 @@ def test_dags_are_safe_to_retry_and_rerun(dagbag):
 
 def test_industry_dag_marks_silver_assets_only_after_validation(dagbag):
     dag = dagbag.dags["brain_energy"]
-    assert [t.task_id for t in dag.topological_sort()] == ["ingest", "clean", "validate"]
+    assert [t.task_id for t in dag.topological_sort()] == ["ingest", "validate"]
     outlets = {o.name for o in dag.get_task("validate").outlets}
     assert outlets == {"silver.energy_meter"}
-    assert not dag.get_task("clean").outlets
+    assert not dag.get_task("ingest").outlets
 
 
 def test_metrics_dag_is_scheduled_on_silver_assets(dagbag):

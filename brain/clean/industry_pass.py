@@ -1,0 +1,279 @@
+"""Kafka -> bronze -> silver | quarantine | duplicates: one streaming query per industry (the hot path).
+
+One Kafka source subscribes to every topic of the industry. Each micro-batch
+is materialised once and written from the same rows: raw to each record
+type's bronze table, then judged into silver, quarantine and duplicates
+(brain.clean.silver), the tables every record type shares written once per
+batch. Every commit is idempotent: Delta's txnAppId/txnVersion carry the
+query id and batch id, so a batch replayed after a crash skips each table it
+already committed, and the checkpoint commit comes last. Bronze stays the
+raw, replayable record: backfill and quarantine replay still go bronze ->
+silver.
+
+The checkpoint is ``<lake.checkpoints>/pass.<industry>``. A lake from before
+the one pass (a checkpoint per topic and per silver table) moves over by
+itself on the first run: what bronze holds and nothing accounts for yet is
+cleaned from bronze, the source resumes after bronze's last offsets, and the
+old checkpoints go to ``_retired/``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from brain.clean.silver import CleanResult, PhaseClock, judge, process_batch, write_judged
+from brain.clean.writes import append
+from brain.config import Config
+from brain.contracts.specs import RecordSpec
+from brain.faults import kill_point
+from brain.ingest.bronze import (
+    CheckpointLost,
+    IngestResult,
+    caught_up,
+    explain_data_loss,
+    kafka_to_bronze_frame,
+    recovery_offsets,
+)
+from brain.lake.streaming import trigger_options
+from brain.lake.tables import DUPLICATES, QUARANTINE, checkpoint_path, is_delta, pass_checkpoint, table_path
+from brain.lake.writers import table_lock
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One record type's way through the pass: its topic, bronze table, silver table and spec."""
+    topic: str
+    bronze: str
+    silver: str
+    spec: RecordSpec
+
+
+@dataclass
+class PassTotals:
+    """What the pass wrote, summed over its micro-batches (filled in by the batch function)."""
+    rows: dict = field(default_factory=dict)      # topic -> Kafka records written to bronze
+    batches: dict = field(default_factory=dict)   # topic -> batches that held any of them
+    cleaned: dict = field(default_factory=dict)   # silver table -> CleanResult
+
+    def add(self, counts: dict[str, int], results: list[CleanResult]) -> None:
+        for topic, n in counts.items():
+            self.rows[topic] = self.rows.get(topic, 0) + n
+            self.batches[topic] = self.batches.get(topic, 0) + 1
+        for r in results:
+            self.cleaned.setdefault(r.table, CleanResult(r.table)).add(r)
+
+
+@dataclass
+class PassReport:
+    ingest: list[IngestResult]
+    clean: list[dict]
+
+
+def legacy_checkpoints(cfg: Config, lanes: list[Lane]) -> list[Path]:
+    """Checkpoints of the two-query layout (one Kafka -> bronze and one bronze -> silver query per
+    record type) that still exist."""
+    paths = [checkpoint_path(cfg, name) for lane in lanes for name in (lane.bronze, lane.silver)]
+    return [p for p in paths if p.is_dir()]
+
+
+def write_batch(spark: "SparkSession", cfg: Config, lanes: list[Lane], kafka_batch: "DataFrame", run_id: str,
+                txn: tuple[str, int], totals: PassTotals) -> None:
+    """One micro-batch: bronze for every record type with records in it, then their fates."""
+    from pyspark.sql import functions as F
+
+    # Materialised once: bronze and silver are written from the same rows (one ingest_ts).
+    bronze = kafka_to_bronze_frame(kafka_batch).localCheckpoint()
+    try:
+        counts = {r["topic"]: int(r["n"]) for r in bronze.groupBy("topic").agg(F.count(F.lit(1)).alias("n"))
+                  .collect()}
+        busy = [lane for lane in lanes if counts.get(lane.topic)]
+        seconds: dict = {}
+        clock = PhaseClock(seconds)
+        for lane in busy:
+            append(spark, str(table_path(cfg, lane.bronze)), bronze.where(F.col("topic") == lane.topic),
+                   ["ingest_date"], {"brain.layer": "bronze", "brain.owner": cfg.get("project.owner")}, txn)
+        clock.lap("write_bronze")
+        kill_point("pass.after_bronze")  # fault suite: bronze committed, nothing cleaned yet
+        with ExitStack() as held:
+            # Sorted, so two writers that each need several of these locks cannot deadlock.
+            for name in sorted(lane.silver for lane in busy):
+                held.enter_context(table_lock(cfg, name))  # a backfill or quarantine move must not commit mid-batch
+            judged = []
+            try:
+                for lane in busy:
+                    judged.append(judge(spark, cfg, lane.spec, lane.silver,
+                                        bronze.where(F.col("topic") == lane.topic), run_id))
+                write_judged(spark, cfg, judged, run_id, txn)
+            finally:
+                for j in judged:
+                    j.release()
+        results = [j.result for j in judged]
+        if results:  # bronze's write is timed on the batch's first record type, like the shared writes
+            results[0].seconds["write_bronze"] = seconds["write_bronze"]
+        totals.add({lane.topic: counts[lane.topic] for lane in busy}, results)
+    finally:
+        bronze.unpersist()
+
+
+def start_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane], run_id: str,
+               totals: PassTotals, starting_offsets: str = "earliest"):
+    """Start (not await) the industry's query; each micro-batch adds what it wrote to ``totals``."""
+    checkpoint = pass_checkpoint(cfg, industry)
+    query_id: list[str] = []
+
+    def on_batch(batch_df, batch_id):
+        if not query_id:  # kept in the checkpoint: stable across restarts, new if the checkpoint is lost
+            query_id.append(json.loads((checkpoint / "metadata").read_text().splitlines()[0])["id"])
+        write_batch(spark, cfg, lanes, batch_df, run_id, (query_id[0], int(batch_id)), totals)
+
+    source = (spark.readStream.format("kafka")
+              .option("kafka.bootstrap.servers", cfg.get("kafka.bootstrap_servers"))
+              .option("subscribe", ",".join(lane.topic for lane in lanes))
+              .option("startingOffsets", starting_offsets)
+              # Offsets lost to retention must stop the job, never be skipped.
+              .option("failOnDataLoss", "true")
+              .option("includeHeaders", "true")
+              .option("maxOffsetsPerTrigger", str(cfg.get("pipeline.max_offsets_per_trigger", 500000)))
+              .load())
+    return (source.writeStream.queryName(f"pass_{industry}")
+            .option("checkpointLocation", str(checkpoint))
+            .foreachBatch(on_batch)
+            .trigger(**trigger_options(cfg))
+            .start())
+
+
+@dataclass
+class Start:
+    """How the industry's query starts: from its checkpoint, or (recovering) after bronze's offsets."""
+    offsets: str = "earliest"
+    idle: dict = field(default_factory=dict)       # topic -> why there is nothing to read
+    caught_up: list = field(default_factory=list)  # CleanResults of bronze rows cleaned before starting
+    retire: list = field(default_factory=list)     # old-layout checkpoints to move aside once it ran
+
+
+def prepare(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane], run_id: str,
+            recover: bool = False, log=print) -> Start:
+    """Decide where the query starts; refuse (CheckpointLost) rather than guess.
+
+    Recovering (asked for, or moving a lake of the old layout over), bronze
+    rows that nothing accounts for yet are cleaned first, keyed, and the
+    source resumes after the last offset bronze holds per partition.
+    """
+    checkpoint = pass_checkpoint(cfg, industry)
+    started = (checkpoint / "offsets").is_dir()
+    has_bronze = any(is_delta(table_path(cfg, lane.bronze)) for lane in lanes)
+    start = Start()
+    if not started and has_bronze and not recover:
+        start.retire = legacy_checkpoints(cfg, lanes)
+        if not start.retire:
+            raise CheckpointLost(
+                f"the bronze tables of {industry} already hold data but the checkpoint {checkpoint} is "
+                f"missing. Starting again would re-read the topics from the beginning and double the data, or "
+                f"skip records if it started from 'latest'. Restore the checkpoint from backup, or run "
+                f"`brain ingest --recover-from-bronze` to resume from the last offsets bronze holds.")
+        log(f"[{industry}] moving to one query per industry: cleaning what bronze holds that nothing accounts "
+            f"for, then resuming after bronze's last offsets; old checkpoints go to {_retired(cfg)}")
+    if not (recover or start.retire):
+        start.idle = caught_up(cfg, checkpoint, [(lane.topic, lane.bronze) for lane in lanes])
+        return start
+    start.caught_up = clean_unaccounted(spark, cfg, lanes, run_id)
+    if not started and has_bronze:
+        offsets = {lane.topic: recovery_offsets(spark, cfg, lane.topic, lane.bronze, log) for lane in lanes}
+        start.offsets = json.dumps({t: o for t, o in offsets.items() if o})
+    return start
+
+
+def run_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane], run_id: str,
+             recover: bool = False, log=print) -> PassReport:
+    """Drain every topic of the industry into the lake (available-now); what it wrote, per topic and table.
+
+    Not started when the checkpoint holds every offset Kafka has (a query's
+    start and stop cost more than a no-data cycle's whole work).
+    """
+    start = prepare(spark, cfg, industry, lanes, run_id, recover, log)
+    totals = PassTotals()
+    for r in start.caught_up:
+        if r.bronze_rows:
+            totals.add({}, [r])
+    if len(start.idle) < len(lanes):
+        query = start_pass(spark, cfg, industry, lanes, run_id, totals, start.offsets)
+        try:
+            query.awaitTermination()
+        except Exception as exc:
+            lost = explain_data_loss(f"the {industry} topics ({', '.join(lane.topic for lane in lanes)})", exc,
+                                     f"the checkpoint {pass_checkpoint(cfg, industry)}")
+            if lost is not None:
+                raise lost from exc
+            raise
+    retire(cfg, start.retire)
+    return report(lanes, totals, start.idle)
+
+
+def report(lanes: list[Lane], totals: PassTotals, idle: dict) -> PassReport:
+    from dataclasses import asdict
+
+    ingest = [IngestResult(lane.topic, lane.bronze, totals.rows.get(lane.topic, 0),
+                           totals.batches.get(lane.topic, 0), idle.get(lane.topic, "")) for lane in lanes]
+    clean = []
+    for lane in lanes:
+        total = totals.cleaned.get(lane.silver, CleanResult(lane.silver))
+        d = asdict(total)
+        d["touched_days"] = sorted(str(x) for x in total.touched_days)
+        d["skipped"] = "" if total.batches else "nothing new in Kafka"
+        clean.append(d)
+    return PassReport(ingest, clean)
+
+
+def _retired(cfg: Config) -> Path:
+    return cfg.path("lake.checkpoints") / "_retired"
+
+
+def retire(cfg: Config, paths: list[Path]) -> None:
+    """Move old-layout checkpoints aside (kept, not deleted: an operator may want to look at them)."""
+    for p in paths:
+        target = _retired(cfg) / p.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            target = target.with_name(f"{p.name}.{len(list(target.parent.glob(p.name + '*')))}")
+        shutil.move(str(p), str(target))
+
+
+def clean_unaccounted(spark: "SparkSession", cfg: Config, lanes: list[Lane], run_id: str) -> list[CleanResult]:
+    """Clean the bronze rows found in none of silver, quarantine and duplicates (keyed writes).
+
+    After a lost checkpoint or a move from the old layout, these are the rows
+    bronze received in a batch whose cleaning never committed: the source
+    resumes after bronze's offsets and would not read them again.
+    """
+    from pyspark.sql import functions as F
+
+    out = []
+    for lane in lanes:
+        path = table_path(cfg, lane.bronze)
+        if not is_delta(path):
+            continue
+        coords = ["topic", "partition", "offset"]
+        seen = []
+        silver = table_path(cfg, lane.silver)
+        if is_delta(silver):
+            seen.append(spark.read.format("delta").load(str(silver))
+                        .select(F.col("_topic").alias("topic"), F.col("_partition").alias("partition"),
+                                F.col("_offset").alias("offset")))
+        for shared in (QUARANTINE, DUPLICATES):
+            if is_delta(table_path(cfg, shared)):
+                seen.append(spark.read.format("delta").load(str(table_path(cfg, shared)))
+                            .where(F.col("industry") == lane.spec.industry).select(*coords))
+        rows = spark.read.format("delta").load(str(path)).where(F.col("topic") == lane.topic)
+        for s in seen:
+            rows = rows.join(s.where(F.col("topic") == lane.topic), coords, "left_anti")
+        with table_lock(cfg, lane.silver):
+            out.append(process_batch(spark, cfg, lane.spec, lane.silver, rows, run_id))
+    return out
