@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from brain.clean.silver import CleanResult, PhaseClock, judge, process_batch, write_judged
 from brain.clean.writes import append
+from brain.concurrency import run_side_by_side
 from brain.config import Config
 from brain.contracts.specs import RecordSpec
 from brain.faults import kill_point
@@ -95,27 +96,33 @@ def write_batch(spark: "SparkSession", cfg: Config, lanes: list[Lane], kafka_bat
         counts = {r["topic"]: int(r["n"]) for r in bronze.groupBy("topic").agg(F.count(F.lit(1)).alias("n"))
                   .collect()}
         busy = [lane for lane in lanes if counts.get(lane.topic)]
+        workers = int(cfg.get("pipeline.pass_writers", 2))
         seconds: dict = {}
         clock = PhaseClock(seconds)
-        for lane in busy:
-            append(spark, str(table_path(cfg, lane.bronze)), bronze.where(F.col("topic") == lane.topic),
-                   ["ingest_date"], {"brain.layer": "bronze", "brain.owner": cfg.get("project.owner")}, txn)
+        props = {"brain.layer": "bronze", "brain.owner": cfg.get("project.owner")}
+        run_side_by_side([lambda lane=lane: append(spark, str(table_path(cfg, lane.bronze)),
+                                                   bronze.where(F.col("topic") == lane.topic), ["ingest_date"],
+                                                   props, txn) for lane in busy], workers)
         clock.lap("write_bronze")
         kill_point("pass.after_bronze")  # fault suite: bronze committed, nothing cleaned yet
         with ExitStack() as held:
             # Sorted, so two writers that each need several of these locks cannot deadlock.
             for name in sorted(lane.silver for lane in busy):
                 held.enter_context(table_lock(cfg, name))  # a backfill or quarantine move must not commit mid-batch
-            judged = []
+            judged: list = []  # every Judged made, released even when another failed
+
+            def judge_lane(lane: Lane):
+                judged.append(judge(spark, cfg, lane.spec, lane.silver, bronze.where(F.col("topic") == lane.topic),
+                                    run_id))
+                return judged[-1]
+
             try:
-                for lane in busy:
-                    judged.append(judge(spark, cfg, lane.spec, lane.silver,
-                                        bronze.where(F.col("topic") == lane.topic), run_id))
-                write_judged(spark, cfg, judged, run_id, txn)
+                batch = run_side_by_side([lambda lane=lane: judge_lane(lane) for lane in busy], workers)
+                write_judged(spark, cfg, batch, run_id, txn, workers)
             finally:
                 for j in judged:
                     j.release()
-        results = [j.result for j in judged]
+        results = [j.result for j in batch]
         if results:  # bronze's write is timed on the batch's first record type, like the shared writes
             results[0].seconds["write_bronze"] = seconds["write_bronze"]
         totals.add({lane.topic: counts[lane.topic] for lane in busy}, results)

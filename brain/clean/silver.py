@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from brain.clean.dedupe import duplicates_frame, mark_duplicates, recent_silver, split_duplicates, stored_silver
 from brain.clean.fate import Limits, classify, decode, parse, to_quarantine, to_silver
 from brain.clean.writes import not_recorded, record_touched, streaming_target_exists, write
+from brain.concurrency import run_side_by_side
 from brain.config import Config
 from brain.contracts.specs import RecordSpec
 from brain.faults import kill_point
@@ -141,15 +142,16 @@ def judge(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str
 
 
 def write_judged(spark: "SparkSession", cfg: Config, batch: list[Judged], run_id: str,
-                 txn: tuple[str, int] | None) -> None:
+                 txn: tuple[str, int] | None, workers: int = 1) -> None:
     """Write a batch's fates: each record type's silver rows, then one commit each for the rows of
     all of them in quarantine, duplicates and touched days (the tables they share).
 
     With ``txn`` = (query id, batch id), from a streaming query, every table is
     appended with Delta's idempotent-write options, so a batch replayed after a
     crash is skipped where it was already committed. Without ``txn``
-    (backfill) every write is a MERGE on its key. The shared writes are timed
-    on the batch's first record type, so its phases still add up.
+    (backfill) every write is a MERGE on its key. ``workers`` silver tables
+    are written at a time. The shared writes are timed on the batch's first
+    record type, so its phases still add up.
     """
     batch = [j for j in batch if j.result.bronze_rows]
     if not batch:
@@ -159,9 +161,10 @@ def write_judged(spark: "SparkSession", cfg: Config, batch: list[Judged], run_id
         raise ValueError(f"one batch writes one industry's records, not {sorted(industries)}")
     industry = industries.pop()
     clock = PhaseClock(batch[0].result.seconds)
-    for j in batch:
-        if j.result.inserted or not streaming_target_exists(cfg, j.result.table, txn):
-            _write_silver(spark, cfg, j.spec, str(table_path(cfg, j.result.table)), j.rows(duplicate=False), txn)
+    run_side_by_side([lambda j=j: _write_silver(spark, cfg, j.spec, str(table_path(cfg, j.result.table)),
+                                                j.rows(duplicate=False), txn)
+                      for j in batch if j.result.inserted or not streaming_target_exists(cfg, j.result.table, txn)],
+                     workers)
     clock.lap("write_silver")
     kill_point("silver.between_tables")  # fault suite: silver committed, quarantine not yet
     # An empty idempotent append is a Delta commit that changes nothing (and a

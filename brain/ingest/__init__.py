@@ -1,6 +1,8 @@
-"""Ingest: Kafka -> bronze, the raw and replayable record.
+"""Ingest: Kafka's side of the lake, bronze being the raw and replayable record.
 
-Config and plain values in, a plain report out (topics, rows, offsets);
-idempotent on replay: a streaming checkpoint decides what is new, and a
-query whose checkpoint already holds everything Kafka has is not started.
+The Kafka client (``kafka_io``) and what the industry's pass
+(brain.clean.industry_pass) needs from Kafka (``bronze``): the bronze row
+shape, where a lost checkpoint resumes, whether a source has anything new (a
+query whose checkpoint already holds everything Kafka has is not started),
+and what a data-loss error tells the operator to do.
 """
