@@ -100,9 +100,7 @@ def backfill(cfg: Config, industry: str, start: str, end: str, run_id: str) -> l
     for rt in cfg.get(f"industries.{industry}.record_types"):
         res = run_backfill(_spark(cfg), cfg, module.RECORD_SPECS[rt], bronze_table(industry, rt),
                            silver_table(industry, rt), run_id, first, last)
-        d = asdict(res)
-        d["touched_days"] = sorted(str(x) for x in res.touched_days)
-        out.append(d)
+        out.append(res.as_dict())
     return out
 
 

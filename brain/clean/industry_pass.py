@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from brain.clean.silver import CleanResult, PhaseClock, judge, process_batch, write_judged
+from brain.clean.silver import CleanResult, judge, process_batch, write_judged
 from brain.clean.writes import append
 from brain.concurrency import run_side_by_side
 from brain.config import Config
@@ -97,13 +98,12 @@ def write_batch(spark: "SparkSession", cfg: Config, lanes: list[Lane], kafka_bat
                   .collect()}
         busy = [lane for lane in lanes if counts.get(lane.topic)]
         workers = int(cfg.get("pipeline.pass_writers", 2))
-        seconds: dict = {}
-        clock = PhaseClock(seconds)
+        started = time.perf_counter()
         props = {"brain.layer": "bronze", "brain.owner": cfg.get("project.owner")}
         run_side_by_side([lambda lane=lane: append(spark, str(table_path(cfg, lane.bronze)),
                                                    bronze.where(F.col("topic") == lane.topic), ["ingest_date"],
                                                    props, txn) for lane in busy], workers)
-        clock.lap("write_bronze")
+        bronze_s = round(time.perf_counter() - started, 3)
         kill_point("pass.after_bronze")  # fault suite: bronze committed, nothing cleaned yet
         with ExitStack() as held:
             # Sorted, so two writers that each need several of these locks cannot deadlock.
@@ -124,7 +124,7 @@ def write_batch(spark: "SparkSession", cfg: Config, lanes: list[Lane], kafka_bat
                     j.release()
         results = [j.result for j in batch]
         if results:  # bronze's write is timed on the batch's first record type, like the shared writes
-            results[0].seconds["write_bronze"] = seconds["write_bronze"]
+            results[0].seconds["write_bronze"] = bronze_s
         totals.add({lane.topic: counts[lane.topic] for lane in busy}, results)
     finally:
         bronze.unpersist()
@@ -170,15 +170,20 @@ def prepare(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane]
             recover: bool = False, log=print) -> Start:
     """Decide where the query starts; refuse (CheckpointLost) rather than guess.
 
-    Recovering (asked for, or moving a lake of the old layout over), bronze
-    rows that nothing accounts for yet are cleaned first, keyed, and the
-    source resumes after the last offset bronze holds per partition.
+    Without a checkpoint but with bronze (recovering, or moving a lake of the
+    old layout over), bronze rows that nothing accounts for yet are cleaned
+    first, keyed, and the source resumes after the last offset bronze holds
+    per partition.
     """
     checkpoint = pass_checkpoint(cfg, industry)
     started = (checkpoint / "offsets").is_dir()
-    has_bronze = any(is_delta(table_path(cfg, lane.bronze)) for lane in lanes)
     start = Start()
-    if not started and has_bronze and not recover:
+    if started or not any(is_delta(table_path(cfg, lane.bronze)) for lane in lanes):
+        # The checkpoint decides (a batch that died mid-way is replayed from it); recovering, always start.
+        if not recover:
+            start.idle = caught_up(cfg, checkpoint, [(lane.topic, lane.bronze) for lane in lanes])
+        return start
+    if not recover:
         start.retire = legacy_checkpoints(cfg, lanes)
         if not start.retire:
             raise CheckpointLost(
@@ -188,13 +193,9 @@ def prepare(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane]
                 f"`brain ingest --recover-from-bronze` to resume from the last offsets bronze holds.")
         log(f"[{industry}] moving to one query per industry: cleaning what bronze holds that nothing accounts "
             f"for, then resuming after bronze's last offsets; old checkpoints go to {_retired(cfg)}")
-    if not (recover or start.retire):
-        start.idle = caught_up(cfg, checkpoint, [(lane.topic, lane.bronze) for lane in lanes])
-        return start
     start.caught_up = clean_unaccounted(spark, cfg, lanes, run_id)
-    if not started and has_bronze:
-        offsets = {lane.topic: recovery_offsets(spark, cfg, lane.topic, lane.bronze, log) for lane in lanes}
-        start.offsets = json.dumps({t: o for t, o in offsets.items() if o})
+    offsets = {lane.topic: recovery_offsets(spark, cfg, lane.topic, lane.bronze, log) for lane in lanes}
+    start.offsets = json.dumps({t: o for t, o in offsets.items() if o})
     return start
 
 
@@ -225,17 +226,12 @@ def run_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane
 
 
 def report(lanes: list[Lane], totals: PassTotals, idle: dict) -> PassReport:
-    from dataclasses import asdict
-
     ingest = [IngestResult(lane.topic, lane.bronze, totals.rows.get(lane.topic, 0),
                            totals.batches.get(lane.topic, 0), idle.get(lane.topic, "")) for lane in lanes]
     clean = []
     for lane in lanes:
         total = totals.cleaned.get(lane.silver, CleanResult(lane.silver))
-        d = asdict(total)
-        d["touched_days"] = sorted(str(x) for x in total.touched_days)
-        d["skipped"] = "" if total.batches else "nothing new in Kafka"
-        clean.append(d)
+        clean.append({**total.as_dict(), "skipped": "" if total.batches else "nothing new in Kafka"})
     return PassReport(ingest, clean)
 
 

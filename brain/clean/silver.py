@@ -50,6 +50,12 @@ class CleanResult:
         for k, v in other.seconds.items():
             self.seconds[k] = round(self.seconds.get(k, 0.0) + v, 3)
 
+    def as_dict(self) -> dict:
+        """The plain report (an XCom, JSON): touched days as sorted ISO dates."""
+        from dataclasses import asdict
+
+        return {**asdict(self), "touched_days": sorted(str(d) for d in self.touched_days)}
+
 
 def limits(cfg: Config) -> Limits:
     return Limits(
@@ -115,7 +121,7 @@ def judge(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str
     from pyspark.sql import functions as F
 
     result = CleanResult(silver_name)
-    clock = PhaseClock(result.seconds)
+    clock = _PhaseClock(result.seconds)
     judged = Judged(spec, result, _classified(cfg, spec, bronze_rows))
     # Counts and the days valid rows fall on, in one job.
     per_day = judged.classified.groupBy("event_date").agg(F.count(F.lit(1)).alias("n"),
@@ -160,7 +166,7 @@ def write_judged(spark: "SparkSession", cfg: Config, batch: list[Judged], run_id
     if len(industries) != 1:
         raise ValueError(f"one batch writes one industry's records, not {sorted(industries)}")
     industry = industries.pop()
-    clock = PhaseClock(batch[0].result.seconds)
+    clock = _PhaseClock(batch[0].result.seconds)
     run_side_by_side([lambda j=j: _write_silver(spark, cfg, j.spec, str(table_path(cfg, j.result.table)),
                                                 j.rows(duplicate=False), txn)
                       for j in batch if j.result.inserted or not streaming_target_exists(cfg, j.result.table, txn)],
@@ -266,7 +272,7 @@ def reclassify(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name
     return found
 
 
-class PhaseClock:
+class _PhaseClock:
     """Adds the seconds since the last lap to ``into[phase]``: where a batch's time goes."""
 
     def __init__(self, into: dict):
