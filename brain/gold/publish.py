@@ -3,7 +3,9 @@
 brain.clean.silver records every (table, event_date) that received rows in
 ``quality.touched_days``; publishing recomputes those days of each gold table
 with a partition overwrite (``replaceWhere``), so running it twice gives the
-same table, and a late record for an old day changes that day and no other.
+same table, and a late record for an old day changes that day and no other,
+except the neighbour its record type reaches (:func:`gold_days`: the next day
+for state changes, the day before for interval records stamped at their end).
 """
 
 from __future__ import annotations
@@ -85,10 +87,34 @@ def source_days(record_type: str, days) -> set[date]:
     """The silver days a gold day of ``record_type`` is computed from."""
     from datetime import timedelta
 
+    from brain.gold.intervals import INTERVAL_END
+
     wanted = set(days)
     if record_type in SPANS_DAYS:
         wanted |= {d - timedelta(days=1) for d in days}
+    if record_type in INTERVAL_END:  # the day's last interval is stamped 00:00 the day after
+        wanted |= {d + timedelta(days=1) for d in days}
     return wanted
+
+
+def gold_days(record_type: str, silver_days) -> set[date]:
+    """The gold days that new silver rows of ``record_type`` on ``silver_days`` can change.
+
+    State changes reach into the next day; interval records stamped at their end
+    reach into the day before (a 00:00 stamp closes the previous day). That day is
+    republished whether or not such a stamp came: the touched-days ledger knows days,
+    not stamps, and recomputing a day from the same rows gives the same rows.
+    """
+    from datetime import timedelta
+
+    from brain.gold.intervals import INTERVAL_END
+
+    out = set(silver_days)
+    if record_type in SPANS_DAYS:
+        out |= {d + timedelta(days=1) for d in silver_days}
+    if record_type in INTERVAL_END:
+        out |= {d - timedelta(days=1) for d in silver_days}
+    return out
 
 
 def publish(spark: "SparkSession", cfg: Config, gold_name: str, sources: dict[str, str], transform,
@@ -158,8 +184,6 @@ def read_sources(spark: "SparkSession", cfg: Config, wanted: dict[str, set[date]
 def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) -> list[PublishResult]:
     """Recompute every gold table of the industry, and its data-quality scorecard,
     for the days its new silver data touched."""
-    from datetime import timedelta
-
     from brain.lake.tables import silver_table
     from brain.quality.scorecard import SCORECARD, publish_scorecard, scorecard_days
 
@@ -170,9 +194,7 @@ def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) 
     for gold_name, spec in module.GOLD.items():
         days: set[date] = set()
         for rt in _sources(spec):
-            days |= set(pending[rt])
-            if rt in SPANS_DAYS:
-                days |= {d + timedelta(days=1) for d in pending[rt]}
+            days |= gold_days(rt, pending[rt])
         options = spec[2] if len(spec) > 2 else {}  # e.g. {"scope": {...}} for a shared table
         plan.append((gold_name, {rt: tables[rt] for rt in _sources(spec)}, spec[1], sorted(days), options))
     # The scorecard covers every record type, gold sources or not (telemetry too).

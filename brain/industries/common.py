@@ -32,16 +32,18 @@ def daily_line_production(production_df: "DataFrame") -> "DataFrame":
 
     BAD records are excluded (and counted); UNCERTAIN ones are kept and counted.
     A line whose every record was BAD still gets its row, with zero counts.
+    Reports count in the day their interval covers (brain.gold.intervals).
     """
     from pyspark.sql import functions as F
 
+    from brain.gold.intervals import by_interval
     from brain.gold.kpi import formulas as kpi
     from brain.gold.kpi.columns import kpi_column
 
     good_rec = F.col("quality") != "BAD"
     agg = [F.coalesce(F.sum(F.when(good_rec, F.col(c))), F.lit(0)).alias(c)
            for c in ("produced", "good", "scrap", "rework")]
-    out = (production_df.groupBy("enterprise", "site", "line", "event_date")
+    out = (by_interval(production_df, "production").groupBy("enterprise", "site", "line", "event_date")
            .agg(*agg, F.count(F.when(good_rec, 1)).alias("records"),
                 F.count(F.when(F.col("quality") == "UNCERTAIN", 1)).alias("uncertain_records"),
                 F.count(F.when(~good_rec, 1)).alias("bad_records_excluded")))

@@ -91,7 +91,11 @@ def test_late_record_changes_only_its_day(broker, spark, isolated_cfg):
     send(cfg, [(None, kafka_io.encode(meter("site-01", 3.0, day=old_day)))])
     report = pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
     published = report.industries["energy"]["publish"]
-    assert all(p["days"] == [old_day.date().isoformat()] for p in published)
+    # The day before is recomputed too (a reading stamped 00:00 would close it) and stays as it was.
+    energy = [p for p in published if p["table"].startswith("gold.energy_")]
+    assert energy and all(p["days"] == [(old_day - timedelta(days=1)).date().isoformat(),
+                                        old_day.date().isoformat()] for p in energy)
+    assert [p["days"] for p in published if p["table"] == "gold.data_quality_daily"] == [[old_day.date().isoformat()]]
     after = _kwh(spark, cfg)
     old_key, today_key = ("site-01", old_day.date().isoformat()), ("site-01", today.date().isoformat())
     assert after[old_key] == pytest.approx(before[old_key] + 3.0)
@@ -99,6 +103,22 @@ def test_late_record_changes_only_its_day(broker, spark, isolated_cfg):
     computed_after = {str(r["event_date"]): r["computed_at"]
                       for r in _df(spark, cfg, "gold.energy_daily_site_kwh").collect()}
     assert computed_after[today_key[1]] == computed_before[today_key[1]]  # today's partition untouched
+
+
+def test_a_late_reading_stamped_midnight_changes_the_day_it_closes(broker, spark, isolated_cfg):
+    cfg = isolated_cfg
+    day = (datetime.now(timezone.utc) - timedelta(days=3)).date()
+    midnight = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(days=1)
+    send(cfg, [(None, kafka_io.encode(meter("site-01", 10.0, day=midnight - timedelta(minutes=15))))])
+    pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
+    assert _kwh(spark, cfg) == {("site-01", day.isoformat()): 10.0}
+
+    # 23:45-24:00 of ``day``, stamped 00:00 the day after, arriving in a later cycle.
+    send(cfg, [(None, kafka_io.encode(meter("site-01", 4.0, day=midnight)))])
+    report = pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
+    energy = [p for p in report.industries["energy"]["publish"] if p["table"].startswith("gold.energy_")]
+    assert energy and all(p["days"] == [day.isoformat(), midnight.date().isoformat()] for p in energy)
+    assert _kwh(spark, cfg) == {("site-01", day.isoformat()): 14.0}  # and no one-reading day after it
 
 
 def test_lost_checkpoint_refuses_to_start_and_says_what_to_do(broker, spark, isolated_cfg):
