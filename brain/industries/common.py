@@ -14,16 +14,24 @@ if TYPE_CHECKING:
 
 def gold_tables(industry: str) -> dict:
     """The gold tables every producing industry has: counts and OEE per line and day and
-    hour, and the ISA-95 roll-ups (site, enterprise). A dict the industry modules merge
-    their own tables into: gold table -> (source record type(s), transform)."""
+    hour, the ISA-95 roll-ups (site, enterprise), and, where the industry has the data,
+    predictive maintenance (assets with vibration sensors, conf/assets.yaml), the defect
+    Pareto and inspection first pass yield (its contracts admit quality_inspection). A
+    dict the industry modules merge their own tables into: gold table -> (source record
+    type(s), transform)."""
+    from brain.contracts.specs import record_specs
     from brain.gold.kpi.columns import daily_line_oee, hourly_line_oee
+    from brain.gold.metrics import defects, pdm
     from brain.gold.rollup import gold_transforms
 
+    inspected = "quality_inspection" in record_specs(industry)
     return {
         f"gold.{industry}_daily_line_production": ("production", daily_line_production),
         f"gold.{industry}_oee_daily_line": (("production", "machine_state"), daily_line_oee),
         f"gold.{industry}_oee_hourly_line": (("production", "machine_state"), hourly_line_oee),
         **gold_transforms(industry),
+        **pdm.gold_tables(industry),
+        **(defects.gold_tables(industry) if inspected else {}),
     }
 
 
