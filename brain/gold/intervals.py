@@ -12,8 +12,9 @@ from 23:55 to 00:10) counts whole in the period its end falls in; nothing is
 prorated, so a total over periods equals the total over records.
 
 Because of this, computing gold day D needs silver day D+1 as well
-(:func:`brain.gold.publish.source_days`), and a record landing in silver day
-D+1 makes gold day D pending (:func:`brain.gold.publish.gold_days`).
+(:func:`brain.gold.publish.source_days`), and a new record in silver day D+1
+whose interval lies (partly) in day D makes gold day D pending too
+(:func:`days_before`, :func:`brain.gold.publish.earlier_days`).
 """
 
 from __future__ import annotations
@@ -47,3 +48,12 @@ def by_interval(df: "DataFrame", record_type: str) -> "DataFrame":
     from pyspark.sql import functions as F
 
     return df.withColumn("event_date", F.to_date(last_instant(F.col(INTERVAL_END[record_type]))))
+
+
+def days_before(df: "DataFrame", record_type: str) -> "DataFrame":
+    """The distinct days (``event_date``) that records of ``df`` cover before their silver
+    ``event_date``: the day before, for a reading stamped 00:00."""
+    from pyspark.sql import functions as F
+
+    covered = F.to_date(last_instant(F.col(INTERVAL_END[record_type])))
+    return df.where(covered < F.col("event_date")).select(covered.alias("event_date")).distinct()

@@ -91,11 +91,7 @@ def test_late_record_changes_only_its_day(broker, spark, isolated_cfg):
     send(cfg, [(None, kafka_io.encode(meter("site-01", 3.0, day=old_day)))])
     report = pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
     published = report.industries["energy"]["publish"]
-    # The day before is recomputed too (a reading stamped 00:00 would close it) and stays as it was.
-    energy = [p for p in published if p["table"].startswith("gold.energy_")]
-    assert energy and all(p["days"] == [(old_day - timedelta(days=1)).date().isoformat(),
-                                        old_day.date().isoformat()] for p in energy)
-    assert [p["days"] for p in published if p["table"] == "gold.data_quality_daily"] == [[old_day.date().isoformat()]]
+    assert all(p["days"] == [old_day.date().isoformat()] for p in published)
     after = _kwh(spark, cfg)
     old_key, today_key = ("site-01", old_day.date().isoformat()), ("site-01", today.date().isoformat())
     assert after[old_key] == pytest.approx(before[old_key] + 3.0)
@@ -116,9 +112,18 @@ def test_a_late_reading_stamped_midnight_changes_the_day_it_closes(broker, spark
     # 23:45-24:00 of ``day``, stamped 00:00 the day after, arriving in a later cycle.
     send(cfg, [(None, kafka_io.encode(meter("site-01", 4.0, day=midnight)))])
     report = pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
-    energy = [p for p in report.industries["energy"]["publish"] if p["table"].startswith("gold.energy_")]
+    published = report.industries["energy"]["publish"]
+    energy = [p for p in published if p["table"].startswith("gold.energy_")]
     assert energy and all(p["days"] == [day.isoformat(), midnight.date().isoformat()] for p in energy)
+    # The scorecard scores silver days: the reading arrived on the day of its stamp.
+    assert [p["days"] for p in published if p["table"] == "gold.data_quality_daily"] == [[midnight.date().isoformat()]]
     assert _kwh(spark, cfg) == {("site-01", day.isoformat()): 14.0}  # and no one-reading day after it
+
+    # A later reading of the day after, in its own cycle, does not republish ``day`` again.
+    send(cfg, [(None, kafka_io.encode(meter("site-01", 2.0, day=midnight + timedelta(minutes=30))))])
+    later = pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
+    assert all(p["days"] == [midnight.date().isoformat()] for p in later.industries["energy"]["publish"])
+    assert _kwh(spark, cfg) == {("site-01", day.isoformat()): 14.0, ("site-01", midnight.date().isoformat()): 2.0}
 
 
 def test_lost_checkpoint_refuses_to_start_and_says_what_to_do(broker, spark, isolated_cfg):

@@ -98,15 +98,20 @@ def test_production_ending_at_midnight_counts_in_the_day_before(spark):
     assert hourly == {(D, _at(D, 23)): 90, (D1, _at(D1, 0)): 80}
 
 
-def test_a_day_is_computed_from_the_next_silver_day_and_republished_when_it_is_touched():
+def test_a_day_is_computed_from_the_next_silver_day_and_republished_when_a_reading_closes_it(spark):
+    from brain.gold.intervals import days_before
     from brain.gold.publish import gold_days, source_days
 
     assert source_days("energy_meter", [D]) == {D, D1}
     assert source_days("production", [D]) == {D, D1}
-    assert gold_days("energy_meter", [D1]) == {D, D1}  # a 00:00 stamp on D+1 changes D
-    assert gold_days("production", [D1]) == {D, D1}
+    assert source_days("machine_state", [D1]) == {D, D1}
+    # Of the silver rows above, those on D+1 and D+2 stamped 00:00 cover D and D+1.
+    assert {r.event_date for r in days_before(_meter(spark), "energy_meter").collect()} == {D, D1}
+    later = _meter(spark).where("hour(event_ts_utc) <> 0")
+    assert days_before(later, "energy_meter").count() == 0
+    assert gold_days("energy_meter", [D1], earlier={D}) == {D, D1}
+    assert gold_days("energy_meter", [D1]) == {D1}
     assert gold_days("machine_state", [D]) == {D, D1}  # state changes reach forward instead
-    assert gold_days("telemetry", [D]) == {D}
 
 
 def test_every_record_type_whose_contract_has_an_interval_is_attributed_by_it():
