@@ -14,6 +14,12 @@ Built AFTER the per-industry gold tables, from them (not from silver):
   ``gold.raw_materials_safety_exceedances_daily`` when those tables exist
   (null when they do not, 0 when they exist with nothing for the site/day).
 
+gold.enterprise_brain_hourly is the same row per site and UTC hour
+(``hour_start``), built with the daily table for the same days from the hourly
+line OEE tables, ``gold.energy_hourly_site`` and the alerts raised in the hour
+(``alert_ts``); ``dq_score`` and ``safety_exceedances`` are daily figures and
+null there.
+
 Only the days whose source rows were recomputed since the last build are
 rebuilt (``computed_at`` of the sources newer than the day's last build), with
 a partition overwrite, so a late record changes its day's row and no other.
@@ -41,11 +47,14 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 ENTERPRISE_BRAIN = "gold.enterprise_brain"
+ENTERPRISE_BRAIN_HOURLY = "gold.enterprise_brain_hourly"
 ENERGY = "gold.energy_carbon_daily_site"
+ENERGY_HOURLY = "gold.energy_hourly_site"
 SCORECARD = "gold.data_quality_daily"
 PDM_ALERTS = "gold.pdm_alerts"
 SAFETY = "gold.raw_materials_safety_exceedances_daily"
 KEYS = ("enterprise", "site", "event_date")
+HOUR_KEYS = (*KEYS, "hour_start")
 
 # The contract (name, Spark type), in order; extra columns follow.
 COLUMNS = (("enterprise", "string"), ("site", "string"), ("event_date", "date"),
@@ -59,46 +68,59 @@ EXTRA = (("energy_intensity_kgce_per_unit", "double"), ("load_factor", "double")
          ("lines", "long"), ("lines_flagged", "long"), ("industries", "array<string>"), ("flags", "array<string>"))
 
 
-def _site_day_counts(df: "DataFrame | None", count_col: str | None) -> "DataFrame | None":
-    """(site, event_date, n): rows per site/day, or the sum of ``count_col`` when the table has one."""
+def columns(hourly: bool = False) -> tuple[tuple[str, str], ...]:
+    """The contract columns of gold.enterprise_brain, or of gold.enterprise_brain_hourly
+    (``hour_start`` after the day)."""
+    if not hourly:
+        return COLUMNS
+    return COLUMNS[:3] + (("hour_start", "timestamp"),) + COLUMNS[3:]
+
+
+def _site_counts(df: "DataFrame | None", count_col: str | None, keys: list[str]) -> "DataFrame | None":
+    """(``keys``, n): rows per key, or the sum of ``count_col`` when the table has one."""
     from pyspark.sql import functions as F
 
     if df is None:
         return None
     n = F.sum(F.col(count_col)) if count_col and count_col in df.columns else F.count(F.lit(1))
-    return df.groupBy("site", "event_date").agg(n.cast("long").alias("n"))
+    return df.groupBy(*keys).agg(n.cast("long").alias("n"))
 
 
 def enterprise_brain(lines: "DataFrame | None", energy: "DataFrame | None" = None, dq: "DataFrame | None" = None,
-                     pdm: "DataFrame | None" = None, safety: "DataFrame | None" = None) -> "DataFrame":
+                     pdm: "DataFrame | None" = None, safety: "DataFrame | None" = None,
+                     hourly: bool = False) -> "DataFrame":
     """The enterprise_brain rows from the gold frames (pure: DataFrames in, DataFrame out).
 
     ``lines``: union of gold.<industry>_oee_daily_line rows with an ``industry``
     column; ``energy``: gold.energy_carbon_daily_site; ``dq``: gold.data_quality_daily;
-    ``pdm`` / ``safety``: None when the table does not exist.
+    ``pdm`` / ``safety``: None when the table does not exist. ``hourly``: the
+    gold.enterprise_brain_hourly rows instead, from the ``_oee_hourly_line`` rows and
+    gold.energy_hourly_site; ``pdm`` alerts count in the hour of their ``alert_ts``;
+    pass no ``dq`` / ``safety`` (daily figures).
     """
     from pyspark.sql import functions as F
 
     if lines is None and energy is None:
         raise ValueError("enterprise_brain needs line OEE rows or site energy rows")
+    keys = HOUR_KEYS if hourly else KEYS
     frames = []
     if lines is not None:
-        site = with_ratios(rollup_components(lines, KEYS))
-        ind = lines.groupBy(*KEYS).agg(F.array_sort(F.collect_set("industry")).alias("industries"))
-        frames.append(site.join(ind, list(KEYS), "left").select(
-            *KEYS, "oee", "availability", F.col("effectiveness").alias("performance"), "quality_ratio",
+        site = with_ratios(rollup_components(lines, keys))
+        ind = lines.groupBy(*keys).agg(F.array_sort(F.collect_set("industry")).alias("industries"))
+        frames.append(site.join(ind, list(keys), "left").select(
+            *keys, "oee", "availability", F.col("effectiveness").alias("performance"), "quality_ratio",
             F.col("produced").cast("long").alias("produced_count"), F.col("good").cast("long").alias("good_count"),
             "pbt_s", "apt_s", "ideal_run_s", "ideal_good_s", "lines", "lines_flagged", "industries", "flags",
             F.col("bad_records_excluded").alias("_bad_l"), F.col("uncertain_records").alias("_unc_l")))
     if energy is not None:
         frames.append(energy.select(
-            *KEYS, F.col("electricity_kwh").alias("energy_kwh"), F.col("tce").alias("energy_tce"),
+            *keys, F.col("electricity_kwh").alias("energy_kwh"), F.col("tce").alias("energy_tce"),
             F.col("tco2").alias("co2_t"), "peak_demand_kw", "load_factor", "power_factor",
             F.col("bad_records_excluded").alias("_bad_e"), F.col("uncertain_records").alias("_unc_e")))
     out = frames[0]
     for f in frames[1:]:
-        out = out.join(f, list(KEYS), "full_outer")
-    for name, typ in COLUMNS + EXTRA + (("_bad_l", "long"), ("_unc_l", "long"), ("_bad_e", "long"),
+        out = out.join(f, list(keys), "full_outer")
+    for name, typ in columns(hourly) + EXTRA + (("_bad_l", "long"), ("_unc_l", "long"), ("_bad_e", "long"),
                                         ("_unc_e", "long")):
         if name not in out.columns and name not in ("dq_score", "pdm_alerts", "safety_exceedances", "computed_at"):
             out = out.withColumn(name, F.lit(None).cast(typ))
@@ -108,12 +130,15 @@ def enterprise_brain(lines: "DataFrame | None", energy: "DataFrame | None" = Non
         out = out.join(score, ["site", "event_date"], "left")
     else:
         out = out.withColumn("dq_score", F.lit(None).cast("double"))
-    for name, counts in (("pdm_alerts", _site_day_counts(pdm, None)),
-                         ("safety_exceedances", _site_day_counts(safety, "exceedances"))):
+    site_keys = list(keys[1:])
+    if hourly and pdm is not None:
+        pdm = pdm.withColumn("hour_start", F.date_trunc("hour", "alert_ts"))
+    for name, counts in (("pdm_alerts", _site_counts(pdm, None, site_keys)),
+                         ("safety_exceedances", _site_counts(safety, "exceedances", site_keys))):
         if counts is None:
             out = out.withColumn(name, F.lit(None).cast("long"))
         else:
-            out = (out.join(counts, ["site", "event_date"], "left")
+            out = (out.join(counts, site_keys, "left")
                       .withColumn(name, F.coalesce(F.col("n"), F.lit(0)).cast("long")).drop("n"))
 
     zero = lambda c: F.coalesce(F.col(c), F.lit(0))  # noqa: E731
@@ -124,7 +149,7 @@ def enterprise_brain(lines: "DataFrame | None", energy: "DataFrame | None" = Non
               .withColumn("flags", F.array_sort(F.array_distinct(F.concat(
                   F.coalesce(F.col("flags"), F.array().cast("array<string>")), i_flags))))
               .withColumn("computed_at", F.current_timestamp()))
-    return out.select(*[F.col(n).cast(t).alias(n) for n, t in COLUMNS + EXTRA])
+    return out.select(*[F.col(n).cast(t).alias(n) for n, t in columns(hourly) + EXTRA])
 
 
 # ---------------------------------------------------------------------------
@@ -191,7 +216,15 @@ def _mark_built(spark: "SparkSession", cfg: Config, days: list[date], started) -
     stamp_published(spark, cfg, [(ENTERPRISE_BRAIN, d, "enterprise_brain", started) for d in days])
 
 
-def build(spark: "SparkSession", cfg: Config, days: list[date], lines: dict[str, str]) -> "DataFrame | None":
+def hourly_line_tables(lines: dict[str, str]) -> dict[str, str]:
+    """industry -> its hourly line OEE table, for the industries of ``lines`` (:func:`line_tables`)."""
+    return {ind: name.replace("_oee_daily_line", "_oee_hourly_line") for ind, name in lines.items()}
+
+
+def build(spark: "SparkSession", cfg: Config, days: list[date], lines: dict[str, str],
+          hourly: bool = False) -> "DataFrame | None":
+    """The rows of ``days`` (hourly: of gold.enterprise_brain_hourly, ``lines`` then naming the
+    hourly line tables); None when no source has anything."""
     from functools import reduce
 
     from pyspark.sql import functions as F
@@ -202,23 +235,25 @@ def build(spark: "SparkSession", cfg: Config, days: list[date], lines: dict[str,
 
     frames = [df.withColumn("industry", F.lit(ind)) for ind, name in lines.items()
               if (df := read(name)) is not None]
-    cols = ["industry", *KEYS, "flags", "pbt_s", "apt_s", "ideal_run_s", "ideal_good_s", "pot_s",
-            "planned_down_s", "setup_s", "unplanned_down_s", "failures", "produced", "good", "scrap", "rework",
+    cols = ["industry", *(HOUR_KEYS if hourly else KEYS), "flags", "pbt_s", "apt_s", "ideal_run_s", "ideal_good_s",
+            "pot_s", "planned_down_s", "setup_s", "unplanned_down_s", "failures", "produced", "good", "scrap", "rework",
             "uncertain_records", "bad_records_excluded"]
     # A table written before a column existed reads it as null (rollup derives ideal_good_s then).
     frames = [df.select(*[F.col(c) if c in df.columns else F.lit(None).cast("double").alias(c) for c in cols])
               for df in frames]
     line_df = reduce(lambda a, b: a.unionByName(b), frames) if frames else None
-    energy = read(ENERGY)
+    energy = read(ENERGY_HOURLY if hourly else ENERGY)
     if line_df is None and energy is None:
         return None
+    if hourly:
+        return enterprise_brain(line_df, energy, pdm=read(PDM_ALERTS), hourly=True)
     return enterprise_brain(line_df, energy, read(SCORECARD), read(PDM_ALERTS), read(SAFETY))
 
 
 def publish_enterprise(spark: "SparkSession", cfg: Config, lines: dict[str, str],
                        days: list[date] | None = None) -> dict:
-    """Rebuild gold.enterprise_brain for ``days`` (default: the pending ones) from the industries'
-    line OEE tables ``lines`` (:func:`line_tables`); returns a report."""
+    """Rebuild gold.enterprise_brain and gold.enterprise_brain_hourly for ``days`` (default: the
+    pending ones) from the industries' line OEE tables ``lines`` (:func:`line_tables`); returns a report."""
     started = spark.sql("SELECT current_timestamp() AS t").first()["t"]  # before any source read
     days = sorted(set(days)) if days is not None else pending_days(spark, cfg, lines)
     if not days:
@@ -227,8 +262,18 @@ def publish_enterprise(spark: "SparkSession", cfg: Config, lines: dict[str, str]
     if df is None:
         _mark_built(spark, cfg, days, started)
         return {"table": ENTERPRISE_BRAIN, "days": [], "rows": 0}
+    rows = _write_days(cfg, ENTERPRISE_BRAIN, df, days)
+    hourly = build(spark, cfg, days, hourly_line_tables(lines), hourly=True)
+    hourly_rows = _write_days(cfg, ENTERPRISE_BRAIN_HOURLY, hourly, days) if hourly is not None else 0
+    _mark_built(spark, cfg, days, started)
+    return {"table": ENTERPRISE_BRAIN, "days": [d.isoformat() for d in days], "rows": rows,
+            "hourly_table": ENTERPRISE_BRAIN_HOURLY, "hourly_rows": hourly_rows}
+
+
+def _write_days(cfg: Config, name: str, df: "DataFrame", days: list[date]) -> int:
+    """Replace ``days`` of table ``name`` with ``df``'s rows; returns how many."""
     out = df.localCheckpoint()
-    path = table_path(cfg, ENTERPRISE_BRAIN)
+    path = table_path(cfg, name)
     writer = out.write.format("delta").partitionBy("event_date")
     if is_delta(path):
         in_list = ", ".join(f"DATE'{d.isoformat()}'" for d in days)
@@ -236,5 +281,4 @@ def publish_enterprise(spark: "SparkSession", cfg: Config, lines: dict[str, str]
     else:
         writer = writer.mode("append")
     writer.save(str(path))
-    _mark_built(spark, cfg, days, started)
-    return {"table": ENTERPRISE_BRAIN, "days": [d.isoformat() for d in days], "rows": out.count()}
+    return out.count()

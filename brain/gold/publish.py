@@ -3,13 +3,16 @@
 brain.clean.silver records every (table, event_date) that received rows in
 ``quality.touched_days``; publishing recomputes those days of each gold table
 with a partition overwrite (``replaceWhere``), so running it twice gives the
-same table, and a late record for an old day changes that day and no other.
+same table, and a late record for an old day changes that day and no other,
+except the neighbour its record type reaches (:func:`gold_days`: the next day
+for state changes, the day before for an interval record stamped 00:00).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import reduce
 from typing import TYPE_CHECKING
 
 from brain.concurrency import run_side_by_side
@@ -85,10 +88,52 @@ def source_days(record_type: str, days) -> set[date]:
     """The silver days a gold day of ``record_type`` is computed from."""
     from datetime import timedelta
 
+    from brain.gold.intervals import INTERVAL_END
+
     wanted = set(days)
     if record_type in SPANS_DAYS:
         wanted |= {d - timedelta(days=1) for d in days}
+    if record_type in INTERVAL_END:  # the day's last interval is stamped 00:00 the day after
+        wanted |= {d + timedelta(days=1) for d in days}
     return wanted
+
+
+def gold_days(record_type: str, silver_days, earlier=()) -> set[date]:
+    """The gold days that new silver rows of ``record_type`` on ``silver_days`` change: those days,
+    the next day for state changes (a state lasts into it), and ``earlier``: the days before
+    that new interval records cover (:func:`earlier_days`; a 00:00 stamp closes the day before)."""
+    from datetime import timedelta
+
+    out = set(silver_days) | set(earlier)
+    if record_type in SPANS_DAYS:
+        out |= {d + timedelta(days=1) for d in silver_days}
+    return out
+
+
+def earlier_days(spark: "SparkSession", cfg: Config, record_type: str, silver_name: str,
+                 runs: set[tuple[date, str]]) -> set[date]:
+    """Days before their silver day that the pending rows (``runs``: (day, run id) pairs,
+    :func:`pending_runs`) of an interval record type cover; empty for other record types.
+
+    Only the rows of the pending runs count: a day's 00:00 reading, already published with
+    the day before, does not republish it with every later batch of the day.
+    """
+    from pyspark.sql import functions as F
+
+    from brain.gold.intervals import INTERVAL_END, days_before
+
+    path = table_path(cfg, silver_name)
+    if record_type not in INTERVAL_END or not runs or not is_delta(path):
+        return set()
+    df = spark.read.format("delta").load(str(path)).where(F.col("event_date").isin(sorted({d for d, _ in runs})))
+    # A silver table from before rows carried their run id: every row of the days counts.
+    if "_run_id" in df.columns:
+        by_day: dict[date, set[str]] = {}
+        for day, run in runs:
+            by_day.setdefault(day, set()).add(run)
+        cond = [(F.col("event_date") == F.lit(d)) & F.col("_run_id").isin(sorted(rs)) for d, rs in by_day.items()]
+        df = df.where(reduce(lambda a, b: a | b, cond))
+    return {r["event_date"] for r in days_before(df, record_type).collect()}
 
 
 def publish(spark: "SparkSession", cfg: Config, gold_name: str, sources: dict[str, str], transform,
@@ -158,21 +203,19 @@ def read_sources(spark: "SparkSession", cfg: Config, wanted: dict[str, set[date]
 def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) -> list[PublishResult]:
     """Recompute every gold table of the industry, and its data-quality scorecard,
     for the days its new silver data touched."""
-    from datetime import timedelta
-
     from brain.lake.tables import silver_table
     from brain.quality.scorecard import SCORECARD, publish_scorecard, scorecard_days
 
     tables = {rt: silver_table(industry, rt) for rt in cfg.get(f"industries.{industry}.record_types")}
     started = spark.sql("SELECT current_timestamp() AS t").first()["t"]  # before any silver read
-    pending = {rt: pending_days(spark, cfg, name) for rt, name in tables.items()}
+    runs = {rt: pending_runs(cfg, name) for rt, name in tables.items()}
+    pending = {rt: sorted({day for day, _ in runs[rt]}) for rt in tables}
+    earlier = {rt: earlier_days(spark, cfg, rt, name, runs[rt]) for rt, name in tables.items()}
     plan = []
     for gold_name, spec in module.GOLD.items():
         days: set[date] = set()
         for rt in _sources(spec):
-            days |= set(pending[rt])
-            if rt in SPANS_DAYS:
-                days |= {d + timedelta(days=1) for d in pending[rt]}
+            days |= gold_days(rt, pending[rt], earlier[rt])
         options = spec[2] if len(spec) > 2 else {}  # e.g. {"scope": {...}} for a shared table
         plan.append((gold_name, {rt: tables[rt] for rt in _sources(spec)}, spec[1], sorted(days), options))
     # The scorecard covers every record type, gold sources or not (telemetry too).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from brain.contracts.specs import record_specs
-from brain.gold.metrics import defects
 from brain.industries import common
 
 INDUSTRY = "consumer_goods"
@@ -11,5 +10,4 @@ INDUSTRY = "consumer_goods"
 RECORD_SPECS = record_specs(INDUSTRY)
 MATERIAL_GENEALOGY = RECORD_SPECS["material_genealogy"]
 
-GOLD = {**common.gold_tables(INDUSTRY),
-        f"gold.{INDUSTRY}_defect_pareto_daily": ("quality_inspection", defects.daily_pareto)}
+GOLD = common.gold_tables(INDUSTRY)

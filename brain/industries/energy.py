@@ -20,9 +20,13 @@ def daily_site_energy(meter: "DataFrame") -> "DataFrame":
 
     BAD readings are excluded from the totals and UNCERTAIN ones kept; each
     row says how many of each it saw, so an analyst can judge the number.
+    A reading counts in the day its interval covers (brain.gold.intervals).
     """
     from pyspark.sql import functions as F
 
+    from brain.gold.intervals import by_interval
+
+    meter = by_interval(meter, "energy_meter")
     good = F.col("quality") != "BAD"
     return (meter.groupBy("enterprise", "site", "event_date", "carrier", "unit")
             .agg(F.sum(F.when(good, F.col("value"))).alias("consumption"),

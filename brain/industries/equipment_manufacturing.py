@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from brain.contracts.specs import record_specs
-from brain.gold.metrics import pdm
 from brain.industries import common
 
 INDUSTRY = "equipment_manufacturing"
 
 RECORD_SPECS = record_specs(INDUSTRY)
 
-GOLD = {**common.gold_tables(INDUSTRY), **pdm.gold_tables(INDUSTRY)}
+GOLD = common.gold_tables(INDUSTRY)

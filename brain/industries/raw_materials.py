@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from brain.contracts.specs import record_specs
-from brain.gold.metrics import gas_safety, pdm, process_capability
+from brain.gold.metrics import gas_safety, process_capability
 from brain.industries import common
 
 INDUSTRY = "raw_materials"
@@ -12,7 +12,6 @@ RECORD_SPECS = record_specs(INDUSTRY)
 
 GOLD = {
     **common.gold_tables(INDUSTRY),
-    **pdm.gold_tables(INDUSTRY),
     f"gold.{INDUSTRY}_process_capability_daily": (("telemetry", "machine_state"), process_capability.gold_capability),
     f"gold.{INDUSTRY}_safety_exceedances_daily": ("telemetry", gas_safety.gold_exceedances),
 }

@@ -100,20 +100,26 @@ def test_every_gold_table_and_the_enterprise_brain_are_populated(week, spark):
     assert all(r["dq_score"] is None or 0.0 <= r["dq_score"] <= 1.0 for r in rows)
 
 
-def test_brain_metrics_topic_has_one_message_per_site_day(week, spark):
-    from brain.gold.enterprise import ENTERPRISE_BRAIN
+def test_brain_metrics_topic_has_one_message_per_site_day_and_per_site_hour(week, spark):
+    from brain.gold.enterprise import ENTERPRISE_BRAIN, ENTERPRISE_BRAIN_HOURLY
     from brain.ingest import kafka_io
     from brain.serve import metrics_topic
 
     cfg, _ = week
     expected = {(r["site"], r["event_date"].isoformat()) for r in _read(spark, cfg, ENTERPRISE_BRAIN).collect()}
+    expected_hours = {(r["site"], metrics_topic.message(r.asDict())["hour_start"])
+                      for r in _read(spark, cfg, ENTERPRISE_BRAIN_HOURLY).collect()}
     msgs = list(kafka_io.consume_all(cfg, metrics_topic.topic(cfg)))
-    seen = {}
+    seen, hours = {}, set()
     for m in msgs:
         payload = json.loads(m.value)
         assert m.key.decode() == payload["site"]
-        seen[(payload["site"], payload["event_date"])] = payload
+        if payload["granularity"] == "hour":
+            hours.add((payload["site"], payload["hour_start"]))
+        else:
+            seen[(payload["site"], payload["event_date"])] = payload
     assert set(seen) == expected
+    assert hours == expected_hours and len(hours) > len(seen)
 
 
 def test_dashboard_shows_charts_with_data(week, tmp_path):

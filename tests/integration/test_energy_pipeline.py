@@ -101,6 +101,31 @@ def test_late_record_changes_only_its_day(broker, spark, isolated_cfg):
     assert computed_after[today_key[1]] == computed_before[today_key[1]]  # today's partition untouched
 
 
+def test_a_late_reading_stamped_midnight_changes_the_day_it_closes(broker, spark, isolated_cfg):
+    cfg = isolated_cfg
+    day = (datetime.now(timezone.utc) - timedelta(days=3)).date()
+    midnight = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(days=1)
+    send(cfg, [(None, kafka_io.encode(meter("site-01", 10.0, day=midnight - timedelta(minutes=15))))])
+    pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
+    assert _kwh(spark, cfg) == {("site-01", day.isoformat()): 10.0}
+
+    # 23:45-24:00 of ``day``, stamped 00:00 the day after, arriving in a later cycle.
+    send(cfg, [(None, kafka_io.encode(meter("site-01", 4.0, day=midnight)))])
+    report = pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
+    published = report.industries["energy"]["publish"]
+    energy = [p for p in published if p["table"].startswith("gold.energy_")]
+    assert energy and all(p["days"] == [day.isoformat(), midnight.date().isoformat()] for p in energy)
+    # The scorecard scores silver days: the reading arrived on the day of its stamp.
+    assert [p["days"] for p in published if p["table"] == "gold.data_quality_daily"] == [[midnight.date().isoformat()]]
+    assert _kwh(spark, cfg) == {("site-01", day.isoformat()): 14.0}  # and no one-reading day after it
+
+    # A later reading of the day after, in its own cycle, does not republish ``day`` again.
+    send(cfg, [(None, kafka_io.encode(meter("site-01", 2.0, day=midnight + timedelta(minutes=30))))])
+    later = pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
+    assert all(p["days"] == [midnight.date().isoformat()] for p in later.industries["energy"]["publish"])
+    assert _kwh(spark, cfg) == {("site-01", day.isoformat()): 14.0, ("site-01", midnight.date().isoformat()): 2.0}
+
+
 def test_lost_checkpoint_refuses_to_start_and_says_what_to_do(broker, spark, isolated_cfg):
     import shutil
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import datetime, timezone
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from brain import pipeline
-from brain.gold.enterprise import COLUMNS, ENTERPRISE_BRAIN
+from brain.config import project_root
+from brain.gold.enterprise import COLUMNS, ENTERPRISE_BRAIN, ENTERPRISE_BRAIN_HOURLY, columns
 from brain.gold.kpi import formulas as kpi
 from brain.ingest import kafka_io
 from brain.lake.tables import is_delta, table_path
+from brain.serve import metrics_topic
 from brain.simulator import run_simulation
 from tests.energy_data import meter, send
 from tests.sim_dates import recent_monday
@@ -72,6 +76,28 @@ def test_enterprise_brain_rolls_up_two_sites_and_a_late_record_changes_only_its_
         else:
             assert row["dq_score"] is None
         assert (row["pdm_alerts"] is None) == (not is_delta(table_path(cfg, "gold.pdm_alerts")))
+    # The hourly rows add up to the day's, lie in their day, and each went out on brain.metrics.
+    hourly = _df(spark, cfg, ENTERPRISE_BRAIN_HOURLY)
+    assert [(f.name, f.dataType.simpleString().replace("bigint", "long")) for f in
+            hourly.schema.fields][:len(columns(True))] == list(columns(True))
+    hours = defaultdict(list)
+    for h in hourly.collect():
+        hours[(h["site"], h["event_date"])].append(h)
+        assert h["hour_start"].date() == h["event_date"]
+    assert set(hours) == set(rows)
+    for key, row in rows.items():
+        if row["energy_kwh"] is not None:
+            assert sum(h["energy_kwh"] or 0.0 for h in hours[key]) == pytest.approx(row["energy_kwh"], rel=1e-9)
+        if row["produced_count"] is not None:
+            assert sum(h["produced_count"] or 0 for h in hours[key]) == row["produced_count"]
+    validator = Draft202012Validator(json.loads((project_root() / "conf/contracts/metrics.schema.json").read_text()))
+    sent = [json.loads(m.value) for m in kafka_io.consume_all(cfg, metrics_topic.topic(cfg))]
+    for m in sent:
+        validator.validate(m)
+    assert sorted((m["site"], m["hour_start"]) for m in sent if m["granularity"] == "hour") == sorted(
+        (h["site"], metrics_topic.message(h.asDict())["hour_start"]) for hs in hours.values() for h in hs)
+    assert len([m for m in sent if m["granularity"] == "day"]) == len(rows)
+
     assert pipeline.publish_enterprise(cfg)[0]["days"] == []  # nothing new: nothing rebuilt
 
     # A late meter reading for the oldest day the site has energy data for.

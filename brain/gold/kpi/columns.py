@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from brain.gold.intervals import by_interval, interval_hour
 from brain.gold.kpi import formulas as kpi
 
 if TYPE_CHECKING:
@@ -42,21 +43,6 @@ def _seconds(ts: "Column") -> "Column":
     from pyspark.sql import functions as F
 
     return F.unix_micros(ts) / 1e6
-
-
-def interval_hour(ts: "Column", event_date: "Column") -> "Column":
-    """The UTC hour an interval record stamped ``ts`` (its END) belongs to.
-
-    Production reports and meter readings are stamped at the end of the interval
-    they cover, so a stamp at a full hour closes the previous hour (10:00 -> 09:00).
-    Clamped to the record's ``event_date`` so an hourly row always lies in the
-    partition its records came from (the 00:00 stamp stays in its own day).
-    """
-    from pyspark.sql import functions as F
-
-    day_start = F.to_timestamp(event_date)
-    hour = F.date_trunc("hour", ts - F.expr("INTERVAL 1 MICROSECOND"))
-    return F.least(F.greatest(hour, day_start), day_start + F.expr("INTERVAL 23 HOURS"))
 
 
 def state_segments(machine_state: "DataFrame", period_s: int = DAY_S_INT) -> "DataFrame":
@@ -121,16 +107,18 @@ def device_times(machine_state: "DataFrame", period_s: int = DAY_S_INT) -> "Data
 
 
 def line_production(production: "DataFrame", hourly: bool = False) -> "DataFrame":
-    """Counts and ideal (planned) run time per line and day (or hour); BAD excluded, counted.
+    """Counts and ideal (planned) run time per line and day (or hour) the reports' intervals cover
+    (brain.gold.intervals); BAD excluded, counted.
 
     ``ideal_good_s`` = sum(planned_cycle_time_s x good): the fully productive
     time, which the roll-ups sum across lines making different products.
     """
     from pyspark.sql import functions as F
 
+    production = by_interval(production, "production")
     keys = [F.col(k) for k in LINE_KEYS]
     if hourly:
-        keys.append(interval_hour(F.col("end_ts_utc"), F.col("event_date")).alias("hour_start"))
+        keys.append(interval_hour(F.col("end_ts_utc")).alias("hour_start"))
     good = F.col("quality") != "BAD"
     total = lambda c: F.coalesce(F.sum(F.when(good, c)), F.lit(0))  # noqa: E731
     return (production.groupBy(*keys)
@@ -152,7 +140,9 @@ def daily_line_oee(production: "DataFrame", machine_state: "DataFrame") -> "Data
     PBT = POT - PDOT; APT = RUNNING time. PRU = production-weighted planned cycle
     time, so PRU x PQ = sum(planned_cycle_time_s x produced).
 
-    ``machine_state`` may include the days before the requested ones: the last
+    Production counts in the day its reports' intervals cover (brain.gold.intervals:
+    a report ending 00:00 belongs to the day before), so ``production`` may include
+    the day after the requested ones. ``machine_state`` may include the days before the requested ones: the last
     event before midnight sets the state at 00:00 (without it that time is
     ``unknown_state_s``). Rows come for every day the frames cover; callers keep
     the days they recompute.
@@ -164,7 +154,7 @@ def hourly_line_oee(production: "DataFrame", machine_state: "DataFrame") -> "Dat
     """gold.<industry>_oee_hourly_line: as :func:`daily_line_oee` per UTC hour (``hour_start``).
 
     States are split at hour boundaries; a production report counts in the hour
-    its interval ends in (:func:`interval_hour`). A report that straddles an
+    its interval ends in (brain.gold.intervals.interval_hour). A report that straddles an
     hour boundary puts all its units in the later hour, so an hour around a
     start or stop can be flagged ``faster_than_ideal`` / ``counts_without_run_time``
     (its OEE null) while the day is fine: read trends from the hourly table and
@@ -254,7 +244,8 @@ def line_oee(production: "DataFrame", machine_state: "DataFrame", hourly: bool =
 
 def daily_site_energy_carbon(energy: "DataFrame", factors: kpi.EnergyFactors | None = None) -> "DataFrame":
     """gold.energy_carbon_daily_site: per enterprise/site/day, consumption per carrier
-    (``<carrier>_<unit>``, silver standard units), tce (GB/T 2589) and tCO2.
+    (``<carrier>_<unit>``, silver standard units), tce (GB/T 2589) and tCO2. A reading
+    counts in the day its interval covers (brain.gold.intervals: 00:00 closes the day before).
 
     Peak demand = the largest 15-minute site demand (sum of the meters' demand_kw
     in that window; a reading stamped at 08:15 is the 08:00-08:15 window); load
@@ -267,7 +258,7 @@ def daily_site_energy_carbon(energy: "DataFrame", factors: kpi.EnergyFactors | N
 
 def hourly_site_energy_carbon(energy: "DataFrame", factors: kpi.EnergyFactors | None = None) -> "DataFrame":
     """gold.energy_hourly_site: :func:`daily_site_energy_carbon` per UTC hour (``hour_start``);
-    a reading counts in the hour its interval ends in (:func:`interval_hour`)."""
+    a reading counts in the hour its interval ends in (brain.gold.intervals.interval_hour)."""
     return site_energy_carbon(energy, factors, hourly=True)
 
 
@@ -277,8 +268,9 @@ def site_energy_carbon(energy: "DataFrame", factors: kpi.EnergyFactors | None = 
 
     factors = factors or kpi.load_energy_factors()
     keys = list(SITE_KEYS) + (["hour_start"] if hourly else [])
+    energy = by_interval(energy, "energy_meter")
     if hourly:
-        energy = energy.withColumn("hour_start", interval_hour(F.col("event_ts_utc"), F.col("event_date")))
+        energy = energy.withColumn("hour_start", interval_hour(F.col("event_ts_utc")))
     good = F.col("quality") != "BAD"
     carriers = sorted(factors.carriers)
     col_of = {c: f"{c}_{factors.carriers[c].unit}".lower() for c in carriers}

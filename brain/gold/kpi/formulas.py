@@ -289,10 +289,11 @@ def rework_ratio(rq: float, pq: float) -> float | None:
 
 
 def first_pass_yield(good_first_pass: float, inspected: float) -> float | None:
-    """First pass yield FPY = units good the first time (no rework, no scrap) /
-    units processed (the quality KPI of the same name in the ISO 22400-2
-    family; check the edition you report against). From production records:
-    good / produced, since good excludes rework and scrap (docs/contracts.md)."""
+    """ISO 22400-2:2014 first pass yield FPY = GP / IP: good parts (conforming at
+    their first inspection, without rework) / inspected parts. From inspections:
+    passed / inspected (brain.gold.metrics.defects). From production records the
+    same ratio is good / produced, since good excludes rework and scrap
+    (docs/contracts.md): every produced unit counts as inspected."""
     return evaluate(FIRST_PASS_YIELD, good_first_pass, inspected)
 
 

@@ -43,6 +43,7 @@ def daily_site_energy_per_tonne(energy_meter: "DataFrame", production: "DataFram
     counted in other units than tonnes is left out and counted (records_not_in_tonnes)."""
     from pyspark.sql import functions as F
 
+    from brain.gold.intervals import by_interval
     from brain.gold.kpi.columns import daily_site_energy_carbon, kpi_column
 
     col = F.col
@@ -50,7 +51,7 @@ def daily_site_energy_per_tonne(energy_meter: "DataFrame", production: "DataFram
         *KEYS, "tce", "tco2", col("uncertain_records").alias("_e_unc"), col("bad_records_excluded").alias("_e_bad"))
     good = col("quality") != "BAD"
     tonnes = good & (col("count_unit") == "t")
-    out = (production.groupBy(*KEYS)
+    out = (by_interval(production, "production").groupBy(*KEYS)
            .agg(F.coalesce(F.sum(F.when(tonnes, col("good"))), F.lit(0)).cast("double").alias("good_t"),
                 F.coalesce(F.sum(F.when(tonnes, col("produced"))), F.lit(0)).cast("double").alias("produced_t"),
                 F.count_if(good & ~F.coalesce(col("count_unit") == "t", F.lit(False))).alias("records_not_in_tonnes"),

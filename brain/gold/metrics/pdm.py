@@ -76,6 +76,17 @@ def vibration_bands() -> dict[str, tuple[float, float]]:
     return {n: s.normal for n, s in load_registry().sensors.items() if s.role == "vibration"}
 
 
+def monitored(industry: str) -> bool:
+    """Whether any device of the industry in the asset registry has a vibration sensor."""
+    from brain.contracts import load_registry
+
+    reg = load_registry()
+    if industry not in reg.raw["industries"]:
+        return False
+    return any(s.role == "vibration" for site in reg.sites(industry) for line in site.lines
+               for device in line.devices for s in reg.device_sensors(device))
+
+
 def _bands_frame(spark: "SparkSession", bands: dict[str, tuple[float, float]]) -> "DataFrame":
     return local_frame(spark, [(k, float(lo), float(hi)) for k, (lo, hi) in sorted(bands.items())],
                        "sensor string, normal_min double, normal_max double")
@@ -182,9 +193,11 @@ def gold_alerts(telemetry: "DataFrame", machine_state: "DataFrame") -> "DataFram
 
 
 def gold_tables(industry: str) -> dict:
-    """The PdM gold tables of an industry with vibration sensors. gold.pdm_alerts is
-    shared by the industries: each one replaces only its own rows of a day
-    (publish option ``scope``; the table is partitioned by event_date and industry)."""
+    """The PdM gold tables of an industry whose assets have vibration sensors (:func:`monitored`;
+    none otherwise). gold.pdm_alerts is shared by the industries: each one replaces only its
+    own rows of a day (publish option ``scope``; the table is partitioned by event_date and industry)."""
+    if not monitored(industry):
+        return {}
     sources = ("telemetry", "machine_state")
     return {f"gold.{industry}_pdm_health_hourly_device": (sources, gold_health),
             PDM_ALERTS: (sources, gold_alerts, {"scope": {"industry": industry}})}

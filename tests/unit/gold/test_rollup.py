@@ -93,3 +93,44 @@ def test_enterprise_brain_one_row_per_site_day_with_the_contract_columns(spark):
        "co2_t double, peak_demand_kw double, dq_score double, pdm_alerts long, safety_exceedances long, "
        "records_bad long, records_uncertain long, energy_intensity_kgce_per_unit double, industries array<string>")
     assertDataFrameEqual(got.select(*expected.columns), expected, rtol=1e-12)
+
+
+def test_enterprise_brain_hourly_one_row_per_site_and_hour(spark):
+    """Worked example, by hand. Site site-a, hour 09:00: line x planned 3600 s, running 3000 s, 2 400 ideal
+    s (2 400 units at 1 s, 2 280 good); line y planned 1800 s, running 1800 s, 1 200 ideal s (600 units at
+    2 s, 540 good -> 1 080 s). OEE = fully productive time / planned busy time = (2 280 + 1 080) / (3 600 +
+    1 800) = 3 360 / 5 400 = 0.6222; availability 4 800 / 5 400; performance 3 600 / 4 800; quality
+    3 360 / 3 600. Hour 10:00: line x only, 1 800 s planned, all running, 900 units at 1 s, 900 good ->
+    OEE 900 / 1800 = 0.5. Energy 120 kWh at 09:00, 80 kWh at 10:00. PdM alerts at 09:40 and 09:55 count in
+    09:00, one at 11:05 in an hour without other data (no row: an alert alone does not make a site-hour).
+    """
+    from datetime import datetime
+
+    from brain.gold.enterprise import columns
+
+    h9, h10, h11 = datetime(2026, 11, 20, 9), datetime(2026, 11, 20, 10), datetime(2026, 11, 20, 11)
+    schema = LINE_SCHEMA + ", hour_start timestamp"
+    lines = spark.createDataFrame(
+        [_line("consumer_goods", "site-a", "x", 3600.0, 3000.0, 2400.0, 2280.0, 2400, 2280) + (h9,),
+         _line("consumer_goods", "site-a", "y", 1800.0, 1800.0, 1200.0, 1080.0, 600, 540) + (h9,),
+         _line("consumer_goods", "site-a", "x", 1800.0, 1800.0, 900.0, 900.0, 900, 900) + (h10,)], schema)
+    energy = spark.createDataFrame(
+        [("acme", "site-a", DAY, h9, 120.0, 0.015, 0.064, 130.0, 0, 0),
+         ("acme", "site-a", DAY, h10, 80.0, 0.010, 0.042, 90.0, 0, 1)],
+        "enterprise string, site string, event_date date, hour_start timestamp, electricity_kwh double, tce double, "
+        "tco2 double, peak_demand_kw double, bad_records_excluded long, uncertain_records long")
+    energy = energy.selectExpr("*", "CAST(NULL AS double) AS load_factor", "CAST(NULL AS double) AS power_factor")
+    pdm = spark.createDataFrame(
+        [("site-a", DAY, datetime(2026, 11, 20, 9, 40)), ("site-a", DAY, datetime(2026, 11, 20, 9, 55)),
+         ("site-a", DAY, datetime(2026, 11, 20, 11, 5))], "site string, event_date date, alert_ts timestamp")
+    got = enterprise_brain(lines, energy, pdm=pdm, hourly=True)
+    assert [f.name for f in got.schema.fields][:len(columns(True))] == [n for n, _ in columns(True)]
+    rows = {r.hour_start: r for r in got.collect()}
+    assert sorted(rows) == [h9, h10] and h11 not in rows
+    nine, ten = rows[h9], rows[h10]
+    assert nine.oee == pytest.approx(3360 / 5400, rel=1e-12)
+    assert (nine.availability, nine.performance, nine.quality_ratio) == (
+        pytest.approx(4800 / 5400), pytest.approx(3600 / 4800), pytest.approx(3360 / 3600))
+    assert (nine.produced_count, nine.good_count, nine.energy_kwh, nine.pdm_alerts) == (3000, 2820, 120.0, 2)
+    assert (ten.oee, ten.energy_kwh, ten.pdm_alerts, ten.records_uncertain) == (0.5, 80.0, 0, 1)
+    assert (nine.dq_score, nine.safety_exceedances) == (None, None)  # daily figures only

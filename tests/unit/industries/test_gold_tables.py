@@ -46,7 +46,7 @@ TELEMETRY = {
     "equipment_manufacturing": (("cnc", "spindle_vibration_rms", "mm/s", (1.0, 1.5, 3.5, 4.0)),
                                 ("cnc", "spindle_bearing_temp", "degC", (40.0, 45.0, 50.0, 48.0))),
     "consumer_goods": (("filler", "fill_weight", "g", (500.0, 502.0, 501.0, 503.0)),
-                       ("filler", "filler_vibration_rms", "mm/s", (1.0, 1.2, 1.1, 1.3))),
+                       ("filler", "filler_vibration_rms", "mm/s", (1.0, 1.5, 3.0, 3.5))),
 }
 READING_HOURS = (7, 8, 9, 12)
 
@@ -136,6 +136,12 @@ def _check_known_values(industry: str, rows: dict[str, list]) -> int:
             [row] = rows[name]
             assert (row.oee, row.lines, row.lines_flagged) == (pytest.approx(OEE), 1, 0)
             checked += 1
+    if (name := f"gold.{industry}_first_pass_yield_daily_line") in rows:
+        # inspections 47 + 49 passed of 50 + 50; production 665 good of 700
+        [row] = rows[name]
+        assert (row.inspected, row.passed, row.first_pass_yield) == (100, 96, 0.96)
+        assert row.first_pass_yield_production == pytest.approx(QUALITY)
+        checked += 1
     if "gold.energy_daily_site_kwh" in rows:
         [row] = rows["gold.energy_daily_site_kwh"]
         assert (row.electricity_kwh, row.readings, row.peak_demand_kw) == (250.0, 2, 600.0)
@@ -165,3 +171,27 @@ def test_every_gold_table_of_the_industry_has_rows_of_the_day(spark, base_cfg, i
         assert rows[name], f"{name}: no rows"
         assert {r["event_date"] for r in rows[name]} == {DAY}, name
     assert _check_known_values(industry, rows) > 0
+
+
+def test_pdm_and_inspection_kpis_exist_for_every_industry_that_has_the_data(base_cfg):
+    """conf/assets.yaml gives every producing industry vibration sensors (consumer goods: filler
+    and capper) and the contracts let all three send quality_inspection records."""
+    import yaml
+
+    from brain.config import project_root
+
+    assets = yaml.safe_load((project_root() / "conf/assets.yaml").read_text())
+    vibration = {name for name, s in assets["sensors"].items() if s.get("role") == "vibration"}
+    classes = {name for name, c in assets["device_classes"].items() if vibration & set(c["sensors"])}
+    with_vibration = {ind for ind, spec in assets["industries"].items()
+                      if any(d["class"] in classes for site in spec["sites"] for area in site["areas"]
+                             for line in area["lines"] for d in line["devices"])}
+    assert with_vibration == {"raw_materials", "equipment_manufacturing", "consumer_goods"}
+    names = config.load().industry_names()
+    gold = {ind: industries.load(base_cfg, ind).GOLD for ind in names}
+    assert {i for i in names if f"gold.{i}_pdm_health_hourly_device" in gold[i]} == with_vibration
+    assert {i for i in names if "gold.pdm_alerts" in gold[i]} == with_vibration
+    inspected = {i for i in names if "quality_inspection" in industries.load(base_cfg, i).RECORD_SPECS}
+    assert inspected == with_vibration  # the same three; energy has neither
+    for kind in ("defect_pareto_daily", "first_pass_yield_daily_line"):
+        assert {i for i in names if f"gold.{i}_{kind}" in gold[i]} == inspected

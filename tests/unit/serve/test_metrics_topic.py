@@ -45,3 +45,32 @@ def test_schema_rejects_a_message_without_site():
 
 def test_topic_gets_the_deployment_prefix(base_cfg):
     assert metrics_topic.topic(base_cfg) == (base_cfg.get("kafka.topic_prefix", "") or "") + "brain.metrics"
+
+
+HOUR_ROW = {k: v for k, v in ROW.items() if k not in ("dq_score", "safety_exceedances")} | {
+    "hour_start": dt.datetime(2026, 3, 3, 9, 0), "oee": 0.5, "energy_kwh": 200.0, "pdm_alerts": 1}
+
+
+def test_hour_message_is_the_same_family_with_its_hour():
+    msg = metrics_topic.message(HOUR_ROW)
+    Draft202012Validator(SCHEMA, format_checker=FormatChecker()).validate(msg)
+    assert (msg["granularity"], msg["source"], msg["schema_version"]) == ("hour", "gold.enterprise_brain_hourly", "1.1")
+    assert (msg["event_date"], msg["hour_start"]) == ("2026-03-03", "2026-03-03T09:00:00.000Z")
+    assert (msg["kpis"]["oee"], msg["kpis"]["dq_score"], msg["counts"]["safety_exceedances"]) == (0.5, None, None)
+    assert set(msg) - set(metrics_topic.message(ROW)) == {"hour_start"}
+    # Two hours of a site-day are two messages, distinct from the day's.
+    other = metrics_topic.message(HOUR_ROW | {"hour_start": dt.datetime(2026, 3, 3, 10, 0)})
+    assert len({msg["message_id"], other["message_id"], metrics_topic.message(ROW)["message_id"]}) == 3
+
+
+def test_day_message_is_unchanged_by_hours_and_still_schema_1_0():
+    msg = metrics_topic.message(ROW)
+    assert (msg["schema_version"], msg["granularity"], "hour_start" in msg) == ("1.0", "day", False)
+
+
+def test_schema_refuses_an_hour_message_without_its_hour_or_a_day_message_with_one():
+    hour = metrics_topic.message(HOUR_ROW)
+    del hour["hour_start"]
+    assert not Draft202012Validator(SCHEMA).is_valid(hour)
+    day = metrics_topic.message(ROW) | {"hour_start": "2026-03-03T09:00:00.000Z"}
+    assert not Draft202012Validator(SCHEMA).is_valid(day)

@@ -26,11 +26,13 @@ def _states(spark, events):
               "event_ts_utc timestamp, event_date date, quality string, state string, planned boolean")
 
 
-def _production(spark, rows):
+def _production(spark, rows, end=(14, 0)):
+    """Reports ending at ``end`` (hh, mm) of DAY: they count in DAY."""
+    stamp = _ts(*end).replace(tzinfo=None)
     return spark.createDataFrame(
-        [(*LOC, "packer", DAY, *r) for r in rows],
-        "enterprise string, site string, line string, device string, event_date date, quality string, "
-        "produced long, good long, scrap long, rework long, planned_cycle_time_s double")
+        [(*LOC, "packer", DAY, stamp, *r) for r in rows],
+        "enterprise string, site string, line string, device string, event_date date, end_ts_utc timestamp, "
+        "quality string, produced long, good long, scrap long, rework long, planned_cycle_time_s double")
 
 
 def test_daily_line_oee_reproduces_the_vorne_example(spark):

@@ -19,10 +19,10 @@ def test_energy_per_tonne_of_good_product(spark):
         "enterprise string, site string, event_date date, event_ts_utc timestamp, quality string, carrier string, "
         "value double, demand_kw double, power_factor double")
     production = spark.createDataFrame(
-        [("acme", "rm-1", DAY, "GOOD", 100, 95, "t"), ("acme", "rm-1", DAY, "GOOD", 50, 50, "pcs"),
-         ("acme", "rm-1", DAY, "BAD", 40, 40, "t")],
-        "enterprise string, site string, event_date date, quality string, produced long, good long, "
-        "count_unit string")
+        [("acme", "rm-1", DAY, _ts(3), "GOOD", 100, 95, "t"), ("acme", "rm-1", DAY, _ts(3), "GOOD", 50, 50, "pcs"),
+         ("acme", "rm-1", DAY, _ts(3), "BAD", 40, 40, "t")],
+        "enterprise string, site string, event_date date, end_ts_utc timestamp, quality string, produced long, "
+        "good long, count_unit string")
     [row] = daily_site_energy_per_tonne(meters, production).collect()
     tce = kpi.to_tce(1000.0, "electricity", "kWh") + kpi.to_tce(2.0, "coal", "t")
     assert (row.good_t, row.produced_t, row.records_not_in_tonnes) == (95.0, 100.0, 1)
