@@ -166,7 +166,7 @@ def test_announce_sends_one_schema_valid_message_per_site_and_day(broker, lake_c
     validator = Draft202012Validator(json.loads((ROOT / "conf/contracts/metrics.schema.json").read_text()),
                                      format_checker=FormatChecker())
     assert metrics_topic.announce(lake_cfg) == 4                                  # latest 2 days x 2 sites
-    assert main(["announce", "--day", "2026-03-02"]) == 0                        # re-announce one day
+    assert main(["announce", "--day", "2026-03-02", "--json"]) == 0              # re-announce one day
     assert json.loads(capsys.readouterr().out) == {"topic": metrics_topic.topic(lake_cfg), "messages": 2}
     assert metrics_topic.announce(lake_cfg, days=[]) == 0
     msgs = list(kafka_io.consume_all(lake_cfg, metrics_topic.topic(lake_cfg)))
