@@ -157,7 +157,7 @@ def test_report_dashboard_shows_every_chart_with_data(lake_cfg, tmp_path):
 def test_report_on_an_empty_lake_says_no_data(isolated_cfg, tmp_path):
     assert main(["report", "--out", str(tmp_path)]) == 0
     dom = dump_dom(tmp_path / "index.html")
-    assert dom.count('data-state="empty"') == 6 and dom.count("no data yet") == 6
+    assert dom.count('data-state="empty"') == 7 and dom.count("no data yet") == 7   # 7 sections, hourly too
     assert "<svg" not in dom
     screenshot(tmp_path / "index.html", tmp_path / "empty.png")
 
