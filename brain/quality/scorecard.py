@@ -363,4 +363,6 @@ def read_scorecard(spark: "SparkSession", cfg: Config, industry: str | None = No
     if day:
         df = df.where(F.col("event_date") == F.lit(day))
     df = df.orderBy(F.col("event_date").desc(), "industry", "site")
-    return [r.asDict() for r in df.select(*COLUMNS).collect()]
+    # A table written before a column existed (historical_rows) reads it as null, as Delta would.
+    cols = [F.col(c) if c in df.columns else F.lit(None).cast(TYPES[c]).alias(c) for c in COLUMNS]
+    return [r.asDict() for r in df.select(*cols).collect()]
