@@ -140,6 +140,12 @@ class Reporter:
         try:
             yield
         finally:
+            # Listener events arrive asynchronously: wait (briefly) for every query's end, which comes
+            # after its last progress event, so the final counts are shown and the JVM does not call
+            # back into a listener that is gone.
+            deadline = time.monotonic() + 10
+            while listener.running() and time.monotonic() < deadline:
+                time.sleep(0.1)
             spark.streams.removeListener(listener)
 
     @contextmanager
@@ -178,6 +184,11 @@ def _stream_listener(rep: Reporter):
     class Listener(StreamingQueryListener):
         def __init__(self) -> None:
             self.queries: dict[str, dict] = {}
+            self.ended: set[str] = set()
+
+        def running(self) -> bool:
+            with rep._lock:
+                return bool(set(self.queries) - self.ended)
 
         def _state(self, qid: str, name: str | None) -> dict:
             with rep._lock:
@@ -209,5 +220,7 @@ def _stream_listener(rep: Reporter):
             st = self.queries.get(str(event.id))
             if st is not None:
                 rep.update(st["task"], total=st["records"] or 1, completed=st["records"] or 1)
+            with rep._lock:
+                self.ended.add(str(event.id))
 
     return Listener()
