@@ -52,7 +52,9 @@ def _cmd_run(args, cfg) -> int:
     from brain.pipeline import run_cycle
     from brain.spark import get_session
 
-    with Reporter() as rep, rep.streams(get_session(cfg)):
+    spark = get_session(cfg)
+    # The ingest pass reports batches through the streaming listener; validate and publish are batch jobs.
+    with Reporter() as rep, rep.streams(spark), rep.jobs(spark, "validate/publish: spark tasks"):
         report = run_cycle(cfg, cfg.select_industries(args.industry), log=rep.log)
     if args.json:
         print(json.dumps({"run_id": report.run_id, "seconds": report.seconds, "totals": report.totals(),
