@@ -232,8 +232,15 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _cell(row: dict, column: str) -> str:
+    # Timeliness does not judge history loaded after the fact (docs/quality.md): say so, not "-".
+    if column == "timeliness" and row.get(column) is None and row.get("historical_rows"):
+        return "historical load"
+    return _fmt(row.get(column))
+
+
 def _table(rows: list[dict]) -> str:
-    cells = [[_fmt(r.get(c)) for c in SCORE_COLUMNS] for r in rows]
+    cells = [[_cell(r, c) for c in SCORE_COLUMNS] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(SCORE_COLUMNS)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(SCORE_COLUMNS, widths))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]

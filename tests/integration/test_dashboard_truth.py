@@ -85,7 +85,8 @@ def page(spark, tmp_path_factory):
         _write(spark, cfg, "gold.equipment_manufacturing_oee_hourly_line", HOURLY_SCHEMA,
                [r for r in _hourly_rows() if r[1] == LONG_SITE])
         _write(spark, cfg, "gold.energy_hourly_site", ENERGY_SCHEMA,
-               [("ACME", s, D3, _hour(h), 100.0 + h + 10 * k) for k, s in enumerate(SITES) for h in range(24)])
+               # The sites end 1 kWh apart: their end-of-line value labels would sit on each other.
+               [("ACME", s, D3, _hour(h), 100.0 + h + k) for k, s in enumerate(SITES) for h in range(24)])
         out = root / "reports"
         yield out, main(["report", "--out", str(out), "--days", "7"])
 
@@ -97,8 +98,8 @@ window.addEventListener('load', () => {
     const vb = svg.viewBox.baseVal;
     svg.querySelectorAll('text').forEach(t => {
       const b = t.getBBox();
-      out.push({chart: svg.dataset.chart, text: t.textContent, x: b.x, y: b.y, w: b.width, h: b.height,
-                vw: vb.width, vh: vb.height});
+      out.push({chart: svg.dataset.chart, site: svg.dataset.site || '', cls: t.getAttribute('class'),
+                text: t.textContent, x: b.x, y: b.y, w: b.width, h: b.height, vw: vb.width, vh: vb.height});
     });
   });
   const pre = document.createElement('pre');
@@ -107,6 +108,11 @@ window.addEventListener('load', () => {
   document.body.appendChild(pre);
 });
 </script>"""
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return (min(a["x"] + a["w"], b["x"] + b["w"]) - max(a["x"], b["x"]) > 1
+            and min(a["y"] + a["h"], b["y"] + b["h"]) - max(a["y"], b["y"]) > 1)
 
 
 def _chart(dom: str, name: str, site: str | None = None) -> str:
@@ -139,6 +145,13 @@ def test_no_label_is_clipped(page, tmp_path):
     clipped = [b for b in boxes if b["x"] < -0.5 or b["y"] < -0.5 or b["x"] + b["w"] > b["vw"] + 0.5
                or b["y"] + b["h"] > b["vh"] + 0.5]
     assert not clipped, clipped[:5]
+    values: dict[tuple, list[dict]] = {}
+    for b in boxes:
+        if b["cls"] == "value":
+            values.setdefault((b["chart"], b["site"]), []).append(b)
+    overlapping = [(a["chart"], a["text"], b["text"]) for group in values.values() for i, a in enumerate(group)
+                   for b in group[i + 1:] if _overlap(a, b)]
+    assert not overlapping, overlapping
     labels = {b["text"] for b in boxes}
     assert "consumer_goods / cg-guangzhou" in labels and f"equipment_manufacturing / {LONG_SITE}" in labels
     screenshot(out / "index.html", tmp_path / "dashboard.png")

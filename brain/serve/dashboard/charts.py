@@ -122,6 +122,7 @@ def line_chart(name: str, label: str, x_labels: Sequence[str], series: dict[str,
         return TOP + (H - TOP - BOTTOM) * (1 - v / top)
 
     body = _ticks(top, fmt, y) + _x_labels(x_labels, x, H)
+    ends: list[tuple[float, float, str, str]] = []
     for k, (sname, points) in enumerate(series.items()):
         c = PALETTE[k % len(PALETTE)]
         segs, pen = [], "M"
@@ -136,10 +137,29 @@ def line_chart(name: str, label: str, x_labels: Sequence[str], series: dict[str,
         body.insert(0, f'<path class="series" d="{" ".join(segs)}" fill="none" stroke="{c}" stroke-width="2"/>')
         last = next(((i, v) for i, v in reversed(list(enumerate(points))) if v is not None), None)
         if last:
-            body.append(f'<text class="value" x="{x(last[0]) - 4:.1f}" y="{max(TOP + 4, y(last[1]) - 7):.1f}" '
-                        f'text-anchor="end" fill="{c}">{escape(fmt(last[1]))}</text>')
+            ends.append((x(last[0]) - 4, y(last[1]) - 7, c, fmt(last[1])))
+    body += [f'<text class="value" x="{lx:.1f}" y="{ly:.1f}" text-anchor="end" fill="{c}">{escape(t)}</text>'
+             for lx, ly, c, t in spread_labels(ends)]
     height = H + _legend_extra(list(series))
     return _svg(name, label, body + _legend(list(series), height), height, **data)
+
+
+LINE_H = 12  # px between two value labels' baselines at 11 px
+
+
+def spread_labels(labels: Sequence[tuple[float, float, str, str]]) -> list[tuple[float, float, str, str]]:
+    """End-of-line value labels (x, baseline y, colour, text) moved apart vertically where they would
+    overlap (lines ending close together), kept inside the plot: every value stays readable."""
+    out = sorted(labels, key=lambda t: t[1])
+    lo, hi = TOP + 10.0, H - BOTTOM - 2.0
+    ys: list[float] = []
+    for _, y, _, _ in out:
+        ys.append(max(y, lo, (ys[-1] + LINE_H) if ys else lo))
+    ceiling = hi
+    for i in range(len(ys) - 1, -1, -1):  # pushed past the bottom: move the lowest ones back up, only as needed
+        ys[i] = max(lo, min(ys[i], ceiling))
+        ceiling = ys[i] - LINE_H
+    return [(x, yy, c, t) for (x, _, c, t), yy in zip(out, ys)]
 
 
 def bar_chart(name: str, label: str, x_labels: Sequence[str], series: dict[str, Sequence[float]],

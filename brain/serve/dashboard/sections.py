@@ -112,6 +112,10 @@ def oee_losses(a, p, q) -> tuple[float, float, float, float] | None:
 def oee(cfg: Config, days: int) -> str:
     rows = _recent(cfg, ENTERPRISE, "site, event_date, oee, availability, performance, quality_ratio", days)
     labels, series = _by_site(rows, lambda r: _f(r["oee"]))
+    # A site without production data (an energy-only plant) has no OEE: no empty chart for it.
+    series = {site: v for site, v in series.items() if any(x is not None for x in v)}
+    if not series:
+        raise NoData(f"{ENTERPRISE} has no OEE in the window (OEE needs production and machine-state records)")
     trend = charts.line_chart("oee-trend", "OEE per site and day", labels, series, charts.pct, top=1.0)
     if len(labels) < 2:
         trend = (f'<p class="note">One day of OEE so far ({escape(labels[0] if labels else "")}): a trend needs two; '
@@ -149,14 +153,16 @@ def energy(cfg: Config, days: int) -> str:
         return float(r["energy_kwh"]) / float(r["produced_count"])
 
     labels, per_unit = _by_site(rows, intensity)
+    per_unit = {site: v for site, v in per_unit.items() if any(x is not None for x in v)}
     _, carbon_by_site = _by_site(rows, lambda r: _f(r["co2_t"]) or 0.0)
     carbon = {site: [v or 0.0 for v in vals] for site, vals in carbon_by_site.items()}
     tce = sum(float(r["energy_tce"] or 0) for r in rows)
     co2 = sum(float(r["co2_t"] or 0) for r in rows)
     return (f'<p class="note">{len(labels)} day(s): {charts.num(tce)} tce, {charts.num(co2)} t CO₂ in total.</p>'
             f"<h3>Energy intensity (kWh per unit produced)</h3>"
-            f"{charts.line_chart('energy-intensity', 'kWh per unit per site', labels, per_unit)}"
-            f"<h3>Carbon (t CO₂ per day, by site)</h3>"
+            + (charts.line_chart("energy-intensity", "kWh per unit per site", labels, per_unit) if per_unit else
+               '<p class="empty">no units produced in the window (intensity needs production records)</p>')
+            + "<h3>Carbon (t CO₂ per day, by site)</h3>"
             f"{charts.bar_chart('carbon', 't CO2 per day', labels, carbon)}")
 
 

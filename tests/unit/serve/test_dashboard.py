@@ -91,3 +91,11 @@ def test_share_bars_and_legends_never_leave_the_chart():
         for _, name, x in row:
             assert x + 14 + charts.text_width(name) <= charts.W - charts.RIGHT + 10
     assert _width(svg) == charts.W and 'height="' + str(charts.H + 16 * (len(charts.legend_rows(names)) - 1)) in svg
+
+
+def test_end_labels_are_spread_apart_and_stay_in_the_plot():
+    ends = [(600.0, 100.0, "a", "1"), (600.0, 104.0, "b", "2"), (600.0, 250.0, "c", "3"), (600.0, 251.0, "d", "4")]
+    ys = [y for _, y, _, _ in charts.spread_labels(ends)]
+    assert all(b - a >= charts.LINE_H for a, b in zip(ys, ys[1:]))
+    assert ys[0] == 100.0 and ys[-1] <= charts.H - charts.BOTTOM                  # the low pair moved up, inside
+    assert charts.spread_labels([]) == []
