@@ -139,14 +139,16 @@ class Reporter:
         spark.streams.addListener(listener)
         try:
             yield
-        finally:
-            # Listener events arrive asynchronously: wait (briefly) for every query's end, which comes
-            # after its last progress event, so the final counts are shown and the JVM does not call
-            # back into a listener that is gone.
-            deadline = time.monotonic() + 10
-            while listener.running() and time.monotonic() < deadline:
-                time.sleep(0.1)
+        except BaseException:  # Ctrl-C or a failure: nothing more worth waiting for
             spark.streams.removeListener(listener)
+            raise
+        # Listener events arrive asynchronously: wait (briefly) for every query's end, which comes
+        # after its last progress event, so the final counts are shown and the JVM does not call
+        # back into a listener that is gone.
+        deadline = time.monotonic() + 10
+        while listener.running() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        spark.streams.removeListener(listener)
 
     @contextmanager
     def jobs(self, spark, description: str = "spark tasks", every_s: float = 0.5) -> Iterator[None]:
