@@ -152,3 +152,29 @@ def test_publish_scorecard_replaces_only_its_industry_and_days(spark, isolated_c
     assert (row["readings_received"], row["readings_expected"], row["completeness"]) == (6, 6.0, 1.0)
     assert row["validity"] == 1.0 and row["uniqueness"] == 1.0 and row["consistency"] is None
     assert row["timeliness"] == 1.0 and row["overall"] == 1.0
+
+
+def test_publish_scorecard_adds_historical_rows_to_a_table_written_before_it(spark, isolated_cfg):
+    from pyspark.sql import functions as F
+
+    from brain.lake.tables import table_path
+
+    cfg = isolated_cfg
+    sent = T0 + timedelta(days=2)  # two days after the events: historical load
+    rows = [(f"e{i}", "s1", "l1", "d1", "furnace_temp", DAY, T0 + timedelta(seconds=10 * i), sent, sent)
+            for i in range(3)]
+    (spark.createDataFrame(rows, "event_id string, site string, line string, device string, sensor string, "
+                                 "event_date date, event_ts_utc timestamp, _ingest_ts timestamp, _kafka_ts timestamp")
+     .write.format("delta").save(str(table_path(cfg, "silver.raw_materials_telemetry"))))
+    # The scorecard as an older version wrote it: no historical_rows column, another industry's row in it.
+    old_day = DAY - timedelta(days=1)
+    old = (spark.createDataFrame([("energy", "x", old_day, 5, 5, 1.0)],
+                                 "industry string, site string, event_date date, rows long, on_time_rows long, "
+                                 "timeliness double")
+           .withColumn("computed_at", F.current_timestamp()))
+    old.write.format("delta").partitionBy("event_date").save(str(table_path(cfg, sc.SCORECARD)))
+    assert sc.publish_scorecard(spark, cfg, "raw_materials", [DAY]) == 1
+    row = sc.read_scorecard(spark, cfg, "raw_materials", DAY)[0]
+    assert (row["rows"], row["historical_rows"], row["timeliness"]) == (3, 3, None)
+    kept = sc.read_scorecard(spark, cfg, "energy", old_day)[0]
+    assert (kept["timeliness"], kept["historical_rows"]) == (1.0, None)           # older rows: null, not 0
