@@ -131,7 +131,7 @@ def _cmd_maintain(args, cfg) -> int:
             rep.note(f"maintained {entry['table']}")
 
         maintain(spark, cfg, vacuum=not args.no_vacuum, on_table=done)
-    if args.json:  # one JSON object per table, as before (a log line per table)
+    if args.json:  # JSON lines, as `brain maintain` printed before --json existed
         for entry in entries:
             print(json.dumps(entry))
         return 0
@@ -174,7 +174,7 @@ def _add_ops(sub) -> None:
                        description="Compact small files and remove unreferenced ones older than "
                                    "lake.vacuum_retain_hours (what the brain_maintenance DAG runs daily).")
     p.add_argument("--no-vacuum", action="store_true", help="only compact")
-    p.add_argument("--json", action="store_true", help="one JSON object per table (as the DAG logs them)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line, one line per table")
     p.set_defaults(func=_cmd_maintain)
 
 
