@@ -47,10 +47,15 @@ def _cmd_kafka(args, cfg) -> int:
 
 
 def _cmd_run(args, cfg) -> int:
+    from brain.cli.progress import Reporter
     from brain.cli.render import print_cycle
     from brain.pipeline import run_cycle
+    from brain.spark import get_session
 
-    report = run_cycle(cfg, cfg.select_industries(args.industry), log=lambda m: print(m, file=sys.stderr))
+    spark = get_session(cfg)
+    # The ingest pass reports batches through the streaming listener; validate and publish are batch jobs.
+    with Reporter() as rep, rep.streams(spark), rep.jobs(spark, "validate/publish: spark tasks"):
+        report = run_cycle(cfg, cfg.select_industries(args.industry), log=rep.log)
     if args.json:
         print(json.dumps({"run_id": report.run_id, "seconds": report.seconds, "totals": report.totals(),
                           "industries": report.industries}, default=str, indent=2))
@@ -63,38 +68,78 @@ def _cmd_ingest(args, cfg) -> int:
     import os
 
     from brain import pipeline
+    from brain.cli.progress import Reporter
+    from brain.cli.render import print_ingest
     from brain.config import load
+    from brain.spark import get_session
 
     names = cfg.select_industries(args.industry)
     if args.continuous:
         cfg = load(env=args.env, environ={**os.environ, "BRAIN__PIPELINE__TRIGGER": "continuous"})
-        pipeline.stream(cfg, names, pipeline.new_run_id(), log=lambda m: print(m, file=sys.stderr))
+        with Reporter() as rep, rep.streams(get_session(cfg)):
+            pipeline.stream(cfg, names, pipeline.new_run_id(), log=rep.log)
         return 0
     run_id = pipeline.new_run_id()
-    log = lambda m: print(m, file=sys.stderr)  # noqa: E731 - stdout carries the JSON report
-    out = {ind: pipeline.ingest(cfg, ind, run_id, recover=args.recover_from_bronze, log=log) for ind in names}
-    print(json.dumps(out, indent=2))
+    with Reporter() as rep, rep.streams(get_session(cfg)):
+        out = {ind: pipeline.ingest(cfg, ind, run_id, recover=args.recover_from_bronze, log=rep.log)
+               for ind in names}
+    if args.json:
+        print(json.dumps(out, indent=2, default=str))
+    else:
+        print_ingest(run_id, out)
     return 0
 
 
 def _cmd_backfill(args, cfg) -> int:
     from brain import pipeline
+    from brain.cli.progress import Reporter
+    from brain.cli.render import print_backfill
+    from brain.spark import get_session
 
     run_id = pipeline.new_run_id()
     out = {}
-    for ind in cfg.select_industries(args.industry):
-        out[ind] = pipeline.backfill(cfg, ind, args.start, args.end, run_id)
-        out[ind + ":validate"] = pipeline.validate(cfg, ind, run_id)
-    print(json.dumps({"run_id": run_id, "industries": out}, indent=2, default=str))
+    names = cfg.select_industries(args.industry)
+    with Reporter() as rep, rep.jobs(get_session(cfg)):
+        steps = rep.task("backfill industries", total=len(names))
+        for i, ind in enumerate(names):
+            rep.log(f"[{ind}] backfill bronze -> silver for ingest dates {args.start}..{args.end}")
+            out[ind] = pipeline.backfill(cfg, ind, args.start, args.end, run_id)
+            rep.log(f"[{ind}] validate: Great Expectations on the backfilled rows")
+            out[ind + ":validate"] = pipeline.validate(cfg, ind, run_id)
+            rep.update(steps, completed=i + 1)
+    if args.json:
+        print(json.dumps({"run_id": run_id, "industries": out}, indent=2, default=str))
+    else:
+        print_backfill(run_id, out)
     return 0
 
 
 def _cmd_maintain(args, cfg) -> int:
-    from brain.lake.maintenance import maintain
+    from brain.cli.progress import Reporter
+    from brain.cli.render import table
+    from brain.lake.maintenance import lake_tables, maintain
     from brain.spark import get_session
 
-    for entry in maintain(get_session(cfg), cfg, vacuum=not args.no_vacuum):
-        print(json.dumps(entry))
+    spark = get_session(cfg)
+    with Reporter() as rep:
+        bar = rep.task("OPTIMIZE" + ("" if args.no_vacuum else " + VACUUM"), total=len(lake_tables(cfg)))
+        entries = []
+
+        def done(entry: dict) -> None:
+            entries.append(entry)
+            rep.update(bar, advance=1, detail=entry["table"])
+            rep.note(f"maintained {entry['table']}")
+
+        maintain(spark, cfg, vacuum=not args.no_vacuum, on_table=done)
+    if args.json:  # JSON lines, as `brain maintain` printed before --json existed
+        for entry in entries:
+            print(json.dumps(entry))
+        return 0
+    rows = [{"table": e["table"], "files removed": e["files_removed"], "files added": e["files_added"],
+             "vacuum": f"retain {e['vacuumed_retain_hours']} h" if "vacuumed_retain_hours" in e else "skipped"}
+            for e in entries]
+    print(table(rows, ["table", "files removed", "files added", "vacuum"]))
+    print(f"\n{len(entries)} table(s) maintained")
     return 0
 
 
@@ -111,6 +156,7 @@ def _add_ops(sub) -> None:
     p.add_argument("--recover-from-bronze", action="store_true",
                    help="after a lost checkpoint: clean what bronze holds that nothing accounts for, then "
                         "resume each partition after the last offset bronze holds")
+    p.add_argument("--json", action="store_true", help="print the per-topic and per-table report as JSON")
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("backfill", help="reprocess bronze -> silver for an ingest-date range",
@@ -121,12 +167,14 @@ def _add_ops(sub) -> None:
     p.add_argument("--industry", default="all")
     p.add_argument("--start", required=True, help="first ingest date, YYYY-MM-DD")
     p.add_argument("--end", required=True, help="last ingest date, YYYY-MM-DD")
+    p.add_argument("--json", action="store_true", help="print the per-table and validation report as JSON")
     p.set_defaults(func=_cmd_backfill)
 
     p = sub.add_parser("maintain", help="OPTIMIZE and VACUUM every lake table",
                        description="Compact small files and remove unreferenced ones older than "
                                    "lake.vacuum_retain_hours (what the brain_maintenance DAG runs daily).")
     p.add_argument("--no-vacuum", action="store_true", help="only compact")
+    p.add_argument("--json", action="store_true", help="one JSON object per line, one line per table")
     p.set_defaults(func=_cmd_maintain)
 
 
@@ -144,7 +192,7 @@ def _cmd_doctor(args, cfg) -> int:
 def _cmd_show(args, cfg) -> int:
     from brain.cli.render import show_table
 
-    show_table(cfg, args.table, limit=args.limit)
+    show_table(cfg, args.table, limit=args.limit, as_json=args.json)
     return 0
 
 
@@ -205,7 +253,8 @@ def _add_show(sub) -> None:
     p = sub.add_parser("show", help="print a table from the lake",
                        description="Print the rows of one lake table, e.g. `brain show gold.energy_daily_site_kwh`.")
     p.add_argument("table", help="<layer>.<table>, e.g. silver.energy_meter")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50)")
+    p.add_argument("--json", action="store_true", help="the rows as JSON (with the total row count and columns)")
     p.set_defaults(func=_cmd_show)
 
 
@@ -236,12 +285,78 @@ def _add_delegated(sub) -> None:
         ("report", "write the offline HTML dashboard (reports/index.html)", dashboard.add_arguments,
          dashboard.run_cli),
         ("announce", "publish gold.enterprise_brain per site and day to the Kafka topic brain.metrics",
-         metrics_topic.add_arguments, metrics_topic.run_cli),
+         _announce_arguments(metrics_topic.add_arguments), _cmd_announce),
     ]
     for name, help_, add, run in specs:
         p = sub.add_parser(name, help=help_, description=help_)
         add(p)
         p.set_defaults(func=run)
+
+
+def _announce_arguments(add: Callable) -> Callable:
+    def add_all(p) -> None:
+        add(p)
+        p.add_argument("--json", action="store_true", help='print {"topic": ..., "messages": N} as JSON')
+    return add_all
+
+
+def _cmd_announce(args, cfg) -> int:
+    from brain.serve import metrics_topic
+
+    lines: list[str] = []
+    count = metrics_topic.announce(cfg, args.day, log=lines.append)
+    if args.json:
+        for line in lines:
+            print(line, file=sys.stderr)
+        print(json.dumps({"topic": metrics_topic.topic(cfg), "messages": count}))
+    else:
+        # announce() says what it did (or why it sent nothing) in one line: that is the readable answer.
+        print("\n".join(lines) or f"announced {count} site-day message(s) on {metrics_topic.topic(cfg)}")
+    return 0
+
+
+# `brain <command> --help` ends with these, for the commands whose module has no examples of its own.
+EXAMPLES = {
+    "kafka": ["brain kafka start                        start the broker (or find it running)",
+              "brain kafka status --json                running, reachable, pid, port",
+              "brain kafka stop"],
+    "topics": ["brain topics create                      every <industry>.<record_type> topic",
+               "brain topics list                        topics and their end offsets"],
+    "run": ["brain run --industry energy              one cycle for one industry",
+            "brain run                                every industry",
+            "brain run --json > cycle.json            the full report, machine-readable"],
+    "ingest": ["brain ingest                             drain every industry's topics once",
+               "brain ingest --industry energy --json   one industry, machine-readable",
+               "brain ingest --continuous               keep streaming until Ctrl-C",
+               "brain ingest --recover-from-bronze      after a lost checkpoint (docs/fault-tolerance.md)"],
+    "backfill": ["brain backfill --industry energy --start 2026-11-01 --end 2026-11-07",
+                 "brain backfill --start 2026-11-01 --end 2026-11-01 --json"],
+    "maintain": ["brain maintain                           OPTIMIZE + VACUUM every table",
+                 "brain maintain --no-vacuum --json        only compact; one JSON line per table"],
+    "show": ["brain show silver.quarantine",
+             "brain show gold.enterprise_brain --limit 10",
+             "brain show gold.data_quality_daily --json | jq '.rows[0]'"],
+    "doctor": ["brain doctor                             every check, readable",
+               "brain doctor --skip airflow --json      machine-readable, without the DAG import check"],
+    "query": ['brain query "SELECT site, event_date, oee FROM gold.enterprise_brain ORDER BY event_date"',
+              "brain query --format json \"SELECT * FROM gold.data_quality_daily\"   machine-readable rows",
+              "brain query \"SELECT count(*) FROM gold.enterprise_brain VERSION AS OF 0\"   Delta time travel",
+              "brain query --tables                     every table you can query"],
+    "trace": ["brain trace --lot LOT-S1-sugar-001234    batches and shipments made from a lot",
+              "brain trace --shipment SHP-1             back from a shipment to its lots"],
+    "announce": ["brain announce                           the latest days of gold.enterprise_brain",
+                 "brain announce --day 2026-11-03 --json  one day again, machine-readable"],
+    "airflow-env": ['eval "$(brain airflow-env)"; airflow standalone'],
+}
+
+
+def _add_examples(sub) -> None:
+    for name, parser in sub.choices.items():
+        if parser.epilog or name not in EXAMPLES:
+            continue
+        parser.epilog = "examples:\n" + "\n".join("  " + line for line in EXAMPLES[name])
+        if parser.formatter_class is argparse.HelpFormatter:
+            parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -258,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_show(sub)
     _add_doctor(sub)
     _add_airflow_env(sub)
+    _add_examples(sub)
     return parser
 
 

@@ -84,9 +84,16 @@ def add_reconcile_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_reconcile(args, cfg) -> int:
+    from brain.cli.progress import Reporter
     from brain.ops.reconcile import reconcile, render
 
-    report = reconcile(cfg, cfg.select_industries(args.industry), kafka=not args.no_kafka)
+    with Reporter() as rep:
+        bar = rep.task("reconcile record types")
+
+        def done(topic: str, n: int, total: int) -> None:
+            rep.update(bar, completed=n, total=total, detail=topic)
+
+        report = reconcile(cfg, cfg.select_industries(args.industry), kafka=not args.no_kafka, on_target=done)
     ledger = None
     if args.ledger:
         from dataclasses import asdict
@@ -231,7 +238,10 @@ def run_quarantine(args, cfg) -> int:
             print(f"    {r['payload_preview']}")
         return 0
     if args.action == "replay":
-        res = qt.replay(spark, cfg, industry=args.industry, reason=args.reason, dry_run=args.dry_run)
+        from brain.cli.progress import Reporter
+
+        with Reporter() as rep, rep.jobs(spark, "replay: spark tasks"):
+            res = qt.replay(spark, cfg, industry=args.industry, reason=args.reason, dry_run=args.dry_run)
         if args.json:
             print(json.dumps(res.as_dict(), indent=2, default=str))
         else:

@@ -5,8 +5,9 @@
   without flags, prints them; ``--write`` writes ``expectations/silver.<table>.json``
   (never over a file marked ``meta.hand_tuned: true``); ``--check`` exits 1 if a
   committed, generated suite differs from what the generator makes now.
-- ``brain quality score [--industry X] [--date D] [--json] [--refresh]``: the
-  data-quality scorecard ``gold.data_quality_daily`` (brain.quality.scorecard).
+- ``brain quality [score] [--industry X] [--date D] [--json] [--refresh]``: the
+  data-quality scorecard ``gold.data_quality_daily`` (brain.quality.scorecard);
+  the bare ``brain quality`` is the scorecard, the question most people ask.
 - ``brain quality gate [--industry X] [--json]``: the quality gates (open, or
   closed by which runs and expectations); ``--industry X --release
   --quarantine-failed | --accept --reason R`` opens one (brain.quality.gate_release).
@@ -24,7 +25,8 @@ from datetime import date
 from brain.config import Config
 
 DESCRIPTION = """\
-Data quality: the generated expectation suites and the DCMM scorecard.
+Data quality: the DCMM scorecard, the generated expectation suites and the gates.
+Without ACTION: the scorecard (`brain quality` = `brain quality score`).
 
   suites   print, --write or --check expectations/silver.<table>.json, generated
            from the record contracts and conf/assets.yaml. A suite whose
@@ -37,6 +39,8 @@ Data quality: the generated expectation suites and the DCMM scorecard.
 
 EPILOG = """\
 examples:
+  brain quality                            the scorecard of the newest day, every industry
+  brain quality --json                     the same, machine-readable
   brain quality suites --check             CI: committed suites match the generator
   brain quality suites --write             regenerate after changing a contract or the registry
   brain quality score --industry raw_materials --date 2025-01-31
@@ -54,8 +58,12 @@ def add_quality_arguments(p: argparse.ArgumentParser) -> None:
     p.description = DESCRIPTION
     p.epilog = EPILOG
     p.formatter_class = argparse.RawDescriptionHelpFormatter
+    # Bare `brain quality` is the scorecard: its options live on this parser too, and the
+    # score action's copies default to SUPPRESS so they never overwrite what was given here.
+    _score_options(p, suppress=False)
+    p.set_defaults(quality_action="score")
     # One block per action, alike in shape by design: each reads as that action's --help.
-    sub = p.add_subparsers(dest="quality_action", metavar="ACTION", required=True)
+    sub = p.add_subparsers(dest="quality_action", metavar="[ACTION]")
     s = sub.add_parser("suites", help="print, write or check the generated expectation suites")
     s.add_argument("--write", action="store_true", help="write expectations/silver.<table>.json (not hand-tuned ones)")
     s.add_argument("--check", action="store_true",
@@ -63,12 +71,8 @@ def add_quality_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("--industry", default="all")
     s.add_argument("--gold", action="store_true",
                    help="gold tables' suites instead, from their schemas in the lake (needs the tables)")
-    c = sub.add_parser("score", help="print the data-quality scorecard gold.data_quality_daily")
-    c.add_argument("--industry", default="all")
-    c.add_argument("--date", help="event day YYYY-MM-DD (default: the newest day in the table)")
-    c.add_argument("--json", action="store_true")
-    c.add_argument("--refresh", action="store_true",
-                   help="recompute the day(s) from silver before printing (needs --date or uses today)")
+    c = sub.add_parser("score", help="print the data-quality scorecard gold.data_quality_daily (the default)")
+    _score_options(c, suppress=True)
     g = sub.add_parser("gate", help="show or release the quality gates that block publishing")
     g.add_argument("--industry", default="all")
     g.add_argument("--json", action="store_true")
@@ -79,6 +83,16 @@ def add_quality_arguments(p: argparse.ArgumentParser) -> None:
     how.add_argument("--accept", action="store_true", help="with --release: publish the rows as they are")
     g.add_argument("--reason", help="why (required with --accept; kept in quality.gate_state)")
     g.add_argument("--by", help="who releases (default: the login name)")
+
+
+def _score_options(p: argparse.ArgumentParser, suppress: bool) -> None:
+    kw = {"default": argparse.SUPPRESS} if suppress else {}
+    p.add_argument("--industry", help="an industry from conf 'industries', or 'all' (default)",
+                   **(kw or {"default": "all"}))
+    p.add_argument("--date", help="event day YYYY-MM-DD (default: the newest day in the table)", **kw)
+    p.add_argument("--json", action="store_true", help="machine-readable rows", **kw)
+    p.add_argument("--refresh", action="store_true",
+                   help="recompute the day(s) from silver before printing (needs --date or uses today)", **kw)
 
 
 def run_quality(args: argparse.Namespace, cfg: Config) -> int:
@@ -218,8 +232,15 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _cell(row: dict, column: str) -> str:
+    # Timeliness does not judge history loaded after the fact (docs/quality.md): say so, not "-".
+    if column == "timeliness" and row.get(column) is None and row.get("historical_rows"):
+        return "historical load"
+    return _fmt(row.get(column))
+
+
 def _table(rows: list[dict]) -> str:
-    cells = [[_fmt(r.get(c)) for c in SCORE_COLUMNS] for r in rows]
+    cells = [[_cell(r, c) for c in SCORE_COLUMNS] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(SCORE_COLUMNS)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(SCORE_COLUMNS, widths))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]

@@ -11,7 +11,7 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def _table(rows: list[dict], columns: list[str]) -> str:
+def table(rows: list[dict], columns: list[str]) -> str:
     if not rows:
         return "(no rows)"
     cells = [[_fmt(r.get(c, "")) for c in columns] for r in rows]
@@ -22,23 +22,65 @@ def _table(rows: list[dict], columns: list[str]) -> str:
     return f"{line}\n{sep}\n{body}"
 
 
+CLEAN_COLUMNS = ["industry", "silver table", "records in", "inserted", "quarantined", "duplicates", "days touched"]
+
+
+def _clean_rows(industry: str, cleaned: list[dict]) -> list[dict]:
+    return [{"industry": industry, "silver table": c["table"], "records in": c["bronze_rows"],
+             "inserted": c["inserted"], "quarantined": c["quarantined"], "duplicates": c["duplicates"],
+             "days touched": len(c["touched_days"])} for c in cleaned]
+
+
+def _ingested_line(ingest: list[dict]) -> str:
+    pairs = [(i["topic"], i["rows"]) for i in ingest]
+    return ("Kafka -> bronze: " + ", ".join(f"{t}: {n}" for t, n in pairs)) if pairs else ""
+
+
+def _totals_line(rows: list[dict]) -> str:
+    n = {k: sum(r[k] for r in rows) for k in ("records in", "inserted", "quarantined", "duplicates")}
+    return (f"total: {n['records in']} records in, {n['inserted']} to silver, {n['quarantined']} quarantined, "
+            f"{n['duplicates']} duplicates")
+
+
+def print_ingest(run_id: str, out: dict[str, dict]) -> None:
+    """`brain ingest`: per silver table what the pass wrote, then the Kafka -> bronze counts."""
+    rows = [r for ind, res in out.items() for r in _clean_rows(ind, res.get("clean", []))]
+    print(f"ingest {run_id}")
+    print(table(rows, CLEAN_COLUMNS))
+    line = _ingested_line([i for res in out.values() for i in res.get("ingest", [])])
+    if line:
+        print("\n" + line)
+    print("\n" + _totals_line(rows))
+
+
+def print_backfill(run_id: str, out: dict[str, list[dict]]) -> None:
+    """`brain backfill`: per silver table what was reprocessed, then each validation."""
+    rows = [r for key, res in out.items() if not key.endswith(":validate") for r in _clean_rows(key, res)]
+    print(f"backfill {run_id}")
+    print(table(rows, CLEAN_COLUMNS))
+    print()
+    for key, res in out.items():
+        if key.endswith(":validate"):
+            for v in res:
+                print(_validate_line(v))
+    print("\n" + _totals_line(rows))
+
+
+def _validate_line(v: dict) -> str:
+    state = ("passed" if v.get("success") else "FAILED") if v.get("validated") else "skipped"
+    return f"validate {v['table']}: {state} ({v.get('expectations', 0)} expectations)"
+
+
 def print_cycle(report) -> None:
     print(f"run {report.run_id} finished in {report.seconds}s")
-    rows = []
-    for ind, r in report.industries.items():
-        for c in r.get("clean", []):
-            rows.append({"industry": ind, "silver table": c["table"], "records in": c["bronze_rows"],
-                         "inserted": c["inserted"], "quarantined": c["quarantined"],
-                         "duplicates": c["duplicates"], "days touched": len(c["touched_days"])})
-    print(_table(rows, ["industry", "silver table", "records in", "inserted", "quarantined", "duplicates",
-                        "days touched"]))
-    ingested = [(i["topic"], i["rows"]) for r in report.industries.values() for i in r.get("ingest", [])]
-    if ingested:
-        print("\nKafka -> bronze: " + ", ".join(f"{t}: {n}" for t, n in ingested))
+    rows = [r for ind, res in report.industries.items() for r in _clean_rows(ind, res.get("clean", []))]
+    print(table(rows, CLEAN_COLUMNS))
+    line = _ingested_line([i for r in report.industries.values() for i in r.get("ingest", [])])
+    if line:
+        print("\n" + line)
     for r in report.industries.values():
         for v in r.get("validate", []):
-            state = ("passed" if v.get("success") else "FAILED") if v.get("validated") else "skipped"
-            print(f"validate {v['table']}: {state} ({v.get('expectations', 0)} expectations)")
+            print(_validate_line(v))
         for p in r.get("publish", []):
             print(f"gold {p['table']}: {p['rows']} rows for {len(p['days'])} day(s)")
     t = report.totals()
@@ -46,16 +88,27 @@ def print_cycle(report) -> None:
           f"{t['duplicates']} duplicates")
 
 
-def show_table(cfg: Config, name: str, limit: int = 50) -> None:
+def show_table(cfg: Config, name: str, limit: int = 50, as_json: bool = False) -> None:
+    import json
+
     from brain.lake.tables import is_delta, table_path
     from brain.spark import get_session
 
     path = table_path(cfg, name)
     if not is_delta(path):
-        print(f"{name}: no table yet at {path}")
+        if as_json:  # the same shape as a table: a script need not special-case "not yet"
+            print(json.dumps({"table": name, "exists": False, "path": str(path), "total_rows": 0,
+                              "columns": [], "rows": []}, indent=2))
+        else:
+            print(f"{name}: no table yet at {path}")
         return
     df = get_session(cfg).read.format("delta").load(str(path))
     order = [c for c in ("event_date", "site", "carrier") if c in df.columns]
     rows = [r.asDict() for r in (df.orderBy(*order) if order else df).limit(limit).collect()]
-    print(f"{name} ({df.count()} rows)")
-    print(_table(rows, df.columns))
+    total = df.count()
+    if as_json:
+        print(json.dumps({"table": name, "exists": True, "path": str(path), "total_rows": total,
+                          "columns": df.columns, "rows": rows}, indent=2, default=str))
+        return
+    print(f"{name} ({total} rows)")
+    print(table(rows, df.columns))

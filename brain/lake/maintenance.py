@@ -7,7 +7,7 @@ time travel and streaming readers of bronze keep working within that window.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from brain.config import Config
 from brain.lake.tables import LAYERS, is_delta
@@ -27,9 +27,11 @@ def lake_tables(cfg: Config) -> list[str]:
     return names
 
 
-def maintain(spark: "SparkSession", cfg: Config, vacuum: bool = True) -> list[dict]:
+def maintain(spark: "SparkSession", cfg: Config, vacuum: bool = True,
+             on_table: Callable[[dict], None] | None = None) -> list[dict]:
     """OPTIMIZE (and VACUUM) every table; ingest keeps writing meanwhile, so a lost commit race is
-    retried on the new snapshot (brain.lake.writers.retry_conflicts)."""
+    retried on the new snapshot (brain.lake.writers.retry_conflicts). ``on_table`` gets each table's
+    entry as soon as it is done (a lake has dozens: `brain maintain` shows progress with it)."""
     from brain.lake.tables import table_path
 
     retain = int(cfg.get("lake.vacuum_retain_hours", 168))
@@ -42,4 +44,6 @@ def maintain(spark: "SparkSession", cfg: Config, vacuum: bool = True) -> list[di
             spark.sql(f"VACUUM delta.`{path}` RETAIN {retain} HOURS")
             entry["vacuumed_retain_hours"] = retain
         report.append(entry)
+        if on_table is not None:
+            on_table(entry)
     return report

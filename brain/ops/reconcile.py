@@ -28,7 +28,7 @@ checkpoint files.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from brain.config import Config
 from brain.lake.checkpoints import StreamCheckpoint, kafka_offsets, read_checkpoint
@@ -113,8 +113,11 @@ class Report:
 
 # --------------------------------------------------------------------------- the checks
 
-def reconcile(cfg: Config, industries: Iterable[str], kafka: bool = True) -> Report:
+def reconcile(cfg: Config, industries: Iterable[str], kafka: bool = True,
+              on_target: Callable[[str, int, int], None] | None = None) -> Report:
     """Check both equations for every record type of ``industries``.
+
+    ``on_target(topic, done, total)`` is called after each record type (`brain reconcile`'s progress).
 
     ``kafka=True`` also asks the broker for its end offsets (shown as
     information; records not yet ingested are not a mismatch). The lake is
@@ -139,9 +142,11 @@ def reconcile(cfg: Config, industries: Iterable[str], kafka: bool = True) -> Rep
         shared = {"quarantine": load(con, "quarantine", cfg, QUARANTINE,
                                      ["industry", "reason", "topic", "partition", "offset"]),
                   "duplicates": load(con, "duplicates", cfg, DUPLICATES, ["topic", "partition", "offset"])}
-        for ind, rt, topic, bronze_name, silver_name in targets:
+        for done, (ind, rt, topic, bronze_name, silver_name) in enumerate(targets, 1):
             _reconcile_one(con, cfg, report, ind, rt, topic, bronze_name, silver_name,
                            [t for t, there in shared.items() if there], ends.get(topic, {}))
+            if on_target is not None:
+                on_target(topic, done, len(targets))
         if shared["quarantine"]:
             _quarantine_counts(con, names, report)
     finally:

@@ -16,13 +16,21 @@ computed from, so a reader can re-derive it:
   not "more than complete"). Summed over streams, then divided.
   Example: 1 s period, first reading 00:00:00, last 00:59:59, 3,000 readings
   -> 3,000 / 3,600 = 0.8333.
-- **timeliness** = share of silver rows whose ingest lag
-  ``_ingest_ts - event_ts_utc`` is at most ``quality.timeliness_s``; also
-  ``ingest_lag_p95_s`` (approximate 95th percentile, seconds). By event day.
+- **timeliness** (GB/T 36344 时效性, at a point in time) is measured on *live*
+  rows only: the share whose producer-to-ingest delay ``_ingest_ts - _kafka_ts``
+  (the producer's send time, Kafka's record timestamp, to the lake commit) is at
+  most ``quality.timeliness_s``; ``ingest_lag_p95_s`` is that delay's
+  approximate 95th percentile. A row sent more than ``quality.historical_after_s``
+  after its event time (``_kafka_ts - event_ts_utc``) is *historical load*
+  (history loaded or backfilled, not a late reading): it is counted in
+  ``historical_rows`` and left out of timeliness, so a site-day with only
+  history has timeliness null ("historical load" in the dashboard), not 0.
+  By event day.
 - **validity** = records that reached silver / (silver + quarantine), by the
   day the record *arrived* (its Kafka timestamp; quarantined rows have no
   trustworthy event time). Quarantined rows are attributed to the site in
-  their Kafka key (``site/line/device``); a missing key is site ``?``.
+  their Kafka key when it has the ``site/line/device`` shape; any other key
+  (missing, unreadable, another shape) is the site ``unattributed``.
 - **uniqueness** = 1 - duplicates / (silver rows + duplicates), duplicates
   from ``quality.duplicates`` joined to the silver copy they repeat (for its
   site and event day).
@@ -54,12 +62,14 @@ if TYPE_CHECKING:
 
 SCORECARD = "gold.data_quality_daily"
 DEFAULT_TIMELINESS_S = 900
-UNKNOWN_SITE = "?"
+DEFAULT_HISTORICAL_AFTER_S = 3600
+UNKNOWN_SITE = "unattributed"
+KEY_SHAPE = r"^[^/]+/[^/]+/[^/]+$"
 KEYS = ("site", "event_date")
 DIMENSIONS = ("completeness", "timeliness", "validity", "uniqueness", "consistency")
 COLUMNS = ("industry", "site", "event_date",
            "readings_received", "readings_expected", "completeness",
-           "rows", "on_time_rows", "timeliness", "ingest_lag_p95_s",
+           "rows", "historical_rows", "on_time_rows", "timeliness", "ingest_lag_p95_s",
            "valid_records", "quarantined_records", "validity",
            "duplicate_records", "uniqueness",
            "production_checked", "production_inconsistent", "consistency",
@@ -67,7 +77,7 @@ COLUMNS = ("industry", "site", "event_date",
 
 # One type per column whichever dimensions a batch has: an industry without
 # production data must write the same schema as one with it.
-COUNTS = frozenset({"readings_received", "rows", "on_time_rows", "valid_records",
+COUNTS = frozenset({"readings_received", "rows", "historical_rows", "on_time_rows", "valid_records",
                     "quarantined_records", "duplicate_records", "production_checked", "production_inconsistent"})
 TYPES = {c: "long" if c in COUNTS else "double" for c in COLUMNS}
 TYPES.update({"industry": "string", "site": "string", "event_date": "date"})
@@ -97,17 +107,24 @@ def completeness(streams: "DataFrame") -> "DataFrame":
             .withColumn("completeness", _ratio(F.col("readings_received"), F.col("readings_expected"))))
 
 
-def timeliness(rows: "DataFrame", latency_s: float) -> "DataFrame":
-    """(site, event_date, rows, on_time_rows, timeliness, ingest_lag_p95_s) from rows with
-    ``site``, ``event_date``, ``event_ts_utc`` and ``_ingest_ts``."""
+def timeliness(rows: "DataFrame", latency_s: float,
+               historical_after_s: float = DEFAULT_HISTORICAL_AFTER_S) -> "DataFrame":
+    """(site, event_date, rows, historical_rows, on_time_rows, timeliness, ingest_lag_p95_s) from rows
+    with ``site``, ``event_date``, ``event_ts_utc``, ``_kafka_ts`` and ``_ingest_ts``.
+
+    Historical rows (sent long after their event) are counted, not judged: the pipeline cannot be
+    late for data that was already old when it was sent."""
     from pyspark.sql import functions as F
 
-    lag = _seconds(F.col("_ingest_ts")) - _seconds(F.col("event_ts_utc"))
-    return (rows.withColumn("_lag", lag).groupBy(*KEYS)
+    delay = _seconds(F.col("_ingest_ts")) - _seconds(F.col("_kafka_ts"))
+    historical = (_seconds(F.col("_kafka_ts")) - _seconds(F.col("event_ts_utc"))) > float(historical_after_s)
+    live = rows.withColumn("_delay", F.when(~historical, delay)).withColumn("_historical", historical)
+    return (live.groupBy(*KEYS)
             .agg(F.count("*").alias("rows"),
-                 F.count(F.when(F.col("_lag") <= float(latency_s), 1)).alias("on_time_rows"),
-                 F.percentile_approx("_lag", 0.95).cast("double").alias("ingest_lag_p95_s"))
-            .withColumn("timeliness", _ratio(F.col("on_time_rows"), F.col("rows"))))
+                 F.count(F.when(F.col("_historical"), 1)).alias("historical_rows"),
+                 F.count(F.when(F.col("_delay") <= float(latency_s), 1)).alias("on_time_rows"),
+                 F.percentile_approx("_delay", 0.95).cast("double").alias("ingest_lag_p95_s"))
+            .withColumn("timeliness", _ratio(F.col("on_time_rows"), F.col("rows") - F.col("historical_rows"))))
 
 
 def validity(valid: "DataFrame", quarantined: "DataFrame") -> "DataFrame":
@@ -185,6 +202,15 @@ def scorecard(industry: str, parts: Iterable["DataFrame"]) -> "DataFrame":
     return out.select(*[F.col(c).cast(TYPES[c]).alias(c) for c in COLUMNS])
 
 
+def key_site(key: "Column") -> "Column":
+    """The site of a quarantined record from its Kafka key (binary): the first part of a
+    ``site/line/device`` key, else ``unattributed`` (no key, unreadable, another shape)."""
+    from pyspark.sql import functions as F
+
+    text = key.cast("string")  # invalid UTF-8 decodes to U+FFFD: still matched on shape only
+    return F.coalesce(F.when(text.rlike(KEY_SHAPE), F.split(text, "/").getItem(0)), F.lit(UNKNOWN_SITE))
+
+
 def _seconds(ts: "Column") -> "Column":
     """Epoch seconds with the fraction (a timestamp cast to double)."""
     return ts.cast("double")
@@ -250,7 +276,8 @@ def build_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Ite
     for df in silver.values():
         part = df.select(*common)
         rows = part if rows is None else rows.unionByName(part)
-    parts = [timeliness(rows.where(in_days), float(cfg.get("quality.timeliness_s", DEFAULT_TIMELINESS_S)))]
+    parts = [timeliness(rows.where(in_days), float(cfg.get("quality.timeliness_s", DEFAULT_TIMELINESS_S)),
+                        float(cfg.get("quality.historical_after_s", DEFAULT_HISTORICAL_AFTER_S)))]
 
     streams = []
     if "telemetry" in silver:
@@ -272,9 +299,8 @@ def build_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Ite
     valid = rows.select("site", arrived).where(in_days)
     q = _read(spark, cfg, QUARANTINE)
     if q is not None:
-        site = F.split(F.col("key").cast("string"), "/").getItem(0)
         quarantined = (q.where(F.col("industry") == industry)
-                       .select(F.coalesce(F.when(site != "", site), F.lit(UNKNOWN_SITE)).alias("site"),
+                       .select(key_site(F.col("key")).alias("site"),
                                F.to_date("kafka_ts").alias("event_date"))
                        .where(in_days))
     else:
@@ -315,7 +341,9 @@ def publish_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: I
     if is_delta(path):
         in_list = ", ".join(f"DATE'{d.isoformat()}'" for d in days)
         ind = industry.replace("'", "")
-        writer = writer.mode("overwrite").option("replaceWhere", f"industry = '{ind}' AND event_date IN ({in_list})")
+        writer = (writer.mode("overwrite").option("replaceWhere", f"industry = '{ind}' AND event_date IN ({in_list})")
+                  # A table from before historical_rows existed gains the column (older rows: null).
+                  .option("mergeSchema", "true"))
     else:
         writer = writer.mode("append")
     writer.save(str(path))
@@ -335,4 +363,6 @@ def read_scorecard(spark: "SparkSession", cfg: Config, industry: str | None = No
     if day:
         df = df.where(F.col("event_date") == F.lit(day))
     df = df.orderBy(F.col("event_date").desc(), "industry", "site")
-    return [r.asDict() for r in df.select(*COLUMNS).collect()]
+    # A table written before a column existed (historical_rows) reads it as null, as Delta would.
+    cols = [F.col(c) if c in df.columns else F.lit(None).cast(TYPES[c]).alias(c) for c in COLUMNS]
+    return [r.asDict() for r in df.select(*cols).collect()]

@@ -157,7 +157,7 @@ def test_report_dashboard_shows_every_chart_with_data(lake_cfg, tmp_path):
 def test_report_on_an_empty_lake_says_no_data(isolated_cfg, tmp_path):
     assert main(["report", "--out", str(tmp_path)]) == 0
     dom = dump_dom(tmp_path / "index.html")
-    assert dom.count('data-state="empty"') == 6 and dom.count("no data yet") == 6
+    assert dom.count('data-state="empty"') == 7 and dom.count("no data yet") == 7   # 7 sections, hourly too
     assert "<svg" not in dom
     screenshot(tmp_path / "index.html", tmp_path / "empty.png")
 
@@ -166,7 +166,7 @@ def test_announce_sends_one_schema_valid_message_per_site_and_day(broker, lake_c
     validator = Draft202012Validator(json.loads((ROOT / "conf/contracts/metrics.schema.json").read_text()),
                                      format_checker=FormatChecker())
     assert metrics_topic.announce(lake_cfg) == 4                                  # latest 2 days x 2 sites
-    assert main(["announce", "--day", "2026-03-02"]) == 0                        # re-announce one day
+    assert main(["announce", "--day", "2026-03-02", "--json"]) == 0              # re-announce one day
     assert json.loads(capsys.readouterr().out) == {"topic": metrics_topic.topic(lake_cfg), "messages": 2}
     assert metrics_topic.announce(lake_cfg, days=[]) == 0
     msgs = list(kafka_io.consume_all(lake_cfg, metrics_topic.topic(lake_cfg)))

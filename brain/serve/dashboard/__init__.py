@@ -9,7 +9,6 @@ drawing in brain.serve.dashboard.charts.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from html import escape
 from pathlib import Path
 
@@ -35,12 +34,12 @@ svg .inbar,svg .incell{font-size:11px;fill:#1a202c}svg .share{font-size:10px}
 """
 
 
-def render(cfg: Config, days: int) -> str:
+def render(cfg: Config, days: int, sections: list | None = None) -> str:
     from brain.serve.dashboard.sections import build_sections
 
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = []
-    for s in build_sections(cfg, days):
+    for s in sections if sections is not None else build_sections(cfg, days):
         state = "data" if s.has_data else "empty"
         parts.append(f'<section id="{s.key}" data-state="{state}"><h2>{escape(s.title)} '
                      f'<span class="src">{escape(s.source)}</span></h2>{s.body}</section>')
@@ -53,6 +52,13 @@ def render(cfg: Config, days: int) -> str:
 
 def build(cfg: Config, out_dir: Path | str | None = None, days: int | None = None) -> Path:
     """Write ``<out_dir>/index.html`` and return its path (written whole, then renamed into place)."""
+    return build_report(cfg, out_dir, days)[0]
+
+
+def build_report(cfg: Config, out_dir: Path | str | None = None, days: int | None = None) -> tuple[Path, list]:
+    """As :func:`build`, also returning the sections drawn (what `brain report` lists)."""
+    from brain.serve.dashboard.sections import build_sections
+
     days = int(days if days is not None else cfg.get("analyst.report_days", DEFAULT_DAYS))
     if days < 1:
         raise ValueError("--days must be at least 1")
@@ -60,18 +66,43 @@ def build(cfg: Config, out_dir: Path | str | None = None, days: int | None = Non
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / "index.html"
     tmp = folder / ".index.html.tmp"
-    tmp.write_text(render(cfg, days), encoding="utf-8")
+    sections = build_sections(cfg, days)
+    tmp.write_text(render(cfg, days, sections), encoding="utf-8")
     tmp.replace(page)
-    return page
+    return page, sections
+
+
+EXAMPLES = """\
+examples:
+  brain report                             reports/index.html, the last analyst.report_days days
+  brain report --days 3 --out /srv/share   a shorter window, written elsewhere
+  brain report --json                      the page's path and each section's state, machine-readable"""
 
 
 def add_arguments(p) -> None:
+    import argparse
+
+    p.description = ("Write one self-contained HTML page (no scripts, no network) with the latest KPIs per "
+                     "site, OEE and its losses per site over the days and hour by hour for the last day, "
+                     "energy and carbon, the data-quality scorecard, PdM alerts and the top defects.")
+    p.epilog = EXAMPLES
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--out", help="folder for index.html (default analyst.report_dir, i.e. reports/)")
     p.add_argument("--days", type=int, help="days of each table to show (default analyst.report_days)")
+    p.add_argument("--json", action="store_true", help="print the page's path and the sections as JSON")
 
 
 def run_cli(args, cfg: Config) -> int:
-    page = build(cfg, args.out, args.days)
-    print(f"dashboard written to {page}", file=sys.stderr)
-    print(page)
+    import json
+
+    page, sections = build_report(cfg, args.out, args.days)
+    if getattr(args, "json", False):
+        print(json.dumps({"page": str(page), "sections": [
+            {"key": s.key, "title": s.title, "source": s.source, "has_data": s.has_data} for s in sections]},
+            indent=2))
+        return 0
+    width = max(len(s.title) for s in sections)
+    print(f"dashboard written to {page}")
+    for s in sections:
+        print(f"  {s.title:<{width}}  {'data' if s.has_data else 'no data yet'}  ({s.source})")
     return 0

@@ -3,6 +3,12 @@
 Every chart is an ``<svg class="chart" data-chart=NAME>`` with a ``<title>``
 per mark (the browser shows it on hover) and its key numbers written as text,
 so the figure is readable without hovering and testable from the DOM.
+
+No label is ever cut: the label column, cell widths and legend rows are sized
+from the longest text they hold (``text_width``, a generous estimate for the
+11 px sans-serif the page uses), and a chart grows wider or taller instead of
+clipping. tests/integration/test_dashboard_truth.py measures every text's box in
+headless Chromium against its chart's viewBox.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Callable, Sequence
 
 PALETTE = ("#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#319795", "#b7791f", "#718096")
 W, H = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 46
+LEFT, RIGHT, TOP, BOTTOM = 56, 24, 16, 46
 
 Fmt = Callable[[float], str]
 
@@ -40,10 +46,19 @@ def nice_top(peak: float) -> float:
     return step * 4
 
 
-def _svg(name: str, label: str, body: list[str], height: int = H) -> str:
-    return (f'<svg class="chart" data-chart="{escape(name)}" role="img" aria-label="{escape(label)}" '
-            f'viewBox="0 0 {W} {height}" width="{W}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
-            + "".join(body) + "</svg>")
+CHAR_W = 7.0        # px per character at 11 px: wider than the real average, so estimates err on room
+HISTORICAL = "historical load"
+
+
+def text_width(text: str) -> float:
+    return CHAR_W * len(text) + 4
+
+
+def _svg(name: str, label: str, body: list[str], height: float = H, width: float = W, **data: str) -> str:
+    attrs = "".join(f' data-{k.replace("_", "-")}="{escape(v)}"' for k, v in data.items())
+    return (f'<svg class="chart" data-chart="{escape(name)}"{attrs} role="img" aria-label="{escape(label)}" '
+            f'viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}" '
+            f'xmlns="http://www.w3.org/2000/svg">' + "".join(body) + "</svg>")
 
 
 def _ticks(top: float, fmt: Fmt, y: Callable[[float], float]) -> list[str]:
@@ -61,18 +76,40 @@ def _x_labels(labels: Sequence[str], x: Callable[[int], float], height: int) -> 
             f'{escape(lab)}</text>' for i, lab in enumerate(labels) if i % step == 0 or i == len(labels) - 1]
 
 
-def _legend(names: Sequence[str], height: int) -> list[str]:
-    out, x = [], LEFT
+def legend_rows(names: Sequence[str], width: float = W) -> list[list[tuple[int, str, float]]]:
+    """Legend entries (index, name, x) wrapped into rows that fit ``width``."""
+    rows: list[list[tuple[int, str, float]]] = [[]]
+    x = float(LEFT)
     for i, n in enumerate(names):
-        c = PALETTE[i % len(PALETTE)]
-        out.append(f'<rect x="{x}" y="{height - 16}" width="10" height="10" fill="{c}"/>'
-                   f'<text class="legend" x="{x + 14}" y="{height - 7}">{escape(n)}</text>')
-        x += 24 + 7 * len(n)
+        w = 14 + text_width(n) + 10
+        if rows[-1] and x + w > width - RIGHT:
+            rows.append([])
+            x = float(LEFT)
+        rows[-1].append((i, n, x))
+        x += w
+    return rows if rows[0] else []
+
+
+def _legend(names: Sequence[str], height: float, width: float = W) -> list[str]:
+    """The legend under the plot, first row at ``height - 16``; callers add 16 px per extra row."""
+    out = []
+    rows = legend_rows(names, width)
+    base = height - 16 * len(rows)
+    for r, row in enumerate(rows):
+        y = base + 16 * r
+        for i, n, x in row:
+            c = PALETTE[i % len(PALETTE)]
+            out.append(f'<rect x="{x:.1f}" y="{y}" width="10" height="10" fill="{c}"/>'
+                       f'<text class="legend" x="{x + 14:.1f}" y="{y + 9}">{escape(n)}</text>')
     return out
 
 
+def _legend_extra(names: Sequence[str], width: float = W) -> int:
+    return 16 * max(0, len(legend_rows(names, width)) - 1)
+
+
 def line_chart(name: str, label: str, x_labels: Sequence[str], series: dict[str, Sequence[float | None]],
-               fmt: Fmt = num, top: float | None = None) -> str:
+               fmt: Fmt = num, top: float | None = None, **data: str) -> str:
     """One polyline per series over shared x labels; gaps (None) break the line."""
     values = [v for s in series.values() for v in s if v is not None]
     top = top or nice_top(max(values) * 1.05 if values else 0.0)
@@ -85,6 +122,7 @@ def line_chart(name: str, label: str, x_labels: Sequence[str], series: dict[str,
         return TOP + (H - TOP - BOTTOM) * (1 - v / top)
 
     body = _ticks(top, fmt, y) + _x_labels(x_labels, x, H)
+    ends: list[tuple[float, float, str, str]] = []
     for k, (sname, points) in enumerate(series.items()):
         c = PALETTE[k % len(PALETTE)]
         segs, pen = [], "M"
@@ -99,9 +137,29 @@ def line_chart(name: str, label: str, x_labels: Sequence[str], series: dict[str,
         body.insert(0, f'<path class="series" d="{" ".join(segs)}" fill="none" stroke="{c}" stroke-width="2"/>')
         last = next(((i, v) for i, v in reversed(list(enumerate(points))) if v is not None), None)
         if last:
-            body.append(f'<text class="value" x="{x(last[0]) - 4:.1f}" y="{y(last[1]) - 7:.1f}" text-anchor="end" '
-                        f'fill="{c}">{escape(fmt(last[1]))}</text>')
-    return _svg(name, label, body + _legend(list(series), H))
+            ends.append((x(last[0]) - 4, y(last[1]) - 7, c, fmt(last[1])))
+    body += [f'<text class="value" x="{lx:.1f}" y="{ly:.1f}" text-anchor="end" fill="{c}">{escape(t)}</text>'
+             for lx, ly, c, t in spread_labels(ends)]
+    height = H + _legend_extra(list(series))
+    return _svg(name, label, body + _legend(list(series), height), height, **data)
+
+
+LINE_H = 12  # px between two value labels' baselines at 11 px
+
+
+def spread_labels(labels: Sequence[tuple[float, float, str, str]]) -> list[tuple[float, float, str, str]]:
+    """End-of-line value labels (x, baseline y, colour, text) moved apart vertically where they would
+    overlap (lines ending close together), kept inside the plot: every value stays readable."""
+    out = sorted(labels, key=lambda t: t[1])
+    lo, hi = TOP + 10.0, H - BOTTOM - 2.0
+    ys: list[float] = []
+    for _, y, _, _ in out:
+        ys.append(max(y, lo, (ys[-1] + LINE_H) if ys else lo))
+    ceiling = hi
+    for i in range(len(ys) - 1, -1, -1):  # pushed past the bottom: move the lowest ones back up, only as needed
+        ys[i] = max(lo, min(ys[i], ceiling))
+        ceiling = ys[i] - LINE_H
+    return [(x, yy, c, t) for (x, _, c, t), yy in zip(out, ys)]
 
 
 def bar_chart(name: str, label: str, x_labels: Sequence[str], series: dict[str, Sequence[float]],
@@ -132,17 +190,23 @@ def bar_chart(name: str, label: str, x_labels: Sequence[str], series: dict[str, 
         if totals and sums[i] > 0:
             body.append(f'<text class="value" x="{x(i):.1f}" y="{y(sums[i]) - 4:.1f}" text-anchor="middle">'
                         f'{escape(fmt(sums[i]))}</text>')
-    return _svg(name, label, body + (_legend(list(series), H) if len(series) > 1 else []))
+    if len(series) <= 1:
+        return _svg(name, label, body)
+    height = H + _legend_extra(list(series))
+    return _svg(name, label, body + _legend(list(series), height), height)
 
 
 def share_bars(name: str, label: str, rows: Sequence[tuple[str, Sequence[tuple[str, float]]]]) -> str:
     """Horizontal 100 % bars, one per row, split into named shares (e.g. OEE and its three losses)."""
-    row_h, height = 30, TOP + 30 * len(rows) + 40
+    names = [p for p, _ in rows[0][1]] if rows else []
+    row_h = 30
+    label_w = max([float(LEFT + 44)] + [text_width(r[0]) + 8 for r in rows])
+    height = TOP + 30 * len(rows) + 40 + _legend_extra(names)
     body = []
     for r, (row_label, parts) in enumerate(rows):
         yy = TOP + r * row_h
-        body.append(f'<text class="tick" x="{LEFT + 44}" y="{yy + 18}" text-anchor="end">{escape(row_label)}</text>')
-        x0 = LEFT + 50.0
+        body.append(f'<text class="tick" x="{label_w:.1f}" y="{yy + 18}" text-anchor="end">{escape(row_label)}</text>')
+        x0 = label_w + 6
         span = W - RIGHT - x0
         for k, (part, share) in enumerate(parts):
             w = max(0.0, share) * span
@@ -153,7 +217,7 @@ def share_bars(name: str, label: str, rows: Sequence[tuple[str, Sequence[tuple[s
                 body.append(f'<text class="inbar" x="{x0 + w / 2:.1f}" y="{yy + 19}" text-anchor="middle">'
                             f'{pct(share)}</text>')
             x0 += w
-    return _svg(name, label, body + _legend([p for p, _ in rows[0][1]] if rows else [], height), height)
+    return _svg(name, label, body + _legend(names, height), height)
 
 
 def pareto(name: str, label: str, categories: Sequence[str], counts: Sequence[float]) -> str:
@@ -188,23 +252,35 @@ def pareto(name: str, label: str, categories: Sequence[str], counts: Sequence[fl
 
 
 def heat_grid(name: str, label: str, rows: Sequence[str], cols: Sequence[str],
-              values: Sequence[Sequence[float | None]]) -> str:
-    """A table of 0..1 scores, each cell coloured from red (0) through amber to green (1)."""
-    cw, rh, lw = (W - 170) / max(1, len(cols)), 26, 170
+              values: Sequence[Sequence[float | str | None]]) -> str:
+    """A table of 0..1 scores, each cell coloured from red (0) through amber to green (1).
+
+    A cell is a score, None ("n/a": no data) or a word that replaces the score (e.g.
+    "historical load": there is data, but the measure does not apply to it), drawn neutral.
+    """
+    words = [v for row in values for v in row if isinstance(v, str)] + ["n/a", "100.0%"]
+    lw = max(170.0, max((text_width(r) for r in rows), default=0.0) + 12)
+    cw = max((W - 170) / max(1, len(cols)), max(text_width(t) for t in [*words, *cols]) + 8)
+    width = max(float(W), lw + cw * len(cols) + 4)
+    rh = 26
     height = 24 + rh * len(rows) + 8
     body = [f'<text class="tick" x="{lw + cw * (j + 0.5):.1f}" y="16" text-anchor="middle">{escape(c)}</text>'
             for j, c in enumerate(cols)]
     for i, rname in enumerate(rows):
         yy = 24 + i * rh
-        body.append(f'<text class="tick" x="{lw - 6}" y="{yy + 17}" text-anchor="end">{escape(rname)}</text>')
+        body.append(f'<text class="tick row-label" x="{lw - 6:.1f}" y="{yy + 17}" text-anchor="end">'
+                    f'{escape(rname)}</text>')
         for j, v in enumerate(values[i]):
-            fill = "#e2e8f0" if v is None else _score_colour(v)
-            text = "n/a" if v is None else pct(v)
+            if isinstance(v, str):
+                fill, text = "#edf2f7", v
+            else:
+                fill = "#e2e8f0" if v is None else _score_colour(v)
+                text = "n/a" if v is None else pct(v)
             body.append(f'<rect class="cell" x="{lw + cw * j + 1:.1f}" y="{yy + 1}" width="{cw - 2:.1f}" '
                         f'height="{rh - 2}" fill="{fill}"><title>{escape(rname)} {escape(cols[j])}: {text}</title>'
                         f'</rect><text class="incell" x="{lw + cw * (j + 0.5):.1f}" y="{yy + 17}" '
-                        f'text-anchor="middle">{text}</text>')
-    return _svg(name, label, body, height)
+                        f'text-anchor="middle">{escape(text)}</text>')
+    return _svg(name, label, body, height, width)
 
 
 def _score_colour(v: float) -> str:

@@ -20,6 +20,8 @@ DQ = "gold.data_quality_daily"
 PDM = "gold.pdm_alerts"
 PARETO = "gold.consumer_goods_defect_pareto_daily"
 DQ_DIMENSIONS = ("completeness", "timeliness", "validity", "uniqueness", "consistency", "overall")
+ENERGY_HOURLY = "gold.energy_hourly_site"
+UNATTRIBUTED = "unattributed"  # brain.quality.scorecard.UNKNOWN_SITE; older scorecards wrote "?"
 
 
 @dataclass(frozen=True)
@@ -95,23 +97,51 @@ def _cell(v, fmt) -> str:
     return "–" if v is None else escape(fmt(v))
 
 
+LOSSES = ("OEE", "quality loss", "performance loss", "availability loss")
+
+
+def oee_losses(a, p, q) -> tuple[float, float, float, float] | None:
+    """(OEE, quality loss, performance loss, availability loss), shares of planned busy time that add up
+    to 1: A x P x Q, A x P x (1 - Q), A x (1 - P), 1 - A. None when a factor is missing."""
+    if None in (a, p, q):
+        return None
+    a, p, q = (min(1.0, max(0.0, float(v))) for v in (a, p, q))
+    return a * p * q, a * p * (1 - q), a * (1 - p), 1 - a
+
+
 def oee(cfg: Config, days: int) -> str:
     rows = _recent(cfg, ENTERPRISE, "site, event_date, oee, availability, performance, quality_ratio", days)
     labels, series = _by_site(rows, lambda r: _f(r["oee"]))
+    # A site without production data (an energy-only plant) has no OEE: no empty chart for it.
+    series = {site: v for site, v in series.items() if any(x is not None for x in v)}
+    if not series:
+        raise NoData(f"{ENTERPRISE} has no OEE in the window (OEE needs production and machine-state records)")
     trend = charts.line_chart("oee-trend", "OEE per site and day", labels, series, charts.pct, top=1.0)
+    if len(labels) < 2:
+        trend = (f'<p class="note">One day of OEE so far ({escape(labels[0] if labels else "")}): a trend needs two; '
+                 f'the hour-by-hour view below shows the last day as lines.</p>{trend}')
+    day_list = sorted({r["event_date"] for r in rows})
+    per_site = []
+    for site in series:
+        split = {r["event_date"]: oee_losses(r["availability"], r["performance"], r["quality_ratio"])
+                 for r in rows if str(r["site"]) == site}
+        lines = {name: [None if split.get(d) is None else split[d][k] for d in day_list]
+                 for k, name in enumerate(LOSSES)}
+        per_site.append(f"<h3>{escape(site)}: OEE and its losses</h3>"
+                        + charts.line_chart("oee-losses-trend", f"OEE and its losses per day, {site}", labels, lines,
+                                            charts.pct, top=1.0, site=site))
     latest: dict[str, dict] = {}
     for r in rows:
         if None not in (r["availability"], r["performance"], r["quality_ratio"]):
             latest[str(r["site"])] = r
     shares = []
     for site, r in sorted(latest.items()):
-        a, p, q = (min(1.0, max(0.0, float(r[k]))) for k in ("availability", "performance", "quality_ratio"))
-        shares.append((site, [("OEE", a * p * q), ("quality loss", a * p * (1 - q)),
-                              ("performance loss", a * (1 - p)), ("availability loss", 1 - a)]))
+        split = oee_losses(r["availability"], r["performance"], r["quality_ratio"])
+        shares.append((site, list(zip(LOSSES, split))))
     losses = (charts.share_bars("oee-losses", "OEE and its losses, latest day per site", shares) if shares
               else "<p class=\"empty\">no availability/performance/quality figures yet</p>")
-    return (f"<h3>OEE trend</h3>{trend}<h3>Loss breakdown (latest day per site: OEE = availability × "
-            f"performance × quality)</h3>{losses}")
+    return (f"<h3>OEE trend (a line per site)</h3>{trend}{''.join(per_site)}"
+            f"<h3>Loss breakdown (latest day per site: OEE = availability × performance × quality)</h3>{losses}")
 
 
 def energy(cfg: Config, days: int) -> str:
@@ -123,29 +153,126 @@ def energy(cfg: Config, days: int) -> str:
         return float(r["energy_kwh"]) / float(r["produced_count"])
 
     labels, per_unit = _by_site(rows, intensity)
+    per_unit = {site: v for site, v in per_unit.items() if any(x is not None for x in v)}
     _, carbon_by_site = _by_site(rows, lambda r: _f(r["co2_t"]) or 0.0)
     carbon = {site: [v or 0.0 for v in vals] for site, vals in carbon_by_site.items()}
     tce = sum(float(r["energy_tce"] or 0) for r in rows)
     co2 = sum(float(r["co2_t"] or 0) for r in rows)
     return (f'<p class="note">{len(labels)} day(s): {charts.num(tce)} tce, {charts.num(co2)} t CO₂ in total.</p>'
             f"<h3>Energy intensity (kWh per unit produced)</h3>"
-            f"{charts.line_chart('energy-intensity', 'kWh per unit per site', labels, per_unit)}"
-            f"<h3>Carbon (t CO₂ per day, by site)</h3>"
+            + (charts.line_chart("energy-intensity", "kWh per unit per site", labels, per_unit) if per_unit else
+               '<p class="empty">no units produced in the window (intensity needs production records)</p>')
+            + "<h3>Carbon (t CO₂ per day, by site)</h3>"
             f"{charts.bar_chart('carbon', 't CO2 per day', labels, carbon)}")
 
 
-def data_quality(cfg: Config, days: int) -> str:
-    rows = _recent(cfg, DQ, "*", days)
+def scorecard_cells(rows: list[dict]) -> tuple[list[str], list[list[float | str | None]]]:
+    """Row names ("industry / site") and the mean of each dimension over the rows.
+
+    Quarantined records without a readable site are their own row, ``unattributed``. Timeliness
+    with no live rows but historical ones is the word "historical load" (not 0 %, not n/a: the
+    data is there, it was simply sent long after it happened; docs/quality.md).
+    """
     acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    history: dict[str, int] = defaultdict(int)
     for r in rows:
-        name = f"{r.get('industry') or '?'} / {r.get('site')}"
+        site = str(r.get("site"))
+        site = UNATTRIBUTED if site in ("?", "", "None") else site
+        name = f"{r.get('industry') or UNATTRIBUTED} / {site}"
+        acc[name]  # a row even when every dimension is null
+        history[name] += int(r.get("historical_rows") or 0)
         for dim in DQ_DIMENSIONS:
             if r.get(dim) is not None:
                 acc[name][dim].append(float(r[dim]))
-    names = sorted(acc)
-    values = [[(sum(acc[n][d]) / len(acc[n][d])) if acc[n][d] else None for d in DQ_DIMENSIONS] for n in names]
+    names = sorted(acc, key=lambda n: (n.endswith(" / " + UNATTRIBUTED), n))
+    values: list[list[float | str | None]] = []
+    for n in names:
+        row: list[float | str | None] = []
+        for d in DQ_DIMENSIONS:
+            if acc[n][d]:
+                row.append(sum(acc[n][d]) / len(acc[n][d]))
+            elif d == "timeliness" and history[n]:
+                row.append(charts.HISTORICAL)
+            else:
+                row.append(None)
+        values.append(row)
+    return names, values
+
+
+def data_quality(cfg: Config, days: int) -> str:
+    names, values = scorecard_cells(_recent(cfg, DQ, "*", days))
     grid = charts.heat_grid("dq-scorecard", "data-quality scorecard", names, DQ_DIMENSIONS, values)
-    return f'<p class="note">Mean score per dimension over the window; green ≥ 98 %, amber ≥ 90 %.</p>{grid}'
+    return ('<p class="note">Mean score per dimension over the window; green ≥ 98 %, amber ≥ 90 %. '
+            "Timeliness is the producer-to-ingest delay of live data; history loaded after the fact shows as "
+            "<em>historical load</em>. <em>unattributed</em>: quarantined records whose Kafka key names no site "
+            f"(docs/quality.md).</p>{grid}")
+
+
+def site_hours(rows: list[dict]) -> dict[str, dict]:
+    """Per site and hour, OEE rolled up from the lines' ISO 22400 time components (never a mean of
+    line OEEs; brain.gold.rollup): ``{site: {hour_start: oee or None}}``. Flagged line-hours stay out."""
+    from brain.gold.kpi import formulas as kpi
+
+    sums: dict[tuple[str, dt.datetime], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    for r in rows:
+        key = (str(r["site"]), r["hour_start"])
+        acc = sums[key]
+        if r.get("flags"):
+            continue
+        for i, c in enumerate(("pbt_s", "apt_s", "ideal_run_s", "ideal_good_s")):
+            acc[i] += float(r.get(c) or 0.0)
+    out: dict[str, dict] = defaultdict(dict)
+    for (site, hour), (pbt, apt, run, good) in sums.items():
+        try:
+            out[site][hour] = kpi.rolled_up_oee(pbt, apt, run, good)
+        except (ValueError, ZeroDivisionError, ArithmeticError):  # impossible sums: no figure, not a wrong one
+            out[site][hour] = None
+    return dict(out)
+
+
+def _last_day_hours(cfg: Config, table: str, columns: str) -> list[dict]:
+    latest = _rows(cfg, f"SELECT max(hour_start) AS h FROM {table}")[0]["h"]
+    if latest is None:
+        return []
+    since = latest - dt.timedelta(hours=23)
+    return _rows(cfg, f"SELECT {columns} FROM {table} WHERE hour_start >= TIMESTAMP '{since:%Y-%m-%d %H:%M:%S}' "
+                      "ORDER BY hour_start")
+
+
+def hourly(cfg: Config, days: int) -> str:
+    """The last 24 hours that have data (the newest hour of each table and the 23 before it)."""
+    from brain.lake.tables import is_delta, table_path
+
+    oee_rows: list[dict] = []
+    for ind in cfg.industry_names():
+        name = f"gold.{ind}_oee_hourly_line"
+        if is_delta(table_path(cfg, name)):
+            oee_rows += _last_day_hours(cfg, name, "site, hour_start, pbt_s, apt_s, ideal_run_s, ideal_good_s, flags")
+    energy_rows = (_last_day_hours(cfg, ENERGY_HOURLY, "site, hour_start, electricity_kwh")
+                   if is_delta(table_path(cfg, ENERGY_HOURLY)) else [])
+    if not oee_rows and not energy_rows:
+        raise NoData("no hourly rows in gold.<industry>_oee_hourly_line or gold.energy_hourly_site")
+    parts = []
+    if oee_rows:
+        per_site = site_hours(oee_rows)
+        hours = sorted({h for v in per_site.values() for h in v})
+        hours = [h for h in hours if h >= hours[-1] - dt.timedelta(hours=23)]
+        series = {site: [v.get(h) for h in hours] for site, v in sorted(per_site.items())}
+        parts.append(f"<h3>OEE per site and hour (UTC, {hours[0]:%Y-%m-%d %H:%M} – {hours[-1]:%H:%M})</h3>"
+                     + charts.line_chart("oee-hourly", "OEE per site and hour", [f"{h:%H:%M}" for h in hours],
+                                         series, charts.pct, top=1.0))
+    if energy_rows:
+        hours = sorted({r["hour_start"] for r in energy_rows})
+        kwh: dict[str, list[float | None]] = defaultdict(lambda: [None] * len(hours))
+        index = {h: i for i, h in enumerate(hours)}
+        for r in energy_rows:
+            kwh[str(r["site"])][index[r["hour_start"]]] = _f(r["electricity_kwh"])
+        parts.append(f"<h3>Electricity per site and hour, kWh (UTC, {hours[0]:%Y-%m-%d %H:%M} – "
+                     f"{hours[-1]:%H:%M})</h3>"
+                     + charts.line_chart("energy-hourly", "kWh per site and hour", [f"{h:%H:%M}" for h in hours],
+                                         dict(sorted(kwh.items()))))
+    return ('<p class="note">An interval record counts in the hour its interval ends in; a site\'s OEE is '
+            "rolled up from its lines' time components.</p>" + "".join(parts))
 
 
 def pdm(cfg: Config, days: int) -> str:
@@ -181,10 +308,11 @@ def defects(cfg: Config, days: int) -> str:
                             [float(r["n"]) for r in rows]))
 
 
-# key, title, source table, drawer
+# key, title, source table(s), drawer
 SECTIONS = (
     ("overview", "Latest day per site", ENTERPRISE, overview),
     ("oee", "OEE and its losses", ENTERPRISE, oee),
+    ("hourly", "Last day, hour by hour", f"gold.<industry>_oee_hourly_line, {ENERGY_HOURLY}", hourly),
     ("energy", "Energy intensity and carbon", ENTERPRISE, energy),
     ("data-quality", "Data-quality scorecard", DQ, data_quality),
     ("pdm", "Predictive-maintenance alerts", PDM, pdm),
@@ -197,7 +325,7 @@ def build_sections(cfg: Config, days: int) -> list[Section]:
 
     out = []
     for key, title, source, draw in SECTIONS:
-        if not is_delta(table_path(cfg, source)):
+        if "<industry>" not in source and not is_delta(table_path(cfg, source)):
             out.append(Section(key, title, f'<p class="empty">no data yet: {source} has not been published.</p>',
                                False, source))
             continue

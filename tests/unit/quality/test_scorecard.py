@@ -50,22 +50,42 @@ def test_completeness_sums_streams_and_caps_fast_senders(spark):
 
 
 def test_timeliness_share_within_latency_and_p95(spark):
-    lags = [10, 100, 900, 1000, 5000]
-    rows = [("s1", DAY, T0, T0 + timedelta(seconds=s)) for s in lags]
-    df = spark.createDataFrame(rows, "site string, event_date date, event_ts_utc timestamp, _ingest_ts timestamp")
+    # Live rows: sent at their event time; the producer-to-ingest delay decides.
+    delays = [10, 100, 900, 1000, 5000]
+    rows = [("s1", DAY, T0, T0, T0 + timedelta(seconds=s)) for s in delays]
+    df = spark.createDataFrame(rows, SCHEMA_T)
     got = _one(sc.timeliness(df, 900))
-    assert (got["rows"], got["on_time_rows"]) == (5, 3)
+    assert (got["rows"], got["historical_rows"], got["on_time_rows"]) == (5, 0, 3)
     assert got["timeliness"] == pytest.approx(0.6)
     assert got["ingest_lag_p95_s"] == 5000.0
 
 
+SCHEMA_T = "site string, event_date date, event_ts_utc timestamp, _kafka_ts timestamp, _ingest_ts timestamp"
+
+
+def test_timeliness_is_producer_to_ingest_and_leaves_history_out(spark):
+    sent_late = T0 + timedelta(seconds=1800)   # a device buffered 30 min: not the pipeline's delay
+    history = T0 + timedelta(days=1)           # yesterday's readings loaded today
+    rows = [("s1", DAY, T0, sent_late, sent_late + timedelta(seconds=60)),       # live, on time
+            ("s1", DAY, T0, T0, T0 + timedelta(seconds=2000)),                    # live, late
+            ("s1", DAY, T0, history, history + timedelta(seconds=5)),             # historical
+            ("s2", DAY, T0, history, history + timedelta(seconds=5)),             # only history
+            ("s2", DAY, T0, history, history + timedelta(seconds=99999))]
+    got = {r["site"]: r.asDict() for r in sc.timeliness(spark.createDataFrame(rows, SCHEMA_T), 900, 3600).collect()}
+    assert (got["s1"]["rows"], got["s1"]["historical_rows"], got["s1"]["on_time_rows"]) == (3, 1, 1)
+    assert got["s1"]["timeliness"] == pytest.approx(0.5)
+    assert got["s1"]["ingest_lag_p95_s"] == 2000.0           # live rows only: history's delay is not in it
+    assert (got["s2"]["rows"], got["s2"]["historical_rows"]) == (2, 2)
+    assert got["s2"]["timeliness"] is None and got["s2"]["ingest_lag_p95_s"] is None   # not 0: nothing to judge
+
+
 def test_validity_and_uniqueness(spark):
     valid = spark.createDataFrame([("s1", DAY)] * 9 + [("s2", DAY)], "site string, event_date date")
-    quarantined = spark.createDataFrame([("s1", DAY), ("?", DAY)], "site string, event_date date")
+    quarantined = spark.createDataFrame([("s1", DAY), (sc.UNKNOWN_SITE, DAY)], "site string, event_date date")
     got = {r["site"]: r.asDict() for r in sc.validity(valid, quarantined).collect()}
     assert got["s1"]["validity"] == pytest.approx(0.9)
     assert got["s2"]["validity"] == 1.0
-    assert (got["?"]["valid_records"], got["?"]["validity"]) == (0, 0.0)
+    assert (got["unattributed"]["valid_records"], got["unattributed"]["validity"]) == (0, 0.0)
 
     kept = spark.createDataFrame([(f"e{i}", "s1", DAY) for i in range(4)], "event_id string, site string, "
                                                                            "event_date date")
@@ -73,6 +93,16 @@ def test_validity_and_uniqueness(spark):
     got = _one(sc.uniqueness(kept, dups))
     assert got["duplicate_records"] == 1
     assert got["uniqueness"] == pytest.approx(1 - 1 / 5)
+
+
+def test_quarantined_records_without_a_readable_key_are_unattributed(spark):
+    from pyspark.sql import functions as F
+
+    keys = [b"S1/L1/cnc-1", None, b"", b"\xff\xfe/x", b"garbage", b"S2/L1", b"/L1/d", b"S3/L9/dev-2"]
+    df = spark.createDataFrame([(k,) for k in keys], "key binary")
+    got = [r["site"] for r in df.select(sc.key_site(F.col("key")).alias("site")).collect()]
+    assert got == ["S1", "unattributed", "unattributed", "unattributed", "unattributed", "unattributed",
+                   "unattributed", "S3"]
 
 
 def test_consistency_production_while_every_machine_is_down(spark):
@@ -122,3 +152,29 @@ def test_publish_scorecard_replaces_only_its_industry_and_days(spark, isolated_c
     assert (row["readings_received"], row["readings_expected"], row["completeness"]) == (6, 6.0, 1.0)
     assert row["validity"] == 1.0 and row["uniqueness"] == 1.0 and row["consistency"] is None
     assert row["timeliness"] == 1.0 and row["overall"] == 1.0
+
+
+def test_publish_scorecard_adds_historical_rows_to_a_table_written_before_it(spark, isolated_cfg):
+    from pyspark.sql import functions as F
+
+    from brain.lake.tables import table_path
+
+    cfg = isolated_cfg
+    sent = T0 + timedelta(days=2)  # two days after the events: historical load
+    rows = [(f"e{i}", "s1", "l1", "d1", "furnace_temp", DAY, T0 + timedelta(seconds=10 * i), sent, sent)
+            for i in range(3)]
+    (spark.createDataFrame(rows, "event_id string, site string, line string, device string, sensor string, "
+                                 "event_date date, event_ts_utc timestamp, _ingest_ts timestamp, _kafka_ts timestamp")
+     .write.format("delta").save(str(table_path(cfg, "silver.raw_materials_telemetry"))))
+    # The scorecard as an older version wrote it: no historical_rows column, another industry's row in it.
+    old_day = DAY - timedelta(days=1)
+    old = (spark.createDataFrame([("energy", "x", old_day, 5, 5, 1.0)],
+                                 "industry string, site string, event_date date, rows long, on_time_rows long, "
+                                 "timeliness double")
+           .withColumn("computed_at", F.current_timestamp()))
+    old.write.format("delta").partitionBy("event_date").save(str(table_path(cfg, sc.SCORECARD)))
+    assert sc.publish_scorecard(spark, cfg, "raw_materials", [DAY]) == 1
+    row = sc.read_scorecard(spark, cfg, "raw_materials", DAY)[0]
+    assert (row["rows"], row["historical_rows"], row["timeliness"]) == (3, 3, None)
+    kept = sc.read_scorecard(spark, cfg, "energy", old_day)[0]
+    assert (kept["timeliness"], kept["historical_rows"]) == (1.0, None)           # older rows: null, not 0
