@@ -284,7 +284,7 @@ def _add_delegated(sub) -> None:
          trace.add_arguments, trace.run_cli),
         ("report", "write the offline HTML dashboard (reports/index.html)", dashboard.add_arguments,
          dashboard.run_cli),
-        ("announce", "publish gold.enterprise_brain per site and day to the Kafka topic brain.metrics",
+        ("announce", "send gold.enterprise_brain to Kafka topic brain.metrics, per site-day then per site-hour",
          _announce_arguments(metrics_topic.add_arguments), _cmd_announce),
     ]
     for name, help_, add, run in specs:

@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import sys
 from typing import Callable, Iterable
 
 from brain.config import Config
@@ -140,8 +139,3 @@ def add_arguments(p) -> None:
     p.add_argument("--day", action="append", metavar="YYYY-MM-DD",
                    help="a day to announce (repeatable); default: the latest analyst.announce_recent_days days")
 
-
-def run_cli(args, cfg: Config) -> int:
-    count = announce(cfg, args.day, log=lambda m: print(m, file=sys.stderr))
-    print(json.dumps({"topic": topic(cfg), "messages": count}))
-    return 0

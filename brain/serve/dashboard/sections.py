@@ -18,7 +18,7 @@ from brain.serve.dashboard import charts
 ENTERPRISE = "gold.enterprise_brain"
 DQ = "gold.data_quality_daily"
 PDM = "gold.pdm_alerts"
-PARETO = "gold.consumer_goods_defect_pareto_daily"
+PARETO = "gold.<industry>_defect_pareto_daily"  # every industry with inspections has one
 DQ_DIMENSIONS = ("completeness", "timeliness", "validity", "uniqueness", "consistency", "overall")
 ENERGY_HOURLY = "gold.energy_hourly_site"
 UNATTRIBUTED = "unattributed"  # brain.quality.scorecard.UNKNOWN_SITE; older scorecards wrote "?"
@@ -296,16 +296,30 @@ def pdm(cfg: Config, days: int) -> str:
 
 
 def defects(cfg: Config, days: int) -> str:
-    since = _since(cfg, PARETO, days)
-    rows = _rows(cfg, f"SELECT defect_code, SUM(defects) AS n FROM {PARETO} "
-                      f"WHERE event_date >= DATE '{since.isoformat()}' AND defect_code IS NOT NULL "
-                      "GROUP BY defect_code ORDER BY n DESC, defect_code LIMIT 10")
-    rows = [r for r in rows if r["n"]]
-    if not rows:
-        raise NoData(f"no defects since {since}")
-    return ("<p class=\"note\">Top defect codes over the window, all consumer-goods lines.</p>"
-            + charts.pareto("defect-pareto", "top defects", [str(r["defect_code"]) for r in rows],
-                            [float(r["n"]) for r in rows]))
+    """One Pareto over every industry's defect table; codes are prefixed by industry when several report."""
+    from brain.lake.tables import is_delta, table_path
+
+    counts: list[tuple[str, str, float]] = []
+    for ind in cfg.industry_names():
+        table = PARETO.replace("<industry>", ind)
+        if not is_delta(table_path(cfg, table)):
+            continue
+        try:
+            since = _since(cfg, table, days)
+        except NoData:
+            continue
+        counts += [(ind, str(r["defect_code"]), float(r["n"])) for r in _rows(
+            cfg, f"SELECT defect_code, SUM(defects) AS n FROM {table} "
+                 f"WHERE event_date >= DATE '{since.isoformat()}' AND defect_code IS NOT NULL "
+                 "GROUP BY defect_code") if r["n"]]
+    if not counts:
+        raise NoData("no defects in the window in any gold.<industry>_defect_pareto_daily")
+    several = len({ind for ind, _, _ in counts}) > 1
+    top = sorted(counts, key=lambda c: (-c[2], c[0], c[1]))[:10]
+    labels = [f"{ind}: {code}" if several else code for ind, code, _ in top]
+    who = ", ".join(sorted({ind.replace("_", " ") for ind, _, _ in counts}))
+    return (f'<p class="note">Top defect codes over the window, every line of: {escape(who)}.</p>'
+            + charts.pareto("defect-pareto", "top defects", labels, [n for _, _, n in top]))
 
 
 # key, title, source table(s), drawer
