@@ -50,10 +50,11 @@ DECISIONS: dict[str, tuple[str, str]] = {
     "reconcile --json": (RUN, "as reconcile"),
     "quarantine list": (RUN, "on the test lake's (empty) silver.quarantine"),
     "quarantine show": (HELP, "needs the pipeline's full quarantine schema (raw payload, Kafka coordinates)"),
-    "quarantine replay": (HELP, "moves records; tests/integration/test_quarantine_replay* run it"),
+    "quarantine replay": (HELP, "moves records; tests/integration/test_quarantine_tools.py runs it"),
     "backfill --industry energy --start 2026-11-01 --end 2026-11-07":
         (HELP, "needs bronze tables; fault/e2e tests run it"),
-    "maintain": (RUN, "OPTIMIZE + VACUUM of the test lake's tables"),
+    "maintain": (HELP, "OPTIMIZE + VACUUM of every table took 340 s here in a new process; "
+                       "tests/fault/test_concurrent_writers.py runs maintenance against the pass"),
     "show silver.quarantine": (RUN, "on the test lake"),
     "query SELECT site, event_date, oee FROM gold.enterprise_brain ORDER BY event_date": (RUN, "on the test lake"),
     "trace --lot L-123": (RUN, "the test lake has lot L-123"),
