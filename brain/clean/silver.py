@@ -26,7 +26,7 @@ from brain.lake.tables import DUPLICATES, QUARANTINE, is_delta, table_path
 from brain.lake.writers import table_lock
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 
 @dataclass
@@ -122,40 +122,29 @@ def judge(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str
 
     result = CleanResult(silver_name)
     clock = _PhaseClock(result.seconds)
-    # Counts and the days valid rows fall on, from the materialising job itself.
-    classified, seen = _materialised(_classify_plan(cfg, spec, bronze_rows), F.count(F.lit(1)).alias("n"),
-                                     F.count("reason").alias("bad"),
-                                     F.collect_set(F.when(F.col("reason").isNull(), F.col("event_date"))).alias("days"))
-    judged = Judged(spec, result, classified)
+    judged = Judged(spec, result, _classified(cfg, spec, bronze_rows))
+    # Counts and the days valid rows fall on, in one job.
+    per_day = judged.classified.groupBy("event_date").agg(F.count(F.lit(1)).alias("n"),
+                                                          F.count("reason").alias("bad")).collect()
     clock.lap("classify")
-    result.bronze_rows, result.quarantined = int(seen["n"]), int(seen["bad"])
+    result.bronze_rows = sum(int(r["n"]) for r in per_day)
+    result.quarantined = sum(int(r["bad"]) for r in per_day)
     if result.bronze_rows == 0:
         return judged
     # Every valid row's day, not only the inserted ones: a batch replayed
     # after a crash inserts nothing but must still mark its days.
-    result.touched_days = set(seen["days"])
+    result.touched_days = {r["event_date"] for r in per_day if int(r["n"]) > int(r["bad"])}
     existing = recent_silver(spark, str(table_path(cfg, silver_name)), result.touched_days,
                              limits(cfg).late_horizon_days)
     # A record already in quarantine (e.g. moved there by an expectation)
     # stays there when bronze is reprocessed by a backfill.
-    judged.fated, fates = _materialised(
-        _not_in_quarantine(spark, cfg, mark_duplicates(_valid(classified, spec, run_id), existing), spec.industry),
-        F.count(F.when(~F.col("_dup"), 1)).alias("new"), F.count(F.when(F.col("_dup"), 1)).alias("dup"))
-    result.inserted, result.duplicates = int(fates["new"]), int(fates["dup"])
+    judged.fated = _not_in_quarantine(spark, cfg, mark_duplicates(_valid(judged.classified, spec, run_id), existing),
+                                      spec.industry).localCheckpoint()
+    counts = {bool(r["_dup"]): int(r["n"])
+              for r in judged.fated.groupBy("_dup").agg(F.count(F.lit(1)).alias("n")).collect()}
+    result.inserted, result.duplicates = counts.get(False, 0), counts.get(True, 0)
     clock.lap("dedupe")
     return judged
-
-
-def _materialised(df: "DataFrame", *aggregates: "Column") -> tuple["DataFrame", dict]:
-    """``df`` materialised (lineage cut) and ``aggregates`` over its rows, computed by the same job.
-
-    An Observation instead of a count afterwards: every Spark job is a fixed
-    cost of scheduling and planning that a batch of a few rows pays in full.
-    """
-    from pyspark.sql import Observation
-
-    seen = Observation()
-    return df.observe(seen, *aggregates).localCheckpoint(), seen.get
 
 
 def write_judged(spark: "SparkSession", cfg: Config, batch: list[Judged], run_id: str,
@@ -217,16 +206,14 @@ def process_batch(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_n
         judged.release()
 
 
-def _classify_plan(cfg: Config, spec: RecordSpec, bronze_rows: "DataFrame") -> "DataFrame":
-    """Every bronze row with its ``reason`` (null: valid), by today's spec and limits (not run)."""
-    return classify(parse(decode(bronze_rows), spec), spec, limits(cfg))
-
-
 def _classified(cfg: Config, spec: RecordSpec, bronze_rows: "DataFrame") -> "DataFrame":
-    """``_classify_plan`` materialised once, lineage cut: classify's expressions are large, and every
-    later job (counts, dedupe, writes) would otherwise re-optimise and re-print them (plan strings
-    for each adaptive-execution update dominated batch time)."""
-    return _classify_plan(cfg, spec, bronze_rows).localCheckpoint()
+    """Every bronze row with its ``reason`` (null: valid), by today's spec and limits.
+
+    Materialised once, lineage cut: classify's expressions are large, and every
+    later job (counts, dedupe, writes) would otherwise re-optimise and re-print
+    them (plan strings for each adaptive-execution update dominated batch time).
+    """
+    return classify(parse(decode(bronze_rows), spec), spec, limits(cfg)).localCheckpoint()
 
 
 def _valid(classified: "DataFrame", spec: RecordSpec, run_id: str) -> "DataFrame":
