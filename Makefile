@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 export GX_ANALYTICS_ENABLED := False
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup jars web browser bench-smoke run test test-fast lint bench bench-quick airflow doctor clean distclean lock
+.PHONY: help setup jars web browser mqtt proto bench-smoke run test test-fast lint bench bench-quick airflow doctor clean distclean lock
 
 help:
 	@echo "make run        set up, start Kafka, simulate a little energy data, run the pipeline, print gold"
@@ -55,6 +55,26 @@ browser:
 	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null)); } \
 	  || { echo "make browser: cannot install chromium (need root and Debian's packages); set CHROMIUM=/path"; exit 1; }
 
+# The MQTT broker behind `brain mqtt start` and the bridge tests, from Debian's packages.
+MOSQUITTO ?= /usr/sbin/mosquitto
+mqtt:
+	@test -x $(MOSQUITTO) && command -v mosquitto_passwd >/dev/null || { command -v apt-get >/dev/null && \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto >/dev/null || \
+	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto >/dev/null)); } \
+	  || { echo "make mqtt: cannot install mosquitto (need root and Debian's packages); set MOSQUITTO=/path"; exit 1; }
+
+# brain/edge/sparkplug_b_pb2.py is generated from brain/edge/sparkplug_b.proto and
+# committed, so running needs only protobuf. grpcio-tools (which bundles protoc) cannot
+# share .venv: every release that accepts protobuf 7 needs a newer setuptools than the
+# pinned one, so it gets a throw-away venv of its own under .state/tools.
+GRPCIO_TOOLS_VERSION := 1.85.1
+PROTOC_VENV := .state/tools/protoc
+proto: $(VENV)/.installed
+	@test -x $(PROTOC_VENV)/bin/python || $(BIN)/uv venv -q --python $(BIN)/python $(PROTOC_VENV)
+	$(BIN)/uv pip install -q --python $(PROTOC_VENV)/bin/python grpcio-tools==$(GRPCIO_TOOLS_VERSION) \
+	  $$(grep '^protobuf==' constraints.txt)
+	$(PROTOC_VENV)/bin/python -m grpc_tools.protoc -Ibrain/edge --python_out=brain/edge brain/edge/sparkplug_b.proto
+
 .jars/%/.resolved: jvm/%/pom.xml
 	@rm -rf .jars/$*
 	mvn -q -B -Dstyle.color=never -f jvm/$*/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/.jars/$*
@@ -73,7 +93,7 @@ run: setup
 TEST_BROKER_ENV := BRAIN__PATHS__STATE=.state/test BRAIN__KAFKA__EMBEDDED__PORT=19092 \
 	BRAIN__KAFKA__EMBEDDED__CONTROLLER_PORT=19093 BRAIN__KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:19092
 
-test: setup browser
+test: setup browser mqtt
 	@set +e; $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; $(TEST_BROKER_ENV) $(BRAIN) kafka stop >/dev/null; exit $$rc
 
 test-fast: PYTEST_ARGS += -m "not e2e and not slow"
