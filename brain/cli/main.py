@@ -19,6 +19,8 @@ EPILOG = """\
 examples:
   brain kafka start                      start the embedded Kafka broker (KRaft) on 127.0.0.1
   brain spark start                      start the warm Spark Connect server on 127.0.0.1:15002
+  brain mqtt start                       start the local MQTT broker (mosquitto) for PLCs and gateways
+  brain bridge mqtt                      MQTT / Sparkplug B -> Kafka (docs/edge.md)
   brain topics create                    create <industry>.<record_type> topics
   brain simulate --industry energy --records 500 --seed 1
   brain run --industry energy            ingest -> clean -> validate -> publish, once
@@ -262,6 +264,7 @@ def _add_delegated(sub) -> None:
     """Subcommands whose arguments and behaviour live with their module."""
     from brain.cli import ops
     from brain.cli import quality as qcli
+    from brain.edge import cli as edge
     from brain.serve import dashboard, metrics_topic, query, trace
     from brain.simulator import cli as sim
 
@@ -278,6 +281,10 @@ def _add_delegated(sub) -> None:
          ops.run_quarantine),
         ("spark", "start/stop/status of the warm Spark Connect server (127.0.0.1)", ops.add_spark_arguments,
          ops.run_spark),
+        ("mqtt", "start/stop/status of the local MQTT broker (mosquitto, 127.0.0.1)", edge.add_mqtt_arguments,
+         edge.run_mqtt),
+        ("bridge", "MQTT / Sparkplug B -> Kafka (bridge mqtt), and its ledger (bridge status)",
+         edge.add_bridge_arguments, edge.run_bridge),
         ("query", "read-only SQL over every lake table by name, with Delta time travel",
          query.add_arguments, query.run_cli),
         ("trace", "material genealogy: a lot forward to batches and shipments, a shipment back to lots",

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from brain.config import Config
-from brain.ops.processes import (ProcessHome, ProcessStatus, pid_alive, port_open, tail, terminate,
-                                 wait_until_ready)
+from brain.ops.processes import ProcessHome, ProcessStatus, pid_alive, port_open, tail, terminate, wait_until_ready
 
 
 class MqttError(Exception):

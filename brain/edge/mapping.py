@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -122,11 +121,11 @@ def mapping_file(cfg) -> Path:
 
 
 def load(path: Path, registry: Registry | None = None) -> EdgeMap:
-    return _load(str(path), registry or load_registry())
+    """The mapping checked against the registry (default: conf/assets.yaml)."""
+    return _parse(str(path), registry or load_registry())
 
 
-@lru_cache(maxsize=4)
-def _load(path: str, registry: Registry) -> EdgeMap:
+def _parse(path: str, registry: Registry) -> EdgeMap:
     try:
         raw = yaml.safe_load(Path(path).read_text()) or {}
     except OSError as exc:
@@ -180,3 +179,13 @@ def record(place: Place, target: Target, source: str, metric: str, value, event_
         return None
     rec.update({"sensor": target.sensor, "value": value, "unit": target.unit})
     return rec
+
+
+def node_known(edge_map: EdgeMap, group: str, edge_node: str) -> bool:
+    g = (edge_map.raw.get("groups") or {}).get(group) or {}
+    return edge_node in (g.get("edge_nodes") or {})
+
+
+def node_device(edge_map: EdgeMap, group: str, edge_node: str) -> str | None:
+    """The registry device an edge node's own metrics belong to, if the mapping names one."""
+    return ((edge_map.raw["groups"][group].get("edge_nodes") or {})[edge_node] or {}).get("device")

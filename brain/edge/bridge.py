@@ -1,0 +1,325 @@
+"""`brain bridge mqtt`: MQTT (Sparkplug B, plain JSON) -> Kafka, nothing lost.
+
+One thread: paho's ``loop`` reads MQTT and calls ``_on_message``, which translates
+the message (brain.edge.translate) and sends its records, or its dead letter, with
+the idempotent Kafka producer. The MQTT message is acknowledged (manual PUBACK, in
+arrival order as MQTT requires) only once Kafka has acknowledged all of them. So:
+
+- QoS 1 and a persistent session (clean_session false): what arrives while the
+  bridge is away or busy waits at the broker;
+- at most ``bridge.max_pending`` messages await Kafka; past that the bridge stops
+  reading until Kafka catches up (and the broker's ``max_inflight_messages`` stops
+  sending), which is the back-pressure;
+- if Kafka does not acknowledge within ``bridge.kafka_timeout_s``, the bridge drops
+  the MQTT connection without acknowledging, undoes those messages' session
+  changes, and reconnects after ``bridge.retry_backoff_s``: the broker redelivers
+  them. Records resent that way keep their event_id (derived from the reading),
+  which the pipeline deduplicates on.
+
+Counts go to the ledger (brain.edge.ledger); alias tables and sequence numbers to
+sessions.json, so a restart does not need every node to rebirth.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from brain.config import Config
+from brain.contracts.topic_names import topic_for
+from brain.edge import broker, payload, topics
+from brain.edge import mapping as edge_mapping
+from brain.edge.ledger import Ledger, state_dir, write_json
+from brain.edge.sessions import SessionTable
+from brain.edge.translate import Outcome, Translator
+from brain.ingest import kafka_io
+
+
+class BridgeError(RuntimeError):
+    pass
+
+
+@dataclass
+class Pending:
+    mid: int
+    qos: int
+    outcome: Outcome
+    futures: list = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+
+
+def dead_letter_topic(cfg: Config) -> str:
+    return str(cfg.get("kafka.topic_prefix", "") or "") + cfg.get("bridge.dead_letter_topic", type_=str)
+
+
+def dead_letter_value(mqtt_topic: str, data: bytes, reason: str, detail: str, qos: int, now_ms: int) -> bytes:
+    """The dead letter: why, and the payload byte for byte (base64), to read or replay."""
+    import base64
+
+    return json.dumps({"reason": reason, "detail": detail, "mqtt_topic": mqtt_topic, "qos": qos,
+                       "received_ms": now_ms, "payload_base64": base64.b64encode(data).decode()},
+                      separators=(",", ":")).encode()
+
+
+class Bridge:
+    def __init__(self, cfg: Config, log=print):
+        import paho.mqtt.client as mqtt
+
+        self.cfg, self.log = cfg, log
+        self.dir = state_dir(cfg)
+        self.ledger_path, self.sessions_path = self.dir / "ledger.json", self.dir / "sessions.json"
+        self.ledger = Ledger.load(self.ledger_path)
+        self.sessions = SessionTable.from_json(_read_json(self.sessions_path))
+        self.namespace = cfg.get("bridge.namespace", type_=str)
+        self.translator = Translator(edge_mapping.load(edge_mapping.mapping_file(cfg)), self.sessions,
+                                     self.namespace, cfg.get("bridge.json_prefix", type_=str))
+        self.dlq = dead_letter_topic(cfg)
+        self.qos = cfg.get("bridge.qos", type_=int)
+        self.max_pending = cfg.get("bridge.max_pending", type_=int)
+        self.kafka_timeout = float(cfg.get("bridge.kafka_timeout_s"))
+        self.backoff = float(cfg.get("bridge.retry_backoff_s"))
+        self.rebirth_interval = float(cfg.get("bridge.rebirth_interval_s"))
+        self.pending: deque[Pending] = deque()
+        self.last_rebirth: dict[tuple[str, str], float] = {}
+        self.connected = False
+        self.stopping = False
+        self.last_activity = time.monotonic()
+        self.run_counts = {"received": 0, "bridged": 0, "dead_lettered": 0, "records_produced": 0,
+                           "left_unacknowledged": 0}
+        self.producer = None
+
+        host_id = cfg.get("bridge.host_id", type_=str)
+        self.state_topic = topics.state_topic(self.namespace, host_id)
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cfg.get("bridge.client_id", type_=str),
+                             clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
+        client.username_pw_set(*broker.credentials(cfg))
+        # Sparkplug 3.0 primary host: edge nodes publish only while its STATE says online.
+        client.will_set(self.state_topic, self._state(False), qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self.client = client
+
+    # -- MQTT --------------------------------------------------------------------------------------
+    def _state(self, online: bool) -> bytes:
+        return json.dumps({"online": online, "timestamp": int(time.time() * 1000)}).encode()
+
+    def _on_connect(self, client, userdata, flags, reason, properties) -> None:
+        if reason.is_failure:
+            self.log(f"bridge: MQTT refused the connection: {reason}")
+            return
+        self.connected = True
+        present = getattr(flags, "session_present", False)
+        self.log(f"bridge: connected to MQTT ({'resuming' if present else 'new'} persistent session)")
+        for filt in topics.subscriptions(self.namespace, self.cfg.get("bridge.json_prefix", type_=str)):
+            client.subscribe(filt, qos=self.qos)
+        client.publish(self.state_topic, self._state(True), qos=1, retain=True)
+
+    def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
+        self.connected = False
+
+    def _connect(self) -> None:
+        host, port = self.cfg.get("mqtt.host", type_=str), self.cfg.get("mqtt.port", type_=int)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.client.connect(host, port, keepalive=self.cfg.get("mqtt.keepalive_s", type_=int))
+                break
+            except OSError as exc:
+                if time.monotonic() > deadline:
+                    raise BridgeError(f"cannot reach the MQTT broker at {host}:{port}: {exc} "
+                                      "(start it with `brain mqtt start`)") from None
+                time.sleep(1)
+        end = time.monotonic() + 15
+        while not self.connected and time.monotonic() < end:
+            self.client.loop(0.1)
+        if not self.connected:
+            raise BridgeError(f"the MQTT broker at {host}:{port} did not accept the bridge "
+                              "(wrong credentials? see `brain mqtt status` and docs/edge.md)")
+
+    # -- messages ----------------------------------------------------------------------------------
+    def _on_message(self, client, userdata, msg) -> None:
+        self.last_activity = time.monotonic()
+        self.ledger.received += 1
+        self.run_counts["received"] += 1
+        now_ms = int(time.time() * 1000)
+        outcome = self.translator.handle(msg.topic, msg.payload, redelivered=bool(msg.dup), now_ms=now_ms)
+        item = Pending(msg.mid, msg.qos, outcome)
+        self.pending.append(item)
+        try:
+            if outcome.dead_letter:
+                reason, detail = outcome.dead_letter
+                value = dead_letter_value(msg.topic, msg.payload, reason, detail, msg.qos, now_ms)
+                item.futures.append(self.producer.send(self.dlq, key=msg.topic.encode(), value=value))
+                item.topics.append(self.dlq)
+            for rec in outcome.records:
+                topic = topic_for(self.cfg, rec["industry"], rec["record_type"])
+                item.futures.append(self.producer.send(topic, key=kafka_io.record_key(rec),
+                                                       value=kafka_io.encode(rec)))
+                item.topics.append(topic)
+        except Exception as exc:  # noqa: BLE001 - any send failure means: Kafka did not take it
+            item.futures.append(_Failed(exc))
+        if outcome.rebirth:
+            self._request_rebirth(*outcome.rebirth)
+
+    def _request_rebirth(self, group: str, node: str) -> None:
+        now = time.monotonic()
+        if now - self.last_rebirth.get((group, node), -1e9) < self.rebirth_interval:
+            return
+        self.last_rebirth[(group, node)] = now
+        self.client.publish(topics.ncmd_topic(self.namespace, group, node), payload.rebirth_request(), qos=0)
+        self.ledger.rebirths_requested += 1
+        self.log(f"bridge: asked {group}/{node} to rebirth")
+
+    def _settle(self, block: bool) -> bool:
+        """Acknowledge, in order, the messages Kafka has fully acknowledged. False when Kafka failed."""
+        while self.pending:
+            item = self.pending[0]
+            if block:
+                for fut in item.futures:
+                    try:
+                        fut.get(timeout=self.kafka_timeout)
+                    except Exception:  # noqa: BLE001 - reported below through failed()
+                        pass
+            if not all(f.is_done for f in item.futures):
+                return True
+            if any(f.failed() for f in item.futures):
+                return False
+            self.pending.popleft()
+            self.client.ack(item.mid, item.qos)
+            self._count(item)
+        return True
+
+    def _count(self, item: Pending) -> None:
+        led, out = self.ledger, item.outcome
+        if out.dead_letter:
+            led.dead_lettered += 1
+            led.dead_letters_by_reason[out.dead_letter[0]] += 1
+            self.run_counts["dead_lettered"] += 1
+        else:
+            led.bridged += 1
+            self.run_counts["bridged"] += 1
+        produced = [t for t in item.topics if t != self.dlq]
+        led.records_produced += len(produced)
+        self.run_counts["records_produced"] += len(produced)
+        led.records_by_topic.update(produced)
+        led.metrics_skipped.update(out.skipped)
+
+    def _kafka_failed(self) -> None:
+        """Leave everything pending unacknowledged for redelivery, and undo its session changes."""
+        n = len(self.pending)
+        for item in reversed(self.pending):
+            self.translator.undo(item.outcome)
+        self.pending.clear()
+        self.ledger.left_unacknowledged += n
+        self.run_counts["left_unacknowledged"] += n
+        self.save()
+        # Without the PUBACKs, the broker keeps these messages for the session and sends them again.
+        self.client.disconnect()
+        self.connected = False
+        try:
+            self.producer.close(timeout=5)
+        except Exception:  # noqa: BLE001 - the producer is being replaced anyway
+            pass
+        self.producer = None
+
+    # -- the service -------------------------------------------------------------------------------
+    def _open_producer(self):
+        ms = int(self.kafka_timeout * 1000)
+        self.producer = kafka_io.producer(self.cfg, client_id="brain-bridge", max_block_ms=ms,
+                                          request_timeout_ms=max(1000, ms // 2), delivery_timeout_ms=ms)
+
+    def save(self) -> None:
+        self.ledger.save(self.ledger_path)
+        write_json(self.sessions_path, self.sessions.as_json())
+
+    def run(self, once: bool = False, max_messages: int | None = None, idle_timeout: float | None = None) -> dict:
+        """Bridge until stopped (SIGTERM/SIGINT), or with ``once`` until ``idle_timeout`` seconds pass
+        without a message; ``max_messages`` stops after that many were received and settled."""
+        if once and idle_timeout is None:
+            idle_timeout = 3.0
+        kafka_io.create_topics(self.cfg, [self.dlq])
+        previous = {s: signal.signal(s, self._stop) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self._open_producer()
+            self._connect()
+            last_save = time.monotonic()
+            while not self.stopping:
+                if not self.connected:
+                    if once:
+                        raise BridgeError("lost the MQTT or Kafka connection; unacknowledged messages stay in "
+                                          "the broker's session for the next run")
+                    time.sleep(self.backoff)
+                    if self.producer is None:
+                        self._open_producer()
+                    self._connect()
+                if len(self.pending) < self.max_pending:
+                    self.client.loop(0.05)
+                if not self._settle(block=len(self.pending) >= self.max_pending):
+                    self.log(f"bridge: Kafka did not acknowledge; {len(self.pending)} MQTT message(s) left "
+                             f"unacknowledged for redelivery; retrying in {self.backoff:.0f}s")
+                    self._kafka_failed()
+                    continue
+                if time.monotonic() - last_save > 5:
+                    self.save()
+                    last_save = time.monotonic()
+                if max_messages is not None and self.run_counts["received"] >= max_messages and not self.pending:
+                    break
+                if idle_timeout is not None and not self.pending and \
+                        time.monotonic() - self.last_activity > idle_timeout:
+                    break
+            self._drain()
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+            self.save()
+        return {**self.run_counts, "ledger": self.ledger.as_dict()}
+
+    def _drain(self) -> None:
+        """Settle what is pending, say offline, and leave cleanly (PUBACKs written before DISCONNECT)."""
+        if self.producer is not None:
+            self.producer.flush(timeout=self.kafka_timeout)
+            if not self._settle(block=True):
+                self._kafka_failed()
+        if self.connected:
+            self.client.publish(self.state_topic, self._state(False), qos=1, retain=True)
+            for _ in range(5):
+                self.client.loop(0.05)
+            self.client.disconnect()
+            self.client.loop(0.1)
+        if self.producer is not None:
+            self.producer.close(timeout=self.kafka_timeout)
+            self.producer = None
+
+    def _stop(self, signum, frame) -> None:
+        self.stopping = True
+
+
+class _Failed:
+    """A send that raised before Kafka ever had the record (e.g. no metadata within max_block_ms)."""
+
+    def __init__(self, exc: Exception):
+        self.exception = exc
+        self.is_done = True
+
+    def failed(self) -> bool:
+        return True
+
+    def get(self, timeout=None):
+        raise self.exception
+
+
+def _read_json(path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+
+
+def status(cfg: Config) -> dict:
+    """The ledger and whether its equation holds (brain bridge status)."""
+    led = Ledger.load(state_dir(cfg) / "ledger.json")
+    return {**led.as_dict(), "ledger": str(state_dir(cfg) / "ledger.json"), "dead_letter_topic": dead_letter_topic(cfg)}
