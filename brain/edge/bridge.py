@@ -232,6 +232,16 @@ class Bridge:
         self.producer = kafka_io.producer(self.cfg, client_id="brain-bridge", max_block_ms=ms,
                                           request_timeout_ms=max(1000, ms // 2), delivery_timeout_ms=ms)
 
+    def _reconnect(self) -> None:
+        """Kafka first (no point reading what cannot be sent), then MQTT; retried until they answer."""
+        time.sleep(self.backoff)
+        try:
+            if self.producer is None:
+                self._open_producer()
+            self._connect()
+        except Exception as exc:  # noqa: BLE001 - a service keeps trying; the log says why
+            self.log(f"bridge: not reconnected yet ({exc}); retrying in {self.backoff:.0f}s")
+
     def save(self) -> None:
         self.ledger.save(self.ledger_path)
         write_json(self.sessions_path, self.sessions.as_json())
@@ -241,7 +251,7 @@ class Bridge:
         without a message; ``max_messages`` stops after that many were received and settled."""
         if once and idle_timeout is None:
             idle_timeout = 3.0
-        kafka_io.create_topics(self.cfg, [self.dlq])
+        kafka_io.create_topics(self.cfg, [self.dlq, *self.translator.map.topics(self.cfg)])
         previous = {s: signal.signal(s, self._stop) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             self._open_producer()
@@ -252,10 +262,8 @@ class Bridge:
                     if once:
                         raise BridgeError("lost the MQTT or Kafka connection; unacknowledged messages stay in "
                                           "the broker's session for the next run")
-                    time.sleep(self.backoff)
-                    if self.producer is None:
-                        self._open_producer()
-                    self._connect()
+                    self._reconnect()
+                    continue
                 if len(self.pending) < self.max_pending:
                     self.client.loop(0.05)
                 if not self._settle(block=len(self.pending) >= self.max_pending):

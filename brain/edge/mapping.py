@@ -63,6 +63,13 @@ class EdgeMap:
     def state_metric(self) -> str | None:
         return (self.raw.get("state_metric") or {}).get("name")
 
+    def topics(self, cfg) -> list[str]:
+        """The topics bridged records go to: telemetry and machine_state of every mapped industry."""
+        from brain.contracts.topic_names import topic_for
+
+        industries = sorted({g["industry"] for g in (self.raw.get("groups") or {}).values()})
+        return [topic_for(cfg, ind, rt) for ind in industries for rt in ("telemetry", "machine_state")]
+
     def place(self, group: str, edge_node: str, device: str | None) -> Place:
         g = (self.raw.get("groups") or {}).get(group)
         if g is None:
