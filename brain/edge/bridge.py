@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -252,7 +253,9 @@ class Bridge:
         if once and idle_timeout is None:
             idle_timeout = 3.0
         kafka_io.create_topics(self.cfg, [self.dlq, *self.translator.map.topics(self.cfg)])
-        previous = {s: signal.signal(s, self._stop) for s in (signal.SIGTERM, signal.SIGINT)}
+        # Signals reach only the main thread (a bridge run in a thread is stopped with .stopping = True).
+        main = threading.current_thread() is threading.main_thread()
+        previous = {s: signal.signal(s, self._stop) for s in (signal.SIGTERM, signal.SIGINT)} if main else {}
         try:
             self._open_producer()
             self._connect()
