@@ -88,13 +88,15 @@ run: setup
 	$(BRAIN) show gold.energy_daily_site_kwh
 
 # The tests start their own broker (tests/conftest.py: ports 19092/19093,
-# data in .state/test) and stop it at the end; the stop below catches a
-# broker left behind by an interrupted run.
+# data in .state/test) and stop it at the end, and the edge tests their own
+# mosquitto (port 11883, BRAIN_TEST_MQTT_PORT); the stops below catch brokers
+# left behind by an interrupted run.
 TEST_BROKER_ENV := BRAIN__PATHS__STATE=.state/test BRAIN__KAFKA__EMBEDDED__PORT=19092 \
 	BRAIN__KAFKA__EMBEDDED__CONTROLLER_PORT=19093 BRAIN__KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:19092
 
 test: setup browser mqtt
-	@set +e; $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; $(TEST_BROKER_ENV) $(BRAIN) kafka stop >/dev/null; exit $$rc
+	@set +e; $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; $(TEST_BROKER_ENV) $(BRAIN) kafka stop >/dev/null; \
+	  $(TEST_BROKER_ENV) BRAIN__MQTT__PORT=$${BRAIN_TEST_MQTT_PORT:-11883} $(BRAIN) mqtt stop >/dev/null; exit $$rc
 
 test-fast: PYTEST_ARGS += -m "not e2e and not slow"
 test-fast: test
@@ -125,6 +127,7 @@ lock: $(VENV)/.installed
 
 clean:
 	-@test -x $(BRAIN) && $(BRAIN) kafka stop
+	-@test -x $(BRAIN) && $(BRAIN) mqtt stop
 	rm -rf .state reports spark-warehouse metastore_db derby.log
 
 distclean: clean
