@@ -147,7 +147,10 @@ class Bridge:
         self.ledger.received += 1
         self.run_counts["received"] += 1
         now_ms = int(time.time() * 1000)
-        outcome = self.translator.handle(msg.topic, msg.payload, redelivered=bool(msg.dup), now_ms=now_ms)
+        try:
+            outcome = self.translator.handle(msg.topic, msg.payload, redelivered=bool(msg.dup), now_ms=now_ms)
+        except Exception as exc:  # noqa: BLE001 - a message that trips a bug is dead-lettered, not a crash loop
+            outcome = Outcome(dead_letter=("bridge_error", f"{type(exc).__name__}: {exc}"))
         item = Pending(msg.mid, msg.qos, outcome)
         self.pending.append(item)
         try:
@@ -209,7 +212,7 @@ class Bridge:
         led.records_by_topic.update(produced)
         led.metrics_skipped.update(out.skipped)
 
-    def _kafka_failed(self) -> None:
+    def _abandon_pending(self) -> None:
         """Leave everything pending unacknowledged for redelivery, and undo its session changes."""
         n = len(self.pending)
         for item in reversed(self.pending):
@@ -217,6 +220,9 @@ class Bridge:
         self.pending.clear()
         self.ledger.left_unacknowledged += n
         self.run_counts["left_unacknowledged"] += n
+
+    def _kafka_failed(self) -> None:
+        self._abandon_pending()
         self.save()
         # Without the PUBACKs, the broker keeps these messages for the session and sends them again.
         self.client.disconnect()
@@ -244,6 +250,7 @@ class Bridge:
             self.log(f"bridge: not reconnected yet ({exc}); retrying in {self.backoff:.0f}s")
 
     def save(self) -> None:
+        self.ledger.in_flight = len(self.pending)
         self.ledger.save(self.ledger_path)
         write_json(self.sessions_path, self.sessions.as_json())
 
@@ -262,6 +269,8 @@ class Bridge:
             last_save = time.monotonic()
             while not self.stopping:
                 if not self.connected:
+                    # PUBACKs cannot follow a dropped connection: the broker redelivers these instead.
+                    self._abandon_pending()
                     if once:
                         raise BridgeError("lost the MQTT or Kafka connection; unacknowledged messages stay in "
                                           "the broker's session for the next run")
@@ -286,6 +295,7 @@ class Bridge:
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
+            self._abandon_pending()     # after an error: whatever was not acknowledged will be redelivered
             self.save()
         return {**self.run_counts, "ledger": self.ledger.as_dict()}
 

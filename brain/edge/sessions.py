@@ -55,15 +55,16 @@ def next_seq(seq: int) -> int:
 
 
 def check_sequence(last_seq: int, seq: int | None, redelivered: bool) -> str:
-    """'ok' for the next number; 'replay' for the same number again on a redelivery
-    (MQTT QoS 1 resends what was not acknowledged); otherwise a problem."""
+    """'ok' for the next number; 'replay' for a redelivery (MQTT QoS 1 resends what was not
+    acknowledged) of a number already seen; otherwise a problem."""
     if seq is None:
         raise SessionProblem("missing_seq", "payload has no sequence number", rebirth=True)
     if not 0 <= seq < SEQ_MODULUS:
         raise SessionProblem("sequence_gap", f"sequence number {seq} is outside 0-255", rebirth=True)
     if seq == next_seq(last_seq):
         return "ok"
-    if redelivered and seq == last_seq:
+    if redelivered and (last_seq - seq) % SEQ_MODULUS < SEQ_MODULUS // 2:
+        # Behind, not ahead: a message the bridge saw before but never acknowledged.
         return "replay"
     raise SessionProblem("sequence_gap", f"expected sequence number {next_seq(last_seq)}, got {seq}", rebirth=True)
 

@@ -61,7 +61,8 @@ def test_rebirth_request_is_node_control_rebirth_true():
 
 
 @pytest.mark.parametrize("last,seq,redelivered,verdict", [(0, 1, False, "ok"), (255, 0, False, "ok"),
-                                                          (9, 9, True, "replay")])
+                                                          (9, 9, True, "replay"), (9, 7, True, "replay"),
+                                                          (1, 254, True, "replay")])
 def test_sequence_numbers_wrap_and_replays_pass(last, seq, redelivered, verdict):
     assert check_sequence(last, seq, redelivered) == verdict
 
@@ -72,6 +73,11 @@ def test_sequence_problems_ask_for_a_rebirth(last, seq, reason):
     with pytest.raises(SessionProblem) as err:
         check_sequence(last, seq, redelivered=False)
     assert err.value.reason == reason and err.value.rebirth
+
+
+def test_a_redelivery_ahead_of_the_sequence_is_still_a_gap():
+    with pytest.raises(SessionProblem):
+        check_sequence(9, 12, redelivered=True)
 
 
 def _birth(seq: int, bd: int = 0, **extra) -> payload.Payload:

@@ -126,7 +126,7 @@ def test_mapping_errors_name_the_problem(tmp_path):
 
 
 def test_the_ledger_balances_and_survives_a_reload(tmp_path):
-    led = Ledger(received=5, bridged=3, dead_lettered=1, left_unacknowledged=1)
+    led = Ledger(received=6, bridged=3, dead_lettered=1, left_unacknowledged=1, in_flight=1)
     led.dead_letters_by_reason["no_birth"] += 1
     led.save(tmp_path / "ledger.json")
     again = Ledger.load(tmp_path / "ledger.json")
