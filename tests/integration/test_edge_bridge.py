@@ -164,3 +164,45 @@ def test_mqtt_cli_status_and_a_missing_secret(edge_cfg, capsys, monkeypatch, tmp
         mqtt_broker.credentials(config.load())
     monkeypatch.setenv("BRAIN_MQTT_PASSWORD", "wrong")
     assert not mqtt_broker.ready(config.load())      # username/password are enforced
+
+
+@pytest.mark.slow
+def test_bridged_records_reach_silver(isolated_cfg, edge_cfg, spark):
+    """The pipeline takes bridged records like any others: Kafka -> bronze -> silver, none quarantined.
+    (isolated_cfg first: its own lake and checkpoints; edge_cfg then sets the bridge's own settings.)"""
+    from brain import pipeline
+    from brain.contracts import topic_names
+    from brain.lake.tables import table_path
+
+    cfg = edge_cfg
+    kafka_io.create_topics(cfg, topic_names.industry_topics(cfg, "raw_materials"))
+    Bridge(cfg, log=lambda m: None).run(once=True, idle_timeout=0.5)
+    now = int(time.time() * 1000) - 60_000
+    node = EdgeNode(cfg, f"node-{uuid.uuid4().hex[:6]}")
+    try:
+        node.publish(f"{NS}/NBIRTH/gw-bf-2", payload.encode(
+            [{"name": "bdSeq", "datatype": UInt64, "value": 0}], seq=0, timestamp=now))
+        node.publish(f"{NS}/DBIRTH/gw-bf-2/Blower", payload.encode(
+            [{"name": "Fan/Vibration", "alias": 1, "datatype": Double, "value": 2.1},
+             {"name": "Fan/MotorCurrent", "alias": 2, "datatype": Double, "value": 350.0},
+             {"name": "Machine/State", "alias": 3, "datatype": Int32, "value": 1}], seq=1, timestamp=now))
+        for i in range(3):
+            node.publish(f"{NS}/DDATA/gw-bf-2/Blower", payload.encode(
+                [{"alias": 1, "datatype": Double, "value": 2.2 + i / 10},
+                 {"alias": 2, "datatype": Double, "value": 351.0 + i}], seq=2 + i, timestamp=now + 10_000 * (i + 1)))
+        result = Bridge(cfg, log=lambda m: None).run(once=True, idle_timeout=2)
+    finally:
+        node.close()
+    assert (result["bridged"], result["records_produced"], result["dead_lettered"]) == (5, 9, 0)
+
+    prefix = cfg.get("kafka.topic_prefix")
+    sent = {json.loads(m.value)["event_id"] for t in ("telemetry", "machine_state")
+            for m in _records(cfg, f"{prefix}raw_materials.{t}")}
+    pipeline.ingest(cfg, "raw_materials", log=lambda m: None)
+
+    def ids(table: str) -> set:
+        path = table_path(cfg, table)
+        return {r["event_id"] for r in spark.read.format("delta").load(str(path)).select("event_id").collect()}
+
+    assert ids("silver.raw_materials_telemetry") | ids("silver.raw_materials_machine_state") == sent
+    assert not ids("silver.quarantine") & sent
