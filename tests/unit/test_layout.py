@@ -2,7 +2,7 @@
 
 Foundation (config, errors, faults, jars, spark, concurrency) <- contracts <- lake <- ingest
 <- simulator <- clean <- quality <- gold <- serve <- industries <- pipeline <-
-orchestration, ops, cli. A module may import its own package and anything
+orchestration, ops, edge <- cli. A module may import its own package and anything
 below it; an import that points up (also one inside a function) fails here.
 """
 
@@ -16,7 +16,8 @@ BRAIN = project_root() / "brain"
 RANK = {
     "config": 0, "errors": 0, "faults": 0, "jars": 0, "spark": 0, "concurrency": 0,
     "contracts": 1, "lake": 2, "ingest": 3, "simulator": 4, "clean": 5, "quality": 6, "gold": 7,
-    "serve": 8, "industries": 9, "pipeline": 10, "orchestration": 11, "ops": 11, "cli": 12,
+    "serve": 8, "industries": 9, "pipeline": 10, "orchestration": 11, "ops": 11,
+    "edge": 11, "cli": 12,
 }
 TOP_LEVEL_MODULES_MAX = 12
 
