@@ -11,10 +11,12 @@ arrival order as MQTT requires) only once Kafka has acknowledged all of them. So
   reading until Kafka catches up (and the broker's ``max_inflight_messages`` stops
   sending), which is the back-pressure;
 - if Kafka does not acknowledge within ``bridge.kafka_timeout_s``, the bridge drops
-  the MQTT connection without acknowledging, undoes those messages' session
-  changes, and reconnects after ``bridge.retry_backoff_s``: the broker redelivers
-  them. Records resent that way keep their event_id (derived from the reading),
-  which the pipeline deduplicates on.
+  the MQTT connection without acknowledging and reconnects after
+  ``bridge.retry_backoff_s``: the broker redelivers those messages (QoS 1, DUP
+  set; the session tracker takes them as replays, not gaps). Records resent that
+  way keep their event_id (derived from the reading), which the pipeline
+  deduplicates on. QoS 0 messages are never redelivered, so the bridge keeps
+  their records itself (at most ``bridge.max_pending``) and sends them again.
 
 Counts go to the ledger (brain.edge.ledger); alias tables and sequence numbers to
 sessions.json, so a restart does not need every node to rebirth.
@@ -48,8 +50,8 @@ class Pending:
     mid: int
     qos: int
     outcome: Outcome
+    sends: list[tuple[str, bytes | None, bytes]] = field(default_factory=list)   # (topic, key, value)
     futures: list = field(default_factory=list)
-    topics: list[str] = field(default_factory=list)
 
 
 def dead_letter_topic(cfg: Config) -> str:
@@ -84,6 +86,7 @@ class Bridge:
         self.backoff = float(cfg.get("bridge.retry_backoff_s"))
         self.rebirth_interval = float(cfg.get("bridge.rebirth_interval_s"))
         self.pending: deque[Pending] = deque()
+        self.retry: deque[Pending] = deque()     # QoS 0 messages whose sends Kafka did not confirm
         self.last_rebirth: dict[tuple[str, str], float] = {}
         self.connected = False
         self.stopping = False
@@ -152,22 +155,25 @@ class Bridge:
         except Exception as exc:  # noqa: BLE001 - a message that trips a bug is dead-lettered, not a crash loop
             outcome = Outcome(dead_letter=("bridge_error", f"{type(exc).__name__}: {exc}"))
         item = Pending(msg.mid, msg.qos, outcome)
-        self.pending.append(item)
-        try:
-            if outcome.dead_letter:
-                reason, detail = outcome.dead_letter
-                value = dead_letter_value(msg.topic, msg.payload, reason, detail, msg.qos, now_ms)
-                item.futures.append(self.producer.send(self.dlq, key=msg.topic.encode(), value=value))
-                item.topics.append(self.dlq)
-            for rec in outcome.records:
-                topic = topic_for(self.cfg, rec["industry"], rec["record_type"])
-                item.futures.append(self.producer.send(topic, key=kafka_io.record_key(rec),
-                                                       value=kafka_io.encode(rec)))
-                item.topics.append(topic)
-        except Exception as exc:  # noqa: BLE001 - any send failure means: Kafka did not take it
-            item.futures.append(_Failed(exc))
+        if outcome.dead_letter:
+            reason, detail = outcome.dead_letter
+            item.sends.append((self.dlq, msg.topic.encode(),
+                               dead_letter_value(msg.topic, msg.payload, reason, detail, msg.qos, now_ms)))
+        for rec in outcome.records:
+            item.sends.append((topic_for(self.cfg, rec["industry"], rec["record_type"]), kafka_io.record_key(rec),
+                               kafka_io.encode(rec)))
+        self._send(item)
         if outcome.rebirth:
             self._request_rebirth(*outcome.rebirth)
+
+    def _send(self, item: Pending) -> None:
+        self.pending.append(item)
+        item.futures = []
+        try:
+            for topic, key, value in item.sends:
+                item.futures.append(self.producer.send(topic, key=key, value=value))
+        except Exception as exc:  # noqa: BLE001 - any send failure means: Kafka did not take it
+            item.futures.append(_Failed(exc))
 
     def _request_rebirth(self, group: str, node: str) -> None:
         now = time.monotonic()
@@ -206,20 +212,34 @@ class Bridge:
         else:
             led.bridged += 1
             self.run_counts["bridged"] += 1
-        produced = [t for t in item.topics if t != self.dlq]
+        produced = [t for t, _, _ in item.sends if t != self.dlq]
         led.records_produced += len(produced)
         self.run_counts["records_produced"] += len(produced)
         led.records_by_topic.update(produced)
         led.metrics_skipped.update(out.skipped)
 
     def _abandon_pending(self) -> None:
-        """Leave everything pending unacknowledged for redelivery, and undo its session changes."""
-        n = len(self.pending)
-        for item in reversed(self.pending):
-            self.translator.undo(item.outcome)
+        """Leave QoS 1 messages unacknowledged for the broker to redeliver; keep QoS 0 ones to resend."""
+        for item in self.pending:
+            if item.qos > 0:
+                self.ledger.left_unacknowledged += 1
+                self.run_counts["left_unacknowledged"] += 1
+            else:
+                # No acknowledgement, no redelivery: the bridge's own bounded buffer is all they have.
+                self.retry.append(item)
         self.pending.clear()
-        self.ledger.left_unacknowledged += n
-        self.run_counts["left_unacknowledged"] += n
+        lost = 0
+        while len(self.retry) > self.max_pending:
+            self.retry.popleft()
+            lost += 1
+        if lost:
+            self.ledger.qos0_lost += lost
+            self.log(f"bridge: {lost} QoS 0 message(s) dropped: more than bridge.max_pending awaited Kafka "
+                     "(counted as qos0_lost; publish at QoS 1 where every reading matters)")
+
+    def _resend_retry(self) -> None:
+        while self.retry:
+            self._send(self.retry.popleft())
 
     def _kafka_failed(self) -> None:
         self._abandon_pending()
@@ -245,12 +265,13 @@ class Bridge:
         try:
             if self.producer is None:
                 self._open_producer()
+            self._resend_retry()
             self._connect()
         except Exception as exc:  # noqa: BLE001 - a service keeps trying; the log says why
             self.log(f"bridge: not reconnected yet ({exc}); retrying in {self.backoff:.0f}s")
 
     def save(self) -> None:
-        self.ledger.in_flight = len(self.pending)
+        self.ledger.in_flight = len(self.pending) + len(self.retry)
         self.ledger.save(self.ledger_path)
         write_json(self.sessions_path, self.sessions.as_json())
 
@@ -296,6 +317,11 @@ class Bridge:
             for s, h in previous.items():
                 signal.signal(s, h)
             self._abandon_pending()     # after an error: whatever was not acknowledged will be redelivered
+            if self.retry:
+                self.ledger.qos0_lost += len(self.retry)
+                self.log(f"bridge: stopping with {len(self.retry)} QoS 0 message(s) Kafka never confirmed "
+                         "(counted as qos0_lost)")
+                self.retry.clear()
             self.save()
         return {**self.run_counts, "ledger": self.ledger.as_dict()}
 

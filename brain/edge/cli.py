@@ -30,7 +30,7 @@ bridge (undecodable, data before birth, unknown alias, sequence gap, unknown dev
 goes to bridge.dead_letter with its reason and raw bytes; on alias and sequence
 problems it asks the edge node to rebirth (NCMD Node Control/Rebirth).
 status: the bridge's ledger: received = bridged + dead-lettered + left unacknowledged
-+ in flight (exit 1 if not)."""
++ QoS 0 lost + in flight (exit 1 if not)."""
 
 BRIDGE_EPILOG = """\
 examples:
@@ -107,6 +107,7 @@ def _ledger_text(st: dict) -> str:
              f"  bridged              {st['bridged']}  ({st['records_produced']} records produced)",
              f"  dead-lettered        {st['dead_lettered']}  -> {st['dead_letter_topic']}",
              f"  left unacknowledged  {st['left_unacknowledged']}  (redelivered by the broker)",
+             f"  QoS 0 lost           {st['qos0_lost']}  (awaited Kafka when it failed; MQTT never resends QoS 0)",
              f"  in flight            {st['in_flight']}  (awaiting Kafka at the last save)",
              f"  rebirths requested   {st['rebirths_requested']}"]
     for title, key in (("dead letters by reason", "dead_letters_by_reason"), ("records by topic", "records_by_topic"),
@@ -115,6 +116,6 @@ def _ledger_text(st: dict) -> str:
             lines.append(f"  {title}: " + ", ".join(f"{k} {v}" for k, v in st[key].items()))
     verdict = "balanced" if st["balanced"] else "NOT balanced"
     lines.append(f"{verdict}: received {st['received']} = bridged {st['bridged']} + dead-lettered "
-                 f"{st['dead_lettered']} + left unacknowledged {st['left_unacknowledged']} + in flight "
-                 f"{st['in_flight']}")
+                 f"{st['dead_lettered']} + left unacknowledged {st['left_unacknowledged']} + QoS 0 lost "
+                 f"{st['qos0_lost']} + in flight {st['in_flight']}")
     return "\n".join(lines)

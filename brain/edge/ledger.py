@@ -3,13 +3,15 @@
 ``<paths.state>/<bridge.state_dir>/ledger.json``, cumulative over runs. The
 equation ``brain bridge status`` checks:
 
-    received = bridged + dead_lettered + left_unacknowledged + in_flight
+    received = bridged + dead_lettered + left_unacknowledged + qos0_lost + in_flight
 
 bridged: its records (zero for a DEATH, or a birth with nothing mapped) were
 acknowledged by Kafka, then the message by the bridge to MQTT; dead_lettered: its
 dead letter was acknowledged; left_unacknowledged: Kafka did not confirm in time
 (or the MQTT connection dropped first), so the bridge never acknowledged it and
-the broker redelivers it (it is then received again); in_flight: awaiting Kafka
+the broker redelivers it (it is then received again); qos0_lost: a message
+published at QoS 0, which MQTT never redelivers, that Kafka did not confirm before
+the bridge's own buffer overflowed or the bridge stopped; in_flight: awaiting Kafka
 when the ledger was saved (a running bridge saves every few seconds; one that was
 killed leaves them unacknowledged, so the broker redelivers them too). Each
 bridged metric is a produced record or a counted skip.
@@ -37,6 +39,7 @@ class Ledger:
     bridged: int = 0
     dead_lettered: int = 0
     left_unacknowledged: int = 0
+    qos0_lost: int = 0
     in_flight: int = 0
     records_produced: int = 0
     rebirths_requested: int = 0
@@ -48,7 +51,8 @@ class Ledger:
     COUNTERS = ("dead_letters_by_reason", "records_by_topic", "metrics_skipped")
 
     def balanced(self) -> bool:
-        return self.received == self.bridged + self.dead_lettered + self.left_unacknowledged + self.in_flight
+        return self.received == (self.bridged + self.dead_lettered + self.left_unacknowledged + self.qos0_lost
+                                 + self.in_flight)
 
     def as_dict(self) -> dict:
         out = {k: (dict(sorted(v.items())) if k in self.COUNTERS else v) for k, v in self.__dict__.items()}

@@ -8,7 +8,6 @@ every metric of it has resolved.
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from collections import Counter
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 
 from brain.edge import mapping, payload, topics
 from brain.edge.mapping import EdgeMap, Place, UnknownPlace
-from brain.edge.sessions import NodeSession, SessionProblem, SessionTable, birth_aliases, resolve
+from brain.edge.sessions import SessionProblem, SessionTable, birth_aliases, resolve
 
 
 @dataclass
@@ -25,8 +24,6 @@ class Outcome:
     skipped: Counter = field(default_factory=Counter)   # metrics not turned into records, by why
     dead_letter: tuple[str, str] | None = None           # (reason, detail)
     rebirth: tuple[str, str] | None = None               # (group, edge_node) to ask for its births again
-    node_key: str | None = None                          # the Sparkplug session this message touched
-    prior: NodeSession | None = None                     # that session before it (to undo on redelivery)
 
 
 class Translator:
@@ -40,15 +37,6 @@ class Translator:
         if topic.startswith(self.json_prefix + "/"):
             return self._json(topic, data, now_ms)
         return self._sparkplug(topic, data, redelivered, now_ms)
-
-    def undo(self, outcome: Outcome) -> None:
-        """Put the session back as it was before ``outcome``'s message (it will be redelivered)."""
-        if outcome.node_key is None:
-            return
-        if outcome.prior is None:
-            self.sessions.nodes.pop(outcome.node_key, None)
-        else:
-            self.sessions.nodes[outcome.node_key] = outcome.prior
 
     def _sparkplug(self, topic: str, data: bytes, redelivered: bool, now_ms: int) -> Outcome:
         out = Outcome()
@@ -65,9 +53,6 @@ class Translator:
         if not mapping.node_known(self.map, t.group, t.edge_node):
             out.dead_letter = ("unknown_device", f"edge node {t.group}/{t.edge_node} is not in the edge mapping")
             return out
-        out.node_key = t.node_key
-        prior = self.sessions.nodes.get(t.node_key)
-        out.prior = copy.deepcopy(prior)
         try:
             if t.message_type == "NBIRTH":
                 session = self.sessions.nbirth(t.node_key, pl)
