@@ -24,6 +24,7 @@ sessions.json, so a restart does not need every node to rebirth.
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import threading
@@ -60,8 +61,6 @@ def dead_letter_topic(cfg: Config) -> str:
 
 def dead_letter_value(mqtt_topic: str, data: bytes, reason: str, detail: str, qos: int, now_ms: int) -> bytes:
     """The dead letter: why, and the payload byte for byte (base64), to read or replay."""
-    import base64
-
     return json.dumps({"reason": reason, "detail": detail, "mqtt_topic": mqtt_topic, "qos": qos,
                        "received_ms": now_ms, "payload_base64": base64.b64encode(data).decode()},
                       separators=(",", ":")).encode()
