@@ -32,9 +32,9 @@ def lanes(cfg: Config, industry: str):
     """The industry's record types as the one pass sees them (topic, bronze, silver, spec)."""
     from brain.clean.industry_pass import Lane
 
-    module = industries.load(cfg, industry)  # fails early, naming the config key, if the module is wrong
+    specs = industries.record_specs(cfg, industry)
     return [Lane(topic_for(cfg, industry, rt), bronze_table(industry, rt), silver_table(industry, rt),
-                 module.RECORD_SPECS[rt]) for rt in cfg.get(f"industries.{industry}.record_types")]
+                 specs[rt]) for rt in cfg.get(f"industries.{industry}.record_types")]
 
 
 def ingest(cfg: Config, industry: str, run_id: str | None = None, recover: bool = False, log=print) -> dict:
@@ -94,11 +94,11 @@ def backfill(cfg: Config, industry: str, start: str, end: str, run_id: str) -> l
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     if last < first:
         raise ValueError(f"backfill end {end} is before start {start}")
-    module = industries.load(cfg, industry)
+    specs = industries.record_specs(cfg, industry)
     ensure_shared_tables(_spark(cfg), cfg)
     out = []
     for rt in cfg.get(f"industries.{industry}.record_types"):
-        res = run_backfill(_spark(cfg), cfg, module.RECORD_SPECS[rt], bronze_table(industry, rt),
+        res = run_backfill(_spark(cfg), cfg, specs[rt], bronze_table(industry, rt),
                            silver_table(industry, rt), run_id, first, last)
         out.append(res.as_dict())
     return out
@@ -124,7 +124,7 @@ def validate(cfg: Config, industry: str, run_id: str) -> list[dict]:
     from brain.quality.suites import suite_path
 
     spark = _spark(cfg)
-    module = industries.load(cfg, industry)
+    specs = industries.record_specs(cfg, industry)
     reports, failed, validated, outcomes = [], [], [], []
     names = {rt: silver_table(industry, rt) for rt in cfg.get(f"industries.{industry}.record_types")}
     unvalidated = unvalidated_runs_of(spark, cfg, [n for n in names.values() if is_delta(table_path(cfg, n))])
@@ -146,7 +146,7 @@ def validate(cfg: Config, industry: str, run_id: str) -> list[dict]:
             moved = 0
             if outcome.has_quarantine:
                 t = time.perf_counter()
-                moved = move_to_quarantine(spark, cfg, module.RECORD_SPECS[rt], name, outcome.quarantine_df,
+                moved = move_to_quarantine(spark, cfg, specs[rt], name, outcome.quarantine_df,
                                            bronze_table(industry, rt))
                 outcome.timings_s["move_to_quarantine"] = time.perf_counter() - t
         finally:

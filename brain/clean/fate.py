@@ -398,6 +398,19 @@ def silver_columns(spec: RecordSpec) -> list[str]:
     return names + ["event_date"] + extra + list(LINEAGE)
 
 
+def undeclared_fields(spec: RecordSpec) -> "Column":
+    """The record's top-level keys its spec does not declare (null when it is not a JSON object).
+
+    Silver has a column per declared field only, so these are not in it; the
+    record itself is valid (the newest contract of its major judges it) and
+    its raw bytes stay in bronze. Counted, so a producer ahead of its
+    contract shows in the clean report instead of vanishing.
+    """
+    from pyspark.sql import functions as F
+
+    return F.array_except(F.json_object_keys(F.col("_text")), F.array(*[F.lit(f.name) for f in all_fields(spec)]))
+
+
 def to_silver(classified: "DataFrame", spec: RecordSpec) -> "DataFrame":
     """Valid rows, typed and normalised, with Kafka lineage."""
     from pyspark.sql import functions as F

@@ -12,11 +12,13 @@ changes nothing (brain.clean.writes):
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from brain.clean.dedupe import duplicates_frame, mark_duplicates, recent_silver, split_duplicates, stored_silver
-from brain.clean.fate import Limits, classify, decode, parse, to_quarantine, to_silver
+from brain.clean.fate import Limits, classify, decode, parse, to_quarantine, to_silver, undeclared_fields
+from brain.clean.schema_evolution import evolve
 from brain.clean.writes import not_recorded, record_touched, streaming_target_exists, write
 from brain.concurrency import run_side_by_side
 from brain.config import Config
@@ -26,7 +28,9 @@ from brain.lake.tables import DUPLICATES, QUARANTINE, is_delta, table_path
 from brain.lake.writers import table_lock
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,6 +43,9 @@ class CleanResult:
     touched_days: set = field(default_factory=set)
     seconds: dict = field(default_factory=dict)  # phase -> seconds, summed over batches (the profile)
     batches: int = 0
+    # Field name -> valid records that carried it though their contract does not declare it:
+    # not a silver column, kept only in bronze's raw payload (brain.clean.fate.undeclared_fields).
+    undeclared_fields: dict = field(default_factory=dict)
 
     def add(self, other: "CleanResult") -> None:
         self.bronze_rows += other.bronze_rows
@@ -47,6 +54,8 @@ class CleanResult:
         self.duplicates += other.duplicates
         self.touched_days |= other.touched_days
         self.batches += 1
+        for k, v in other.undeclared_fields.items():
+            self.undeclared_fields[k] = self.undeclared_fields.get(k, 0) + v
         for k, v in other.seconds.items():
             self.seconds[k] = round(self.seconds.get(k, 0.0) + v, 3)
 
@@ -124,11 +133,16 @@ def judge(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str
     clock = _PhaseClock(result.seconds)
     judged = Judged(spec, result, _classified(cfg, spec, bronze_rows))
     # Counts and the days valid rows fall on, in one job.
+    undeclared = undeclared_fields(spec)
+    carried = F.col("reason").isNull() & (F.size(undeclared) > 0)
     per_day = judged.classified.groupBy("event_date").agg(F.count(F.lit(1)).alias("n"),
-                                                          F.count("reason").alias("bad")).collect()
+                                                          F.count("reason").alias("bad"),
+                                                          F.count(F.when(carried, 1)).alias("undeclared")).collect()
     clock.lap("classify")
     result.bronze_rows = sum(int(r["n"]) for r in per_day)
     result.quarantined = sum(int(r["bad"]) for r in per_day)
+    if any(r["undeclared"] for r in per_day):  # rare: a producer ahead of its contract
+        result.undeclared_fields = _undeclared(judged.classified.where(carried), undeclared, spec, silver_name)
     if result.bronze_rows == 0:
         return judged
     # Every valid row's day, not only the inserted ones: a batch replayed
@@ -145,6 +159,17 @@ def judge(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str
     result.inserted, result.duplicates = counts.get(False, 0), counts.get(True, 0)
     clock.lap("dedupe")
     return judged
+
+
+def _undeclared(rows: "DataFrame", undeclared: "Column", spec: RecordSpec, silver_name: str) -> dict[str, int]:
+    from pyspark.sql import functions as F
+
+    found = {r["name"]: int(r["n"]) for r in rows.select(F.explode(undeclared).alias("name"))
+             .groupBy("name").agg(F.count(F.lit(1)).alias("n")).collect()}
+    log.warning("%s: valid records carried fields contract %s %s does not declare, %s; silver keeps "
+                "the records without them, bronze their raw payload (docs/contracts.md, Evolving a contract)",
+                silver_name, spec.record_type, spec.contract_version, found)
+    return found
 
 
 def write_judged(spark: "SparkSession", cfg: Config, batch: list[Judged], run_id: str,
@@ -224,6 +249,8 @@ def _valid(classified: "DataFrame", spec: RecordSpec, run_id: str) -> "DataFrame
 
 def _write_silver(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_path: str, new: "DataFrame",
                   txn: tuple[str, int] | None) -> None:
+    # A new minor contract's optional columns reach the table before its rows do.
+    evolve(spark, silver_path, new.schema, spec.contract_version)
     write(spark, silver_path, new, ["event_id"], list(spec.partition_by), silver_properties(cfg, spec), txn)
 
 

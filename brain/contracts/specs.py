@@ -35,6 +35,10 @@ so a schema edit the pipeline would silently ignore fails loudly instead.
 Versions: a spec follows the newest contract file of a record type, and its
 ``schema_version`` field allows exactly the versions of that major that have a
 file, so the pipeline accepts what the schema files declare and nothing more.
+A minor version may only add optional fields (and widen enums and ranges): the
+builder refuses any other change within a major, since the newest spec judges
+the records of every minor and silver tables only ever gain columns
+(brain.clean.schema_evolution).
 """
 
 from __future__ import annotations
@@ -214,6 +218,8 @@ def _build(industry: str, record_type: str, folder: str) -> RecordSpec:
         envelope.append(f)
     own = tuple(_field(where, n, node, n in required) for n, node in props.items() if n not in ENVELOPE_FIELDS)
     names = {f.name for f in own}
+    for v in accepted[:-1]:
+        _refuse_breaking_minor(record_type, v, newest, known[(record_type, v)].flat, own)
 
     convert = flat.get(X_CONVERT) or {}
     if set(convert) - {"value_field", "unit_field", "units_by"}:
@@ -238,6 +244,41 @@ def _build(industry: str, record_type: str, folder: str) -> RecordSpec:
     return RecordSpec(industry=industry, record_type=record_type, contract_version=newest, fields=own,
                       value_field=value_field, unit_field=unit_field, units_by=units_by, range_by=range_by,
                       partition_by=tuple(flat.get(X_PARTITION_BY, ("event_date",))), envelope=tuple(envelope))
+
+
+def _refuse_breaking_minor(record_type: str, old_version: str, newest: str, old_flat: dict,
+                           own: tuple[Field, ...]) -> None:
+    """A minor version may only add optional fields (and widen enums and ranges): every record of an
+    older minor must stay valid under the newest, which the pipeline enforces for the whole major,
+    and every silver column keep its type. Anything else is a new major version."""
+    from brain.contracts.schemas import ENVELOPE_FIELDS
+
+    where = f"{record_type}.schema.json {old_version} -> {newest}"
+    new = {f.name: f for f in own}
+    props, required = old_flat["properties"], set(old_flat["required"])
+    problems = []
+    for name, node in props.items():
+        if name in ENVELOPE_FIELDS:
+            continue
+        was = _field(where, name, node, name in required)
+        now = new.get(name)
+        if now is None:
+            problems.append(f"{name!r} removed")
+            continue
+        if now.type != was.type:
+            problems.append(f"{name!r} changes type {was.type} -> {now.type}")
+        if (now.required or now.nullable_present) and not (was.required or was.nullable_present):
+            problems.append(f"{name!r} becomes required")
+        if now.allowed is not None and (was.allowed is None or not set(was.allowed) <= set(now.allowed)):
+            problems.append(f"{name!r} allows fewer values")
+        if (now.min is not None and (was.min is None or now.min > was.min)) or \
+                (now.max is not None and (was.max is None or now.max < was.max)):
+            problems.append(f"{name!r} has a narrower range")
+    problems += [f"{n!r} is added as required" for n, f in new.items()
+                 if n not in props and (f.required or f.nullable_present)]
+    if problems:
+        raise ContractSpecError(f"{where}: a minor version may only add optional fields, but "
+                                f"{'; '.join(problems)}; that is a new major version")
 
 
 def _unit_rules(where: str, folder: str, own: tuple[Field, ...], unit_field: str, units_key: str | None,

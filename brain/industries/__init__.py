@@ -32,3 +32,14 @@ def load(cfg: Config, industry: str) -> ModuleType:
         raise ConfigError(f"industries.{industry}.record_types lists {missing} but {name} defines no "
                           f"RECORD_SPECS for them")
     return module
+
+
+def record_specs(cfg: Config, industry: str) -> dict:
+    """The industry's record specs (record type -> RecordSpec) from the contract files the
+    environment names now (``BRAIN_CONF_DIR``): a module's ``RECORD_SPECS`` were built from the
+    folder of the moment it was imported, and the stages must follow the contract in force."""
+    from brain.contracts.specs import record_specs as from_contracts
+
+    module = load(cfg, industry)  # fails early, naming the config key, if the module is wrong
+    current = from_contracts(industry)
+    return {rt: current.get(rt, spec) for rt, spec in module.RECORD_SPECS.items()}

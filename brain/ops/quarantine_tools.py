@@ -172,7 +172,7 @@ def replay(spark: "SparkSession", cfg: Config, industry: str | None = None, reas
             result.notes.append(f"{g['count']} record(s) of {ind}/{rt} skipped: not a configured industry "
                                 f"and record type")
             continue
-        spec = industry_modules.load(cfg, ind).RECORD_SPECS[rt]
+        spec = industry_modules.record_specs(cfg, ind)[rt]
         rows = q.where((F.col("industry") == ind) & (F.col("record_type") == rt) & ~expectation)
         # Decides "new" against silver and writes: no stream batch may commit in between (brain.lake.writers).
         with table_lock(cfg, silver_name_of(spec)):

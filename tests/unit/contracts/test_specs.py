@@ -210,6 +210,31 @@ def test_a_new_contract_version_is_drift(base_cfg, copy):
         "energy.energy_meter: schema_version.allowed is ('1.0',) in the spec, ('1.0', '1.1') in the schema"]
 
 
+def test_a_minor_version_that_is_not_additive_is_refused(copy):
+    from tests.contract_versions import add_meter_version
+
+    breaking = {
+        "'value' changes type number": lambda s: s["properties"]["value"].update(type="string"),
+        "'demand_kw' removed": lambda s: s["properties"].pop("demand_kw"),
+        "'power_factor' becomes required": lambda s: s["required"].append("power_factor"),
+        "'carrier' allows fewer values": lambda s: s["properties"]["carrier"]["enum"].remove("coal"),
+        "'value' has a narrower range": lambda s: s["properties"]["value"].update(maximum=10),
+        "'meter_serial' is added as required": lambda s: s["required"].append("meter_serial"),
+    }
+    serial = {"meter_serial": {"type": "string"}}
+    for i, (problem, change) in enumerate(breaking.items()):
+        folder = copy.folder.parent / f"contracts-{i}"
+        shutil.copytree(copy.folder, folder)
+        add_meter_version(folder, "1.1", serial, change=change)
+        with pytest.raises(ContractSpecError, match="a minor version may only add optional fields") as refused:
+            record_spec("energy", "energy_meter", folder)
+        assert problem.replace("number", "double") in str(refused.value)
+    widened = copy.folder.parent / "contracts-widened"
+    shutil.copytree(copy.folder, widened)
+    add_meter_version(widened, "1.1", serial, change=lambda s: s["properties"]["value"].update(maximum=2e9))
+    assert record_spec("energy", "energy_meter", widened).contract_version == "1.1"
+
+
 def test_keywords_the_pipeline_cannot_enforce_are_refused_not_ignored(base_cfg, copy):
     copy("material_genealogy", lambda s: s["properties"]["quantity"].update(exclusiveMaximum=5))
     copy("telemetry", lambda s: s.update({"x-brain-ranges-by": "sensor"}))
