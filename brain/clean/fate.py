@@ -408,7 +408,9 @@ def undeclared_fields(spec: RecordSpec) -> "Column":
     """
     from pyspark.sql import functions as F
 
-    return F.array_except(F.json_object_keys(F.col("_text")), F.array(*[F.lit(f.name) for f in all_fields(spec)]))
+    # From the variant parse's top-level object, not a third parse of the text (a third of the cost).
+    keys = F.map_keys(F.try_variant_get(F.col("_v"), "$", "map<string,variant>"))
+    return F.array_except(keys, F.array(*[F.lit(f.name) for f in all_fields(spec)]))
 
 
 def to_silver(classified: "DataFrame", spec: RecordSpec) -> "DataFrame":
