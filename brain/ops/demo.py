@@ -57,12 +57,13 @@ def industry_rows(cycle) -> list[dict]:
 
 
 def quarantine_since(cfg: Config, since: datetime) -> dict[str, int]:
-    """Records quarantined since ``since`` (naive UTC), by reason, most first."""
+    """Records quarantined since ``since`` (naive UTC), by reason kind (``missing_field:site`` counts as
+    ``missing_field``; `brain quarantine list` has the detail), most first."""
     from brain.lake.ledger_reads import select
     from brain.lake.tables import QUARANTINE
 
-    rows = select(cfg, QUARANTINE, "SELECT coalesce(reason, '(none)') AS r, count(*) AS n FROM _ledger "
-                                   f"WHERE quarantined_at >= TIMESTAMPTZ '{since.isoformat()}+00:00' "
+    rows = select(cfg, QUARANTINE, "SELECT coalesce(split_part(reason, ':', 1), '(none)') AS r, count(*) AS n "
+                                   f"FROM _ledger WHERE quarantined_at >= TIMESTAMPTZ '{since.isoformat()}+00:00' "
                                    "GROUP BY r ORDER BY n DESC, r", scan=["reason", "quarantined_at"])
     return {r: int(n) for r, n in rows or []}
 
@@ -79,17 +80,14 @@ def enterprise_rows(cfg: Config, day) -> list[dict]:
 
 def traceable_lot(cfg: Config, window: Window) -> str | None:
     """A lot of this window whose batch was shipped (so `brain trace --lot` shows the whole chain)."""
-    from brain.lake.ledger_reads import select
+    from brain.lake.ledger_reads import read_rows
     from brain.serve.trace import GENEALOGY
 
-    start, end = (f"TIMESTAMPTZ '{t.isoformat()}+00:00'" for t in (window.start, window.end))
-    rows = select(cfg, GENEALOGY, f"""
-        SELECT l.parent_id, s.child_id IS NOT NULL AS shipped FROM _ledger l
-        LEFT JOIN (SELECT parent_id, child_id FROM _ledger WHERE link_type = 'batch_to_shipment') s
-          ON s.parent_id = l.child_id
-        WHERE l.link_type = 'lot_to_batch' AND l.event_ts >= {start} AND l.event_ts < {end}
-        ORDER BY shipped DESC, l.parent_id LIMIT 1""")
-    return rows[0][0] if rows else None
+    links = read_rows(cfg, GENEALOGY, ["link_type", "parent_id", "child_id", "event_ts_utc"]) or []
+    shipped = {parent for kind, parent, _, _ in links if kind == "batch_to_shipment"}
+    lots = sorted((child not in shipped, lot) for kind, lot, child, ts in links
+                  if kind == "lot_to_batch" and ts is not None and window.start <= ts < window.end)
+    return lots[0][1] if lots else None
 
 
 def facts(cfg: Config, window: Window, simulated: dict, cycle, recon, started: datetime,
@@ -99,6 +97,10 @@ def facts(cfg: Config, window: Window, simulated: dict, cycle, recon, started: d
 
     docs = next((v["data_docs"] for r in cycle.industries.values() for v in r.get("validate", [])
                  if v.get("data_docs")), None)
+    if docs and docs.startswith("file:"):  # GX names the page by URI; a path is what a person opens
+        from urllib.parse import unquote, urlparse
+
+        docs = unquote(urlparse(docs).path)
     if docs is None:
         index = cfg.path("quality.data_docs_dir") / "index.html"
         docs = str(index) if index.is_file() else None

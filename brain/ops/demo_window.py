@@ -72,11 +72,11 @@ def rows_per_window(cfg: Config, hours: int) -> dict[datetime, int]:
     for ind in cfg.industry_names():
         for rt in cfg.get(f"industries.{ind}.record_types"):
             name = silver_table(ind, rt)
-            if "event_ts" not in column_names(cfg, name):
+            if "event_ts_utc" not in column_names(cfg, name):
                 continue
-            sql = (f"SELECT to_timestamp(floor(epoch(event_ts) / {seconds}) * {seconds}) AS w, count(*) "
-                   f"FROM _ledger WHERE event_ts IS NOT NULL GROUP BY w")
-            for start, n in select(cfg, name, sql, scan=["event_ts"]) or []:
+            sql = (f"SELECT to_timestamp(floor(epoch(event_ts_utc) / {seconds}) * {seconds}) AS w, count(*) "
+                   f"FROM _ledger WHERE event_ts_utc IS NOT NULL GROUP BY w")
+            for start, n in select(cfg, name, sql, scan=["event_ts_utc"]) or []:
                 counts[start] = counts.get(start, 0) + int(n)
     return counts
 

@@ -28,10 +28,9 @@ INDUSTRIES = ("raw_materials", "equipment_manufacturing", "consumer_goods", "ene
 
 
 def readme_sample() -> str:
-    """The output block under README's quick start (the fence after "`make run` ends with")."""
-    text = (ROOT / "README.md").read_text()
-    m = re.search(r"`make run` ends with.*?\n```\n(.*?)```", text, re.S)
-    assert m, "README has no sample output after '`make run` ends with'"
+    """The sample output in README's quick start: the fenced block that starts with "demo window"."""
+    m = re.search(r"## Quick start.*?\n```\n(demo window .*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert m, "README's quick start has no sample output block starting with 'demo window'"
     return m.group(1)
 
 
