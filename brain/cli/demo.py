@@ -98,7 +98,8 @@ def window_lines(f: dict) -> list[str]:
     held = f"; {w['windows_held_before']} other window(s) already there" if w["windows_held_before"] else ""
     kinds = ", ".join(f"{k} {n}" for k, n in s["kinds"].items() if k != "clean")
     return [f"demo window {start}-{end} UTC (seed {w['seed']}): the newest whole window not yet in the lake{held}",
-            f"simulated {s['records']:,} records for 4 industries, {s['bad']:,} of them bad ({kinds})",
+            f"simulated {s['records']:,} records for {len(f['industries'])} industries, "
+            f"{s['bad']:,} with an injected fault ({kinds})",
             f"run {f['run_id']} finished in {f['seconds']}s"]
 
 
