@@ -28,7 +28,8 @@ FACTS = {
 def test_the_report_says_what_happened():
     text = demo.render(FACTS)
     assert text.startswith("demo window 2026-12-04 06:00-12:00 UTC (seed 12026120406): the newest whole window")
-    assert "simulated 2,000 records for 2 industries, 60 with an injected fault (malformed_json 6, duplicate 20)" in text
+    assert ("simulated 2,000 records for 2 industries, 60 with an injected fault (malformed_json 6, duplicate 20)"
+            in text)
     assert "duplicates: 14 (counted in quality.duplicates, not in silver)" in text
     assert "reconcile: ok (0 lost, 0 doubled)" in text.splitlines()
     assert "total          2000        1980    6            14" in text
