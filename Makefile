@@ -16,7 +16,8 @@ export PYTHONUNBUFFERED := 1
 .PHONY: help setup jars web browser mqtt proto bench-smoke run test test-fast lint bench bench-quick airflow doctor clean distclean lock
 
 help:
-	@echo "make run        set up, start Kafka, simulate a little energy data, run the pipeline, print gold"
+	@echo "make run        set up, start Kafka, then brain demo: a fresh window of all four industries' data, some bad,"
+	@echo "                through one cycle Kafka -> gold; prints records, quarantine, reconcile, KPIs per site"
 	@echo "make test       set up, start Kafka, run every test (unit, integration, e2e), stop Kafka"
 	@echo "make test-fast  the same without the slow end-to-end DAG tests"
 	@echo "make bench-quick  benchmarks against baselines in one run (1 M records, ~20 min on 2 cores); make bench: 10 M"
@@ -80,12 +81,11 @@ proto: $(VENV)/.installed
 	mvn -q -B -Dstyle.color=never -f jvm/$*/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/.jars/$*
 	@touch $@
 
+# brain demo: simulate the newest window of time the lake does not hold yet (so a rerun adds fresh data),
+# one pipeline cycle for every industry, reconcile, dashboard, and a short report (README's quick start).
 run: setup
 	$(BRAIN) kafka start
-	$(BRAIN) topics create
-	$(BRAIN) simulate --industry energy --records 2000 --seed 1
-	$(BRAIN) run --industry energy
-	$(BRAIN) show gold.energy_daily_site_kwh
+	$(BRAIN) demo
 
 # The tests start their own broker (tests/conftest.py: ports 19092/19093,
 # data in .state/test) and stop it at the end, and the edge tests their own

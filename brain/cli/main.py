@@ -18,6 +18,7 @@ from brain.config import ConfigError, load
 EPILOG = """\
 examples:
   brain kafka start                      start the embedded Kafka broker (KRaft) on 127.0.0.1
+  brain demo                             all four industries, one cycle, a short report (= make run)
   brain spark start                      start the warm Spark Connect server on 127.0.0.1:15002
   brain mqtt start                       start the local MQTT broker (mosquitto) for PLCs and gateways
   brain bridge mqtt                      MQTT / Sparkplug B -> Kafka (docs/edge.md)
@@ -262,13 +263,15 @@ def _add_show(sub) -> None:
 
 def _add_delegated(sub) -> None:
     """Subcommands whose arguments and behaviour live with their module."""
-    from brain.cli import ops
+    from brain.cli import demo, ops
     from brain.cli import quality as qcli
     from brain.edge import cli as edge
     from brain.serve import dashboard, metrics_topic, query, trace
     from brain.simulator import cli as sim
 
     specs: list[tuple[str, str, Callable, Callable]] = [
+        ("demo", "the main job once (make run): fresh data for every industry, one cycle, a short report",
+         demo.add_arguments, demo.run),
         ("simulate", "stream realistic factory records into Kafka (or JSON Lines)",
          sim.add_simulate_arguments, sim.run_simulate),
         ("produce", "load a JSON Lines or CSV file into a Kafka topic", sim.add_produce_arguments, sim.run_produce),

@@ -50,6 +50,9 @@ DECISIONS: dict[str, tuple[str, str]] = {
         (HELP, "20,000 records into Kafka take minutes on 2 cores; tests/integration simulator tests run it"),
     "produce readings.jsonl --topic energy.energy_meter": (HELP, "needs the reader's own file"),
     "run --industry energy": (HELP, "a whole cycle takes minutes; tests/e2e run it"),
+    "demo": (HELP, "simulates and runs a whole cycle of every industry (minutes); tests/integration/test_demo.py "
+                   "runs it and compares README's sample output with it"),
+    "demo --json": (HELP, "as demo"),
     "ingest --continuous": (HELP, "runs until Ctrl-C"),
     "reconcile": (RUN, "on the test lake, with the broker"),
     "reconcile --json": (RUN, "as reconcile"),

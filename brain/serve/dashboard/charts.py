@@ -221,34 +221,30 @@ def share_bars(name: str, label: str, rows: Sequence[tuple[str, Sequence[tuple[s
 
 
 def pareto(name: str, label: str, categories: Sequence[str], counts: Sequence[float]) -> str:
-    """Bars in falling order with the cumulative share as a line (the vital few on the left)."""
+    """Horizontal bars in falling order (the vital few on top), each with its count and the cumulative
+    share. Horizontal because codes prefixed by industry ("equipment_manufacturing: SURFACE_FINISH")
+    are far wider than a column under a vertical bar: the label column is sized from the longest."""
     total = sum(counts) or 1.0
-    top = nice_top(max(counts) * 1.08 if counts else 0.0)
-    slot = (W - LEFT - RIGHT) / max(1, len(categories))
-    bw = slot * 0.7
-
-    def x(i: int) -> float:
-        return LEFT + slot * (i + 0.5)
-
-    def y(v: float) -> float:
-        return TOP + (H - TOP - BOTTOM) * (1 - v / top)
-
-    def y_share(s: float) -> float:
-        return TOP + (H - TOP - BOTTOM) * (1 - s)
-
-    body = _ticks(top, num, y) + _x_labels(categories, x, H)
-    cum, line = 0.0, []
+    row_h = 24
+    label_w = max([float(LEFT + 44)] + [text_width(c) + 8 for c in categories])
+    value_w = text_width(num(max(counts, default=0))) + 6
+    share_w = text_width("100.0%") + 4
+    width = max(float(W), label_w + 6 + 160 + value_w + share_w + RIGHT)
+    span = width - RIGHT - share_w - value_w - (label_w + 6)
+    peak = max(counts, default=0) or 1.0
+    height = TOP + row_h * len(categories) + 40
+    body, cum = [], 0.0
     for i, (cat, v) in enumerate(zip(categories, counts)):
         cum += v
-        body.append(f'<rect class="bar" x="{x(i) - bw / 2:.1f}" y="{y(v):.1f}" width="{bw:.1f}" '
-                    f'height="{y(0) - y(v):.1f}" fill="{PALETTE[0]}"><title>{escape(cat)}: {num(v)} '
-                    f'({pct(v / total)})</title></rect>'
-                    f'<text class="value" x="{x(i):.1f}" y="{y(v) - 4:.1f}" text-anchor="middle">{num(v)}</text>')
-        line.append(f"{'M' if i == 0 else 'L'}{x(i):.1f},{y_share(cum / total):.1f}")
-        body.append(f'<text class="share" x="{x(i) + 4:.1f}" y="{y_share(cum / total) - 5:.1f}" '
+        yy, x0 = TOP + i * row_h, label_w + 6
+        w = span * v / peak
+        body.append(f'<text class="tick" x="{label_w:.1f}" y="{yy + 16}" text-anchor="end">{escape(cat)}</text>'
+                    f'<rect class="bar" x="{x0:.1f}" y="{yy + 4}" width="{w:.1f}" height="{row_h - 8}" '
+                    f'fill="{PALETTE[0]}"><title>{escape(cat)}: {num(v)} ({pct(v / total)})</title></rect>'
+                    f'<text class="value" x="{x0 + w + 4:.1f}" y="{yy + 16}">{num(v)}</text>'
+                    f'<text class="share" x="{width - RIGHT:.1f}" y="{yy + 16}" text-anchor="end" '
                     f'fill="{PALETTE[1]}">{pct(cum / total)}</text>')
-    body.append(f'<path class="series" d="{" ".join(line)}" fill="none" stroke="{PALETTE[1]}" stroke-width="2"/>')
-    return _svg(name, label, body + _legend(["defects", "cumulative share"], H))
+    return _svg(name, label, body + _legend(["defects", "cumulative share"], height, width), height, width)
 
 
 def heat_grid(name: str, label: str, rows: Sequence[str], cols: Sequence[str],
