@@ -87,8 +87,13 @@ def legacy_checkpoints(cfg: Config, lanes: list[Lane]) -> list[Path]:
 
 
 def write_batch(spark: "SparkSession", cfg: Config, lanes: list[Lane], kafka_batch: "DataFrame", run_id: str,
-                txn: tuple[str, int], totals: PassTotals) -> None:
-    """One micro-batch: bronze for every record type with records in it, then their fates."""
+                txn: tuple[str, int], totals: PassTotals, replay: bool = True) -> None:
+    """One micro-batch: bronze for every record type with records in it, then their fates.
+
+    ``replay`` false says the checkpoint never planned this batch before: its
+    records are new to the lake, so their fates need no look into quarantine or
+    duplicates for coordinates recorded by someone else (see ``first_new_batch``).
+    """
     from pyspark.sql import functions as F
 
     # Materialised once: bronze and silver are written from the same rows (one ingest_ts).
@@ -98,27 +103,30 @@ def write_batch(spark: "SparkSession", cfg: Config, lanes: list[Lane], kafka_bat
                   .collect()}
         busy = [lane for lane in lanes if counts.get(lane.topic)]
         workers = int(cfg.get("pipeline.pass_writers", 2))
-        started = time.perf_counter()
-        props = {"brain.layer": "bronze", "brain.owner": cfg.get("project.owner")}
-        run_side_by_side([lambda lane=lane: append(spark, str(table_path(cfg, lane.bronze)),
-                                                   bronze.where(F.col("topic") == lane.topic), ["ingest_date"],
-                                                   props, txn) for lane in busy], workers)
-        bronze_s = round(time.perf_counter() - started, 3)
-        kill_point("pass.after_bronze")  # fault suite: bronze committed, nothing cleaned yet
         with ExitStack() as held:
+            # Taken before bronze is written: a backfill or a quarantine move (they take the same
+            # locks) then sees this batch's bronze rows only once their fates are committed too,
+            # which is what lets a new batch skip looking for them in quarantine and duplicates.
             # Sorted, so two writers that each need several of these locks cannot deadlock.
             for name in sorted(lane.silver for lane in busy):
-                held.enter_context(table_lock(cfg, name))  # a backfill or quarantine move must not commit mid-batch
+                held.enter_context(table_lock(cfg, name))
+            started = time.perf_counter()
+            props = {"brain.layer": "bronze", "brain.owner": cfg.get("project.owner")}
+            run_side_by_side([lambda lane=lane: append(spark, str(table_path(cfg, lane.bronze)),
+                                                       bronze.where(F.col("topic") == lane.topic), ["ingest_date"],
+                                                       props, txn) for lane in busy], workers)
+            bronze_s = round(time.perf_counter() - started, 3)
+            kill_point("pass.after_bronze")  # fault suite: bronze committed, nothing cleaned yet
             judged: list = []  # every Judged made, released even when another failed
 
             def judge_lane(lane: Lane):
                 judged.append(judge(spark, cfg, lane.spec, lane.silver, bronze.where(F.col("topic") == lane.topic),
-                                    run_id))
+                                    run_id, known_new=not replay))
                 return judged[-1]
 
             try:
                 batch = run_side_by_side([lambda lane=lane: judge_lane(lane) for lane in busy], workers)
-                write_judged(spark, cfg, batch, run_id, txn, workers)
+                write_judged(spark, cfg, batch, run_id, txn, workers, known_new=not replay)
             finally:
                 for j in judged:
                     j.release()
@@ -135,11 +143,13 @@ def start_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[La
     """Start (not await) the industry's query; each micro-batch adds what it wrote to ``totals``."""
     checkpoint = pass_checkpoint(cfg, industry)
     query_id: list[str] = []
+    first_new = first_new_batch(checkpoint)
 
     def on_batch(batch_df, batch_id):
         if not query_id:  # kept in the checkpoint: stable across restarts, new if the checkpoint is lost
             query_id.append(json.loads((checkpoint / "metadata").read_text().splitlines()[0])["id"])
-        write_batch(spark, cfg, lanes, batch_df, run_id, (query_id[0], int(batch_id)), totals)
+        write_batch(spark, cfg, lanes, batch_df, run_id, (query_id[0], int(batch_id)), totals,
+                    replay=first_new is None or int(batch_id) < first_new)
 
     source = (spark.readStream.format("kafka")
               .option("kafka.bootstrap.servers", cfg.get("kafka.bootstrap_servers"))
@@ -155,6 +165,21 @@ def start_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[La
             .foreachBatch(on_batch)
             .trigger(**trigger_options(cfg))
             .start())
+
+
+def first_new_batch(checkpoint: Path) -> int | None:
+    """The first batch id the query has never planned, or None for a checkpoint that planned none.
+
+    Spark re-runs only a batch whose offsets it wrote and whose commit it did
+    not (a crash mid-batch); its records may already sit in bronze, and a
+    backfill may have recorded their fates. A batch from here on reads
+    offsets no batch read before. A new checkpoint vouches for nothing: it
+    may be a lost one replaced (the lake then holds fates of the records the
+    query reads again), so all its batches are treated as replays until it
+    has a history.
+    """
+    ids = [int(p.name) for p in (checkpoint / "offsets").glob("*") if p.name.isdigit()]
+    return max(ids) + 1 if ids else None
 
 
 @dataclass

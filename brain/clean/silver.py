@@ -121,11 +121,14 @@ class Judged:
 
 
 def judge(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str, bronze_rows: "DataFrame",
-          run_id: str) -> Judged:
+          run_id: str, known_new: bool = False) -> Judged:
     """Each bronze row's fate (silver, quarantine or counted duplicate) and the counts, nothing written.
 
     Materialised: the fates are defined against silver, which the writes change.
     The caller holds the silver table's lock until the writes are done.
+    ``known_new``: the rows were read from Kafka for the first time (a streamed
+    batch that is not a replay) and bronze received them under the same lock,
+    so none of them can be in quarantine yet; the look there is skipped.
     """
     from pyspark.sql import functions as F
 
@@ -152,8 +155,8 @@ def judge(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str
                              limits(cfg).late_horizon_days)
     # A record already in quarantine (e.g. moved there by an expectation)
     # stays there when bronze is reprocessed by a backfill.
-    judged.fated = _not_in_quarantine(spark, cfg, mark_duplicates(_valid(judged.classified, spec, run_id), existing),
-                                      spec.industry).localCheckpoint()
+    fated = mark_duplicates(_valid(judged.classified, spec, run_id), existing)
+    judged.fated = (fated if known_new else _not_in_quarantine(spark, cfg, fated, spec.industry)).localCheckpoint()
     counts = {bool(r["_dup"]): int(r["n"])
               for r in judged.fated.groupBy("_dup").agg(F.count(F.lit(1)).alias("n")).collect()}
     result.inserted, result.duplicates = counts.get(False, 0), counts.get(True, 0)
@@ -173,7 +176,7 @@ def _undeclared(rows: "DataFrame", undeclared: "Column", spec: RecordSpec, silve
 
 
 def write_judged(spark: "SparkSession", cfg: Config, batch: list[Judged], run_id: str,
-                 txn: tuple[str, int] | None, workers: int = 1) -> None:
+                 txn: tuple[str, int] | None, workers: int = 1, known_new: bool = False) -> None:
     """Write a batch's fates: each record type's silver rows, then one commit each for the rows of
     all of them in quarantine, duplicates and touched days (the tables they share).
 
@@ -182,9 +185,13 @@ def write_judged(spark: "SparkSession", cfg: Config, batch: list[Judged], run_id
     crash is skipped where it was already committed. Without ``txn``
     (backfill) every write is a MERGE on its key. ``workers`` silver tables
     are written at a time. The shared writes are timed on the batch's first
-    record type, so its phases still add up.
+    record type, so its phases still add up. ``known_new`` (see ``judge``): no
+    other writer can have recorded these coordinates in quarantine or
+    duplicates, so the streamed appends skip looking for them.
     """
     batch = [j for j in batch if j.result.bronze_rows]
+    seen = (lambda name, rows: rows) if known_new else (
+        lambda name, rows: not_recorded(spark, cfg, name, rows, industry, txn))
     if not batch:
         return
     industries = {j.spec.industry for j in batch}
@@ -202,12 +209,12 @@ def write_judged(spark: "SparkSession", cfg: Config, batch: list[Judged], run_id
     # replay of this batch is just as empty): skip it.
     if any(j.result.quarantined for j in batch) or not streaming_target_exists(cfg, QUARANTINE, txn):
         rows = _union([to_quarantine(j.classified, j.spec) for j in batch])
-        write(spark, str(table_path(cfg, QUARANTINE)), not_recorded(spark, cfg, QUARANTINE, rows, industry, txn),
+        write(spark, str(table_path(cfg, QUARANTINE)), seen(QUARANTINE, rows),
               ["topic", "partition", "offset"], ["industry"],
               {"brain.layer": "quarantine", "brain.owner": cfg.get("project.owner")}, txn)
     if any(j.result.duplicates for j in batch) or not streaming_target_exists(cfg, DUPLICATES, txn):
-        _write_duplicates(spark, cfg, industry, _union([duplicates_frame(j.rows(duplicate=True), j.spec)
-                                                        for j in batch]), txn)
+        _write_duplicates(spark, cfg, seen(DUPLICATES, _union([duplicates_frame(j.rows(duplicate=True), j.spec)
+                                                               for j in batch])), txn)
     clock.lap("write_quarantine_duplicates")
     record_touched(spark, cfg, {j.result.table: sorted(j.result.touched_days) for j in batch}, run_id, txn)
     clock.lap("write_touched_days")
@@ -254,11 +261,11 @@ def _write_silver(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_p
     write(spark, silver_path, new, ["event_id"], list(spec.partition_by), silver_properties(cfg, spec), txn)
 
 
-def _write_duplicates(spark: "SparkSession", cfg: Config, industry: str, rows: "DataFrame",
-                      txn: tuple[str, int] | None) -> None:
-    """``quality.duplicates`` rows (brain.clean.dedupe.duplicates_frame) appended or merged."""
-    write(spark, str(table_path(cfg, DUPLICATES)), not_recorded(spark, cfg, DUPLICATES, rows, industry, txn),
-          ["topic", "partition", "offset"], ["industry"], {"brain.layer": "quality"}, txn)
+def _write_duplicates(spark: "SparkSession", cfg: Config, rows: "DataFrame", txn: tuple[str, int] | None) -> None:
+    """``quality.duplicates`` rows (brain.clean.dedupe.duplicates_frame) appended or merged; a streamed
+    append's rows already cleared of coordinates the table holds (``not_recorded``)."""
+    write(spark, str(table_path(cfg, DUPLICATES)), rows, ["topic", "partition", "offset"], ["industry"],
+          {"brain.layer": "quality"}, txn)
 
 
 @dataclass
@@ -294,7 +301,7 @@ def reclassify(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name
         if found.inserted:
             _write_silver(spark, cfg, spec, silver_path, new, None)
         if found.duplicates:
-            _write_duplicates(spark, cfg, spec.industry, duplicates_frame(dups, spec), None)
+            _write_duplicates(spark, cfg, duplicates_frame(dups, spec), None)
         record_touched(spark, cfg, {silver_name: found.touched_days}, run_id)
     return found
 
