@@ -152,7 +152,10 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = config.load()
     industries = cfg.select_industries(args.industry)
-    say = (lambda m: print(m, file=sys.stderr, flush=True))
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
     with env.Broker(cfg, log=say):
         from brain.simulator.run import run_simulation
         from brain.spark import get_session
