@@ -1,15 +1,18 @@
-"""Where a small cycle's Spark jobs come from: a warm run_cycle, job by job, grouped by the line that ran them.
+"""Where a small cycle's Spark jobs come from: a warm run_cycle, job by job, grouped by the step that ran them.
 
-    python -m bench.profile_cycle [--records 2000] [--industry all] [--json]
+    python -m bench.profile_cycle [--records 2000] [--industry all] [--top 40] [--json]
 
 Runs in the bench's isolated world (its own broker on the bench port, a
 fresh lake): simulates ``--records`` records (5 % bad), runs one cycle to
 warm the session, simulates as many again and profiles the second cycle
 from Spark's event log. Job counts do not depend on the machine's load, so
 they compare two commits even on a busy machine; job seconds and wall time
-do not. A job's "where" is the first project frame that submitted it
-(Spark's ``callSite.short``); its "what" is Delta's description when it set
-one (snapshot rebuilds, file filtering) and the action otherwise.
+do not, and fewer jobs is not always less work (adaptive execution submits
+each shuffle stage as a job of its own; docs/benchmarks.md). A job's step is
+the label of the pipeline function that caused it (STEPS below, nested as
+"publish > gold table"; a streamed batch's jobs sit under its query's run
+id); its "what" is Delta's description when it set one (snapshot rebuilds,
+file filtering) and the action otherwise.
 """
 
 from __future__ import annotations
