@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -12,17 +13,22 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
+LINEAGE_LISTENER = "io.openlineage.spark.agent.OpenLineageSparkListener"
+LINEAGE_JAR = "openlineage-spark_"
+
+
 def session_conf(cfg: Config) -> dict[str, str]:
     """Every Spark setting we apply, as plain strings (pure; testable without a JVM)."""
     # The clean stage's whole-stage code (classify's checks) is one method of ~27 kB of
     # bytecode; HotSpot never JIT-compiles a method over 8 kB unless told to, so the stage
     # ran interpreted (2-3 x slower). Executors run that code on a cluster, drivers locally.
     jit = "-XX:-DontCompileHugeMethods" if cfg.get("spark.jit_huge_methods", type_=bool) else ""
+    lineage = bool(cfg.get("lineage.enabled", False, type_=bool))
     jvm_flags = f"{jit} {cfg.get('spark.java_options', '') or ''}".strip()
     conf = {
         "spark.master": cfg.get("spark.master", type_=str),
         "spark.app.name": str(cfg.get("spark.app_name", "enterprise-brain")),
-        "spark.jars": ",".join(str(j) for j in spark_jars(cfg)),
+        "spark.jars": ",".join(str(j) for j in spark_jars(cfg) if lineage or not j.name.startswith(LINEAGE_JAR)),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.warehouse.dir": str(cfg.path("lake.root") / "_warehouse"),
@@ -47,8 +53,27 @@ def session_conf(cfg: Config) -> dict[str, str]:
             f"-Dlog4j2.configurationFile={cfg.root / 'conf' / 'spark-log4j2.properties'} {jvm_flags}").strip(),
         "spark.executor.extraJavaOptions": jvm_flags,
     }
+    if lineage:
+        conf.update(lineage_conf(cfg))
     for key, value in (cfg.get("spark.extra_conf", {}) or {}).items():
         conf[str(key)] = str(value)
+    return conf
+
+
+def lineage_conf(cfg: Config) -> dict[str, str]:
+    """The OpenLineage listener's settings: every Spark job's run events to lineage.url, or to a file."""
+    conf = {
+        "spark.extraListeners": LINEAGE_LISTENER,
+        "spark.openlineage.namespace": str(cfg.get("lineage.namespace", type_=str)),
+    }
+    url = str(cfg.get("lineage.url", "") or "")
+    if url:
+        conf |= {"spark.openlineage.transport.type": "http", "spark.openlineage.transport.url": url}
+    else:
+        # One file per driver process: the Java file transport appends without locking, and
+        # two drivers (brain run next to an Airflow task) appending to one file could interleave.
+        location = cfg.path("lineage.dir") / f"spark-{os.getpid()}.jsonl"
+        conf |= {"spark.openlineage.transport.type": "file", "spark.openlineage.transport.location": str(location)}
     return conf
 
 
@@ -56,9 +81,12 @@ def get_session(cfg: Config) -> "SparkSession":
     """The process-wide session (created on first use, reused after)."""
     from pyspark.sql import SparkSession
 
+    conf = session_conf(cfg)
     builder = SparkSession.builder
-    for key, value in session_conf(cfg).items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
+    if "spark.openlineage.transport.location" in conf:
+        os.makedirs(os.path.dirname(conf["spark.openlineage.transport.location"]), exist_ok=True)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(str(cfg.get("spark.log_level", "WARN")))
     return spark
