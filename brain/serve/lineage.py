@@ -172,10 +172,6 @@ def add_arguments(p) -> None:
     group.add_argument("--upstream", action="store_true", help="only where its rows came from")
     group.add_argument("--downstream", action="store_true", help="only what was made from it")
     p.add_argument("--json", action="store_true", help="machine-readable result")
-    p.epilog = ("examples:\n"
-                "  brain lineage silver.energy_meter              bronze table and Kafka topic up, gold down\n"
-                "  brain lineage gold.enterprise_brain --upstream  every table and topic it came from\n"
-                "  brain lineage energy.energy_meter --downstream --json   a topic's tables, machine-readable")
 
 
 def run_cli(args, cfg: Config) -> int:
