@@ -233,7 +233,8 @@ def publish_enterprise(cfg: Config) -> list[dict]:
         r = publish_gold(spark, cfg, energy_intensity.GOLD_TABLE, cross,
                          energy_intensity.daily_site_energy_per_tonne, days)
         reports.append({"table": r.table, "days": [str(d) for d in r.days], "rows": r.rows})
-        lineage_events.derived(cfg, "enterprise.publish.energy_per_tonne", cross.values(), r.table)
+        if r.days:
+            lineage_events.derived(cfg, "enterprise.publish.energy_per_tonne", cross.values(), r.table)
     report = run_publish(spark, cfg, lines, days)
     if report["days"]:
         for name, sources in lineage_events.enterprise_sources(lines).items():

@@ -16,11 +16,12 @@ import os
 from datetime import datetime, timezone
 from typing import Iterable
 
+from brain import __version__
 from brain.config import Config
 from brain.lake.tables import table_path
 
 log = logging.getLogger(__name__)
-PRODUCER = "https://github.com/enterprise-brain/enterprise-brain"
+PRODUCER = f"urn:enterprise-brain:brain.pipeline:{__version__}"  # a URI, as the spec asks; no web page of ours
 
 
 def enabled(cfg: Config) -> bool:
