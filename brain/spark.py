@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from brain.config import Config
-from brain.jars import spark_jars
+from brain.jars import JarsMissing, jar_dir, spark_jars
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -54,6 +54,10 @@ def session_conf(cfg: Config) -> dict[str, str]:
         "spark.executor.extraJavaOptions": jvm_flags,
     }
     if lineage:
+        if not any(j.name.startswith(LINEAGE_JAR) for j in spark_jars(cfg)):
+            # Spark would fail later with a bare ClassNotFoundException for the listener.
+            raise JarsMissing(f"lineage.enabled needs {LINEAGE_JAR.rstrip('_')} in {jar_dir(cfg, 'spark')}; "
+                              "run `make jars` (jvm/spark/pom.xml lists it)")
         conf.update(lineage_conf(cfg))
     for key, value in (cfg.get("spark.extra_conf", {}) or {}).items():
         conf[str(key)] = str(value)

@@ -80,7 +80,8 @@ def _typed(event: dict):
     from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 
     return RunEvent(eventType=RunState.COMPLETE, eventTime=event["eventTime"], producer=PRODUCER,
-                    run=Run(runId=event["run"]["runId"]), job=Job(**{k: event["job"][k] for k in ("namespace", "name")}),
+                    run=Run(runId=event["run"]["runId"]),
+                    job=Job(namespace=event["job"]["namespace"], name=event["job"]["name"]),
                     inputs=[InputDataset(d["namespace"], d["name"]) for d in event["inputs"]],
                     outputs=[OutputDataset(d["namespace"], d["name"]) for d in event["outputs"]])
 

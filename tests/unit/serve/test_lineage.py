@@ -148,3 +148,47 @@ def test_airflow_env_configures_the_openlineage_provider(tmp_path):
     transport = json.loads(env["AIRFLOW__OPENLINEAGE__TRANSPORT"])
     assert transport == {"type": "file", "log_file_path": str(tmp_path / "lineage" / "airflow"), "append": False}
     assert env["AIRFLOW__OPENLINEAGE__NAMESPACE"] == "enterprise-brain"
+
+
+def test_lineage_on_without_the_jar_says_to_run_make_jars(tmp_path):
+    from brain.jars import JarsMissing
+
+    spark_dir = tmp_path / "jars" / "spark"
+    spark_dir.mkdir(parents=True)
+    for name in ("delta-spark_4.2_2.13-4.4.0", "delta-storage-4.4.0", "spark-sql-kafka-0-10_2.13-4.2.0",
+                 "kafka-clients-3.9.2"):
+        (spark_dir / f"{name}.jar").touch()
+    cfg = _cfg(tmp_path, BRAIN__PATHS__JARS=str(tmp_path / "jars"))
+    assert "spark.extraListeners" not in session_conf(cfg)
+    with pytest.raises(JarsMissing, match="make jars"):
+        session_conf(_cfg(tmp_path, BRAIN__PATHS__JARS=str(tmp_path / "jars"), BRAIN__LINEAGE__ENABLED="true"))
+
+
+def test_with_a_url_the_events_go_over_http_not_to_files(tmp_path):
+    """A real local HTTP endpoint (as Marquez would be) receives the event the client posts."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    got = []
+
+    class Lineage(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            got.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+            self.send_response(201)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Lineage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        cfg = _cfg(tmp_path, BRAIN__LINEAGE__ENABLED="true",
+                   BRAIN__LINEAGE__URL=f"http://127.0.0.1:{server.server_port}")
+        lineage_events.emit(cfg, "energy.clean.energy_meter", [("file", "/b")], [("file", "/s")])
+    finally:
+        server.shutdown()
+    [(path, event)] = got
+    assert path == "/api/v1/lineage" and event["job"]["name"] == "energy.clean.energy_meter"
+    assert event["inputs"][0]["name"] == "/b" and event["outputs"][0]["name"] == "/s"
+    assert not (tmp_path / "lineage").exists()
