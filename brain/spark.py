@@ -76,6 +76,7 @@ def lineage_conf(cfg: Config) -> dict[str, str]:
     else:
         # One file per driver process: the Java file transport appends without locking, and
         # two drivers (brain run next to an Airflow task) appending to one file could interleave.
+        # It creates the folder itself.
         location = cfg.path("lineage.dir") / f"spark-{os.getpid()}.jsonl"
         conf |= {"spark.openlineage.transport.type": "file", "spark.openlineage.transport.location": str(location)}
     return conf
@@ -85,12 +86,9 @@ def get_session(cfg: Config) -> "SparkSession":
     """The process-wide session (created on first use, reused after)."""
     from pyspark.sql import SparkSession
 
-    conf = session_conf(cfg)
     builder = SparkSession.builder
-    for key, value in conf.items():
+    for key, value in session_conf(cfg).items():
         builder = builder.config(key, value)
-    if "spark.openlineage.transport.location" in conf:
-        os.makedirs(os.path.dirname(conf["spark.openlineage.transport.location"]), exist_ok=True)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(str(cfg.get("spark.log_level", "WARN")))
     return spark

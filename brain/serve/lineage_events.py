@@ -99,6 +99,8 @@ def ingest(cfg: Config, industry: str, lanes, out: dict) -> None:
     (the pass judges the rows it appends to bronze, so bronze is what silver came from)."""
     from brain.lake.tables import DUPLICATES, QUARANTINE
 
+    if not enabled(cfg):
+        return
     moved = {c["table"] for c in out.get("clean", []) if c.get("bronze_rows")}
     moved |= {i["table"] for i in out.get("ingest", []) if i.get("rows")}
     for lane in lanes:
@@ -116,6 +118,8 @@ def publish(cfg: Config, industry: str, sources: dict[str, tuple[str, ...]], res
     and the quarantine and duplicates next to them."""
     from brain.lake.tables import DUPLICATES, QUARANTINE
 
+    if not enabled(cfg):
+        return
     everything = sorted({s for names in sources.values() for s in names} | {QUARANTINE, DUPLICATES})
     for r in results:
         if r.get("days"):
@@ -128,6 +132,8 @@ def derived(cfg: Config, job: str, inputs: Iterable[str], output: str) -> None:
     """A table computed from other lake tables (the enterprise brain, cross-industry gold)."""
     from brain.lake.tables import is_delta
 
+    if not enabled(cfg):  # spare the existence checks
+        return
     emit(cfg, job, [table_dataset(cfg, t) for t in inputs if is_delta(table_path(cfg, t))],
          [table_dataset(cfg, output)])
 

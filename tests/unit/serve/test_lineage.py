@@ -192,3 +192,28 @@ def test_with_a_url_the_events_go_over_http_not_to_files(tmp_path):
     assert path == "/api/v1/lineage" and event["job"]["name"] == "energy.clean.energy_meter"
     assert event["inputs"][0]["name"] == "/b" and event["outputs"][0]["name"] == "/s"
     assert not (tmp_path / "lineage").exists()
+
+
+def test_stage_events_link_topic_bronze_silver_gold_only_for_lanes_that_moved_rows(tmp_path):
+    from types import SimpleNamespace
+
+    cfg = _cfg(tmp_path, BRAIN__LINEAGE__ENABLED="true")
+    lanes = [SimpleNamespace(topic="energy.energy_meter", bronze="bronze.energy_meter", silver="silver.energy_meter"),
+             SimpleNamespace(topic="energy.other", bronze="bronze.energy_other", silver="silver.energy_other")]
+    lineage_events.ingest(cfg, "energy", lanes, {
+        "ingest": [{"table": "bronze.energy_meter", "rows": 3}, {"table": "bronze.energy_other", "rows": 0}],
+        "clean": [{"table": "silver.energy_meter", "bronze_rows": 3}]})
+    lineage_events.publish(cfg, "energy", {"gold.energy_daily_site": ("silver.energy_meter",)}, [
+        {"table": "gold.energy_daily_site", "days": ["2026-12-01"]}, {"table": "gold.data_quality_daily",
+                                                                      "days": ["2026-12-01"]},
+        {"table": "gold.energy_hourly_site", "days": []}])
+    g = lineage.build_graph(lineage.read_events(tmp_path / "lineage"))
+    root = tmp_path / "lake"
+    names = {lineage.label(d, root) for d in g.datasets()}
+    assert "bronze.energy_other" not in names and "gold.energy_hourly_site" not in names
+    down = [lineage.label(h.dataset, root) for h in lineage.walk(g, (KAFKA, "energy.energy_meter"), "downstream")]
+    assert down[:2] == ["bronze.energy_meter", "quality.duplicates"]
+    assert {"silver.energy_meter", "silver.quarantine", "gold.energy_daily_site",
+            "gold.data_quality_daily"} <= set(down)
+    up = {lineage.label(h.dataset, root) for h in lineage.walk(g, _path(root, "gold.data_quality_daily"), "upstream")}
+    assert {"silver.energy_meter", "silver.quarantine", "quality.duplicates"} <= up
