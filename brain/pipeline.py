@@ -46,11 +46,15 @@ def ingest(cfg: Config, industry: str, run_id: str | None = None, recover: bool 
     """
     from brain.clean.industry_pass import run_pass
     from brain.clean.shared_tables import ensure_shared_tables
+    from brain.serve import lineage_events
 
     spark = _spark(cfg)
     ensure_shared_tables(spark, cfg)
-    out = run_pass(spark, cfg, industry, lanes(cfg, industry), run_id or new_run_id(), recover, log)
-    return {"ingest": [asdict(r) for r in out.ingest], "clean": out.clean}
+    ways = lanes(cfg, industry)
+    out = run_pass(spark, cfg, industry, ways, run_id or new_run_id(), recover, log)
+    report = {"ingest": [asdict(r) for r in out.ingest], "clean": out.clean}
+    lineage_events.ingest(cfg, industry, ways, report)
+    return report
 
 
 def stream(cfg: Config, industry_names: list[str], run_id: str, log=print, report_every_s: float = 30.0) -> None:
@@ -179,13 +183,18 @@ def publish(cfg: Config, industry: str) -> list[dict]:
     ``{"blocked": True, ...}`` entry instead (no raise: other industries still publish)."""
     from brain.gold.publish import publish_industry
     from brain.quality import gate
+    from brain.serve import lineage_events
 
     module = industries.load(cfg, industry)
     state = gate.read_state(_spark(cfg), cfg, industry)
     if not state.is_open:
         return [gate.blocked_result(state)]
     results = publish_industry(_spark(cfg), cfg, industry, module)
-    return [{"table": r.table, "days": [str(d) for d in r.days], "rows": r.rows} for r in results]
+    report = [{"table": r.table, "days": [str(d) for d in r.days], "rows": r.rows} for r in results]
+    lineage_events.publish(cfg, industry, {
+        gold: tuple(silver_table(industry, rt) for rt in (spec[0] if isinstance(spec[0], tuple) else (spec[0],)))
+        for gold, spec in module.GOLD.items()}, report)
+    return report
 
 
 def validate_gold(cfg: Config, published: dict[str, list[dict]]) -> list[dict]:
@@ -211,7 +220,9 @@ def publish_enterprise(cfg: Config) -> list[dict]:
     from brain.gold.enterprise import publish_enterprise as run_publish
     from brain.gold.metrics import energy_intensity
     from brain.gold.publish import publish as publish_gold
-    from brain.serve.metrics_topic import announce
+    from brain.serve import lineage_events
+    from brain.serve.metrics_topic import SOURCE, SOURCE_HOURLY, announce
+    from brain.serve.metrics_topic import topic as metrics_topic
 
     spark = _spark(cfg)
     lines = line_tables({ind: industries.load(cfg, ind).GOLD for ind in cfg.industry_names()})
@@ -222,9 +233,16 @@ def publish_enterprise(cfg: Config) -> list[dict]:
         r = publish_gold(spark, cfg, energy_intensity.GOLD_TABLE, cross,
                          energy_intensity.daily_site_energy_per_tonne, days)
         reports.append({"table": r.table, "days": [str(d) for d in r.days], "rows": r.rows})
+        if r.days:
+            lineage_events.derived(cfg, "enterprise.publish.energy_per_tonne", cross.values(), r.table)
     report = run_publish(spark, cfg, lines, days)
+    if report["days"]:
+        for name, sources in lineage_events.enterprise_sources(lines).items():
+            lineage_events.derived(cfg, f"enterprise.publish.{name.split('.', 1)[1]}", sources, name)
     # Subscribers to brain.metrics hear of exactly the site-days just rebuilt (none: nothing sent).
     report["announced"] = announce(cfg, days=report["days"]) if report["days"] else 0
+    if report["announced"]:
+        lineage_events.announced(cfg, [SOURCE, SOURCE_HOURLY], metrics_topic(cfg))
     return [report, *reports]  # the enterprise report first: callers and the DAG read it as [0]
 
 

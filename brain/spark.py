@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
 from brain.config import Config
-from brain.jars import spark_jars
+from brain.jars import JarsMissing, jar_dir, spark_jars
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+
+LINEAGE_LISTENER = "io.openlineage.spark.agent.OpenLineageSparkListener"
+LINEAGE_JAR = "openlineage-spark_"
 
 
 def session_conf(cfg: Config) -> dict[str, str]:
@@ -18,11 +23,12 @@ def session_conf(cfg: Config) -> dict[str, str]:
     # bytecode; HotSpot never JIT-compiles a method over 8 kB unless told to, so the stage
     # ran interpreted (2-3 x slower). Executors run that code on a cluster, drivers locally.
     jit = "-XX:-DontCompileHugeMethods" if cfg.get("spark.jit_huge_methods", type_=bool) else ""
+    lineage = bool(cfg.get("lineage.enabled", False, type_=bool))
     jvm_flags = f"{jit} {cfg.get('spark.java_options', '') or ''}".strip()
     conf = {
         "spark.master": cfg.get("spark.master", type_=str),
         "spark.app.name": str(cfg.get("spark.app_name", "enterprise-brain")),
-        "spark.jars": ",".join(str(j) for j in spark_jars(cfg)),
+        "spark.jars": ",".join(str(j) for j in spark_jars(cfg) if lineage or not j.name.startswith(LINEAGE_JAR)),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.warehouse.dir": str(cfg.path("lake.root") / "_warehouse"),
@@ -47,8 +53,32 @@ def session_conf(cfg: Config) -> dict[str, str]:
             f"-Dlog4j2.configurationFile={cfg.root / 'conf' / 'spark-log4j2.properties'} {jvm_flags}").strip(),
         "spark.executor.extraJavaOptions": jvm_flags,
     }
+    if lineage:
+        if not any(j.name.startswith(LINEAGE_JAR) for j in spark_jars(cfg)):
+            # Spark would fail later with a bare ClassNotFoundException for the listener.
+            raise JarsMissing(f"lineage.enabled needs {LINEAGE_JAR.rstrip('_')} in {jar_dir(cfg, 'spark')}; "
+                              "run `make jars` (jvm/spark/pom.xml lists it)")
+        conf.update(lineage_conf(cfg))
     for key, value in (cfg.get("spark.extra_conf", {}) or {}).items():
         conf[str(key)] = str(value)
+    return conf
+
+
+def lineage_conf(cfg: Config) -> dict[str, str]:
+    """The OpenLineage listener's settings: every Spark job's run events to lineage.url, or to a file."""
+    conf = {
+        "spark.extraListeners": LINEAGE_LISTENER,
+        "spark.openlineage.namespace": str(cfg.get("lineage.namespace", type_=str)),
+    }
+    url = str(cfg.get("lineage.url", "") or "")
+    if url:
+        conf |= {"spark.openlineage.transport.type": "http", "spark.openlineage.transport.url": url}
+    else:
+        # One file per driver process: the Java file transport appends without locking, and
+        # two drivers (brain run next to an Airflow task) appending to one file could interleave.
+        # It creates the folder itself.
+        location = cfg.path("lineage.dir") / f"spark-{os.getpid()}.jsonl"
+        conf |= {"spark.openlineage.transport.type": "file", "spark.openlineage.transport.location": str(location)}
     return conf
 
 

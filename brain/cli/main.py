@@ -28,6 +28,7 @@ examples:
   brain doctor                           check Java, jars, Kafka, Spark+Delta, GX, Airflow
   brain query "SELECT * FROM gold.enterprise_brain"   analyst SQL (DuckDB fast path, Spark fallback)
   brain trace --lot LOT-S1-sugar-001234  batches and shipments made from a lot
+  brain lineage silver.energy_meter      topic -> bronze -> silver -> gold, from OpenLineage events
   brain report                           offline HTML dashboard in reports/index.html
 
 Configuration: conf/defaults.yaml + conf/env/$BRAIN_ENV.yaml (default local);
@@ -266,7 +267,7 @@ def _add_delegated(sub) -> None:
     from brain.cli import demo, ops
     from brain.cli import quality as qcli
     from brain.edge import cli as edge
-    from brain.serve import dashboard, metrics_topic, query, trace
+    from brain.serve import dashboard, lineage, metrics_topic, query, trace
     from brain.simulator import cli as sim
 
     specs: list[tuple[str, str, Callable, Callable]] = [
@@ -292,6 +293,8 @@ def _add_delegated(sub) -> None:
          query.add_arguments, query.run_cli),
         ("trace", "material genealogy: a lot forward to batches and shipments, a shipment back to lots",
          trace.add_arguments, trace.run_cli),
+        ("lineage", "where a table's rows came from and went: Kafka topics and tables, from OpenLineage events",
+         lineage.add_arguments, lineage.run_cli),
         ("report", "write the offline HTML dashboard (reports/index.html)", dashboard.add_arguments,
          dashboard.run_cli),
         ("announce", "send gold.enterprise_brain to Kafka topic brain.metrics, per site-day then per site-hour",
@@ -354,6 +357,9 @@ EXAMPLES = {
               "brain query --tables                     every table you can query"],
     "trace": ["brain trace --lot LOT-S1-sugar-001234    batches and shipments made from a lot",
               "brain trace --shipment SHP-1             back from a shipment to its lots"],
+    "lineage": ["brain lineage silver.energy_meter              its bronze table and Kafka topic up, gold down",
+                "brain lineage gold.enterprise_brain --upstream  every table and topic it came from",
+                "brain lineage energy.energy_meter --downstream --json   a topic's tables, machine-readable"],
     "announce": ["brain announce                           the latest days of gold.enterprise_brain",
                  "brain announce --day 2026-11-03 --json  one day again, machine-readable"],
     "airflow-env": ['eval "$(brain airflow-env)"; airflow standalone'],

@@ -7,6 +7,7 @@ DAG folder and SQLite metadata database.
 
 from __future__ import annotations
 
+import json
 import os
 
 from brain.config import Config
@@ -23,7 +24,22 @@ def airflow_env(cfg: Config) -> dict[str, str]:
         # Airflow 3 is LocalExecutor with parallelism 1 on SQLite.
         "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", "2"),
         "BRAIN_HOME": str(cfg.root),
+        **openlineage_env(cfg),
     }
+
+
+def openlineage_env(cfg: Config) -> dict[str, str]:
+    """apache-airflow-providers-openlineage: task run events where the Spark jobs' go (docs/lineage.md)."""
+    if not cfg.get("lineage.enabled", False, type_=bool):
+        return {"AIRFLOW__OPENLINEAGE__DISABLED": "True"}
+    url = str(cfg.get("lineage.url", "") or "")
+    # The file transport without append writes each event to its own file (<path>-<time>.json):
+    # task processes run side by side and never share a file.
+    transport = ({"type": "http", "url": url} if url else
+                 {"type": "file", "log_file_path": str(cfg.path("lineage.dir") / "airflow"), "append": False})
+    return {"AIRFLOW__OPENLINEAGE__DISABLED": "False",
+            "AIRFLOW__OPENLINEAGE__NAMESPACE": str(cfg.get("lineage.namespace", type_=str)),
+            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport)}
 
 
 def apply(cfg: Config) -> None:

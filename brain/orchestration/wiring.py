@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from airflow.sdk import Asset
 
 from brain.config import load
-from brain.lake.tables import silver_table
+from brain.lake.tables import silver_table, table_path
 
 START_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -31,13 +31,15 @@ def default_args(cfg) -> dict:
     }
 
 
-def silver_asset(industry: str, record_type: str) -> Asset:
+def silver_asset(cfg, industry: str, record_type: str) -> Asset:
+    """The silver table as a ``file://`` Asset of its Delta path: the URI form Airflow's OpenLineage
+    integration turns into the dataset (``file``, path) the Spark listener names the same table by."""
     name = silver_table(industry, record_type)
-    return Asset(name=name, uri=f"x-brain://lake/{name.replace('.', '/')}", group="silver")
+    return Asset(name=name, uri=table_path(cfg, name).absolute().as_uri(), group="silver")
 
 
 def silver_assets(cfg, industry: str) -> list[Asset]:
-    return [silver_asset(industry, rt) for rt in cfg.get(f"industries.{industry}.record_types")]
+    return [silver_asset(cfg, industry, rt) for rt in cfg.get(f"industries.{industry}.record_types")]
 
 
 def current_run_id() -> str:

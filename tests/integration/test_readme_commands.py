@@ -66,6 +66,9 @@ DECISIONS: dict[str, tuple[str, str]] = {
     "show silver.quarantine": (RUN, "on the test lake"),
     "query SELECT site, event_date, oee FROM gold.enterprise_brain ORDER BY event_date": (RUN, "on the test lake"),
     "trace --lot L-123": (RUN, "the test lake has lot L-123"),
+    "lineage silver.energy_meter": (HELP, "answers from a lineage-enabled run's events; "
+                                          "tests/integration/test_lineage.py runs one and then it"),
+    "lineage silver.energy_meter --json": (HELP, "as lineage silver.energy_meter"),
     "report": (RUN, "writes to a temporary folder"),
     "announce": (RUN, "to this test's prefixed brain.metrics topic"),
     "quality": (RUN, "the scorecard of the test lake"),

@@ -14,8 +14,8 @@ REPORTING = [["run"], ["ingest"], ["backfill", "--start", "2026-01-01", "--end",
              ["show", "gold.x"], ["report"], ["announce"], ["reconcile"], ["doctor"], ["quality"],
              ["quality", "score"], ["quality", "gate"], ["trace", "--lot", "L"], ["kafka", "status"],
              ["spark", "status"], ["mqtt", "status"], ["bridge", "status"], ["bridge", "mqtt"],
-             ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "replay"],
-             ["topics", "list"], ["simulate"], ["produce", "f.jsonl", "--topic", "t"], ["demo"]]
+             ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "replay"], ["topics", "list"],
+             ["simulate"], ["produce", "f.jsonl", "--topic", "t"], ["demo"], ["lineage", "silver.x"]]
 
 
 def test_bare_quality_is_the_scorecard_and_keeps_its_options():

@@ -77,3 +77,12 @@ def test_parsing_imports_no_heavy_library():
                          timeout=300, check=True)
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert loaded == []
+
+
+def test_silver_assets_are_file_uris_of_their_delta_tables(dagbag):
+    """The URI form Airflow's OpenLineage integration maps to the dataset Spark names the table by."""
+    from brain.lake.tables import table_path
+
+    cfg = config.load()
+    for asset in dagbag.dags["brain_energy"].get_task("validate").outlets:
+        assert asset.uri == table_path(cfg, asset.name).absolute().as_uri()
