@@ -138,7 +138,8 @@ def earlier_days(spark: "SparkSession", cfg: Config, record_type: str, silver_na
 
 def publish(spark: "SparkSession", cfg: Config, gold_name: str, sources: dict[str, str], transform,
             days: list[date], scope: dict[str, str] | None = None,
-            silver: dict[str, "DataFrame"] | None = None) -> PublishResult:
+            silver: dict[str, "DataFrame"] | None = None, rows_of=None,
+            kept: dict[str, "DataFrame"] | None = None) -> PublishResult:
     """Recompute ``days`` of one gold table from its silver sources (record type -> table).
 
     ``scope`` (column -> value, e.g. {"industry": "raw_materials"}) is for a table
@@ -146,23 +147,34 @@ def publish(spark: "SparkSession", cfg: Config, gold_name: str, sources: dict[st
     replaced. The scope columns are partition columns too, so writers of
     different scopes never conflict. ``silver`` (table -> rows) are sources
     already read (``read_sources``): they must hold every day this table needs.
+    ``rows_of`` = (rows of another gold table for exactly these days, a
+    transform over them) replaces ``transform`` over silver (a roll-up of a
+    table just computed). ``kept`` receives the computed rows under the
+    table's name, for roll-ups of it.
     """
     from pyspark.sql import functions as F
 
     if not days:
         return PublishResult(gold_name, (), 0)
-    frames = []
-    for record_type, silver_name in sources.items():
-        wanted = sorted(source_days(record_type, days))
-        if silver is not None and silver_name in silver:
-            frames.append(silver[silver_name].where(F.col("event_date").isin(wanted)))
-            continue
-        path = table_path(cfg, silver_name)
-        if not is_delta(path):
-            return PublishResult(gold_name, (), 0)  # a source has no data yet
-        frames.append(spark.read.format("delta").load(str(path)).where(F.col("event_date").isin(wanted)))
-    out = (transform(*frames).where(F.col("event_date").isin(days))
+    if rows_of is not None:
+        base, over = rows_of
+        computed = over(base.drop("computed_at"))
+    else:
+        frames = []
+        for record_type, silver_name in sources.items():
+            wanted = sorted(source_days(record_type, days))
+            if silver is not None and silver_name in silver:
+                frames.append(silver[silver_name].where(F.col("event_date").isin(wanted)))
+                continue
+            path = table_path(cfg, silver_name)
+            if not is_delta(path):
+                return PublishResult(gold_name, (), 0)  # a source has no data yet
+            frames.append(spark.read.format("delta").load(str(path)).where(F.col("event_date").isin(wanted)))
+        computed = transform(*frames)
+    out = (computed.where(F.col("event_date").isin(days))
            .withColumn("computed_at", F.current_timestamp()).localCheckpoint())
+    if kept is not None:
+        kept[gold_name] = out
     path = str(table_path(cfg, gold_name))
     scope = scope or {}
     if any("'" in str(v) or "\\" in str(v) for v in scope.values()):
@@ -200,6 +212,11 @@ def read_sources(spark: "SparkSession", cfg: Config, wanted: dict[str, set[date]
     return out
 
 
+def _options(options: dict) -> dict:
+    """A GOLD entry's options that ``publish`` takes as they are (``rows_of`` is resolved by the caller)."""
+    return {k: v for k, v in options.items() if k != "rows_of"}
+
+
 def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) -> list[PublishResult]:
     """Recompute every gold table of the industry, and its data-quality scorecard,
     for the days its new silver data touched."""
@@ -226,17 +243,34 @@ def publish_industry(spark: "SparkSession", cfg: Config, industry: str, module) 
         for rt, name in sources.items():
             wanted[name] |= source_days(rt, days)
     silver = read_sources(spark, cfg, wanted)
+    # Roll-ups whose base table is published too, over the same days, are computed from its rows
+    # afterwards; any other table (and a roll-up whose base is not) from silver, side by side.
+    days_of = {g: d for g, _, _, d, _ in plan}
+    rolled = {g for g, _, _, d, o in plan if "rows_of" in o and days_of.get(o["rows_of"][0]) == d}
+    bases = {o["rows_of"][0] for g, _, _, _, o in plan if g in rolled}
+    kept: dict[str, "DataFrame"] = {}
+    workers = int(cfg.get("pipeline.gold_writers", 1))
+
+    def job(g, s, t, d, o):
+        if g not in rolled:
+            return lambda: publish(spark, cfg, g, s, t, d, silver=silver, kept=kept if g in bases else None,
+                                   **_options(o))
+        base, over = o["rows_of"]
+        return lambda: publish(spark, cfg, g, s, t, d, silver=silver, **_options(o),
+                               rows_of=(kept[base], over) if base in kept else None)
+
     try:
-        jobs = [lambda g=g, s=s, t=t, d=d, o=o: publish(spark, cfg, g, s, t, d, silver=silver, **o)
-                for g, s, t, d, o in plan]
+        first = [job(*p) for p in plan if p[0] not in rolled]
         if all_days:  # first: the longest write (it reads quarantine and duplicates too) starts first
-            jobs.insert(0, lambda: PublishResult(SCORECARD, tuple(all_days),
-                                                 publish_scorecard(spark, cfg, industry, all_days, silver=silver)))
-        results = run_side_by_side(jobs, int(cfg.get("pipeline.gold_writers", 1)))
-        if all_days:
-            results.append(results.pop(0))  # reported after the gold tables, as before
+            first.insert(0, lambda: PublishResult(SCORECARD, tuple(all_days),
+                                                  publish_scorecard(spark, cfg, industry, all_days, silver=silver)))
+        done = run_side_by_side(first, workers)
+        done += run_side_by_side([job(*p) for p in plan if p[0] in rolled], workers)
+        by_table = {r.table: r for r in done}
+        # Reported in the GOLD order, the scorecard last, as before.
+        results = [by_table[g] for g, *_ in plan] + ([by_table[SCORECARD]] if all_days else [])
     finally:
-        for df in silver.values():
+        for df in [*silver.values(), *kept.values()]:
             df.unpersist()
     # One commit for every table of the industry: each is a Delta commit's fixed cost.
     stamp_published(spark, cfg, [m for rt, name in tables.items() if pending[rt]

@@ -101,16 +101,28 @@ def enterprise_oee(lines: "DataFrame") -> "DataFrame":
 
 
 def gold_transforms(industry: str) -> dict:
-    """The roll-up gold tables of a producing industry: (source record types, transform)."""
+    """The roll-up gold tables of a producing industry: (source record types, transform, options).
+
+    Each transform computes its table from silver; ``rows_of`` names the line
+    table and the roll-up over its rows, which the publish uses instead when it
+    has just computed that line table for the same days (line OEE is the
+    costliest gold plan; computing it once instead of three times per publish).
+    """
     from brain.gold.kpi.columns import daily_line_oee
 
+    lines = f"gold.{industry}_oee_daily_line"
+
+    def site_of(line_rows):
+        return site_oee(line_rows, registered_lines(industry))
+
     def site(production, machine_state):
-        return site_oee(daily_line_oee(production, machine_state), registered_lines(industry))
+        return site_of(daily_line_oee(production, machine_state))
 
     def enterprise(production, machine_state):
         return enterprise_oee(daily_line_oee(production, machine_state))
 
     return {
-        f"gold.{industry}_oee_daily_site": (("production", "machine_state"), site),
-        f"gold.{industry}_oee_daily_enterprise": (("production", "machine_state"), enterprise),
+        f"gold.{industry}_oee_daily_site": (("production", "machine_state"), site, {"rows_of": (lines, site_of)}),
+        f"gold.{industry}_oee_daily_enterprise": (("production", "machine_state"), enterprise,
+                                                  {"rows_of": (lines, enterprise_oee)}),
     }

@@ -13,6 +13,7 @@ from brain import pipeline
 from brain.config import project_root
 from brain.gold.enterprise import COLUMNS, ENTERPRISE_BRAIN, ENTERPRISE_BRAIN_HOURLY, columns
 from brain.gold.kpi import formulas as kpi
+from brain.gold.rollup import enterprise_oee, registered_lines, site_oee
 from brain.ingest import kafka_io
 from brain.lake.tables import is_delta, table_path
 from brain.serve import metrics_topic
@@ -45,6 +46,12 @@ def test_enterprise_brain_rolls_up_two_sites_and_a_late_record_changes_only_its_
     assert [(f.name, f.dataType.simpleString().replace("bigint", "long")) for f in
             _df(spark, cfg, ENTERPRISE_BRAIN).schema.fields][:len(COLUMNS)] == list(COLUMNS)
     lines = _df(spark, cfg, f"gold.{INDUSTRY}_oee_daily_line").collect()
+    # The publish rolls site and enterprise OEE up from the line rows it has just computed.
+    line_rows = _df(spark, cfg, f"gold.{INDUSTRY}_oee_daily_line").drop("computed_at")
+    for table, expect in ((f"gold.{INDUSTRY}_oee_daily_site", site_oee(line_rows, registered_lines(INDUSTRY))),
+                          (f"gold.{INDUSTRY}_oee_daily_enterprise", enterprise_oee(line_rows))):
+        got = _df(spark, cfg, table).select(*expect.columns).collect()
+        assert sorted(map(tuple, got)) == sorted(map(tuple, expect.collect())), table
     energy = {(r["site"], r["event_date"]): r for r in _df(spark, cfg, "gold.energy_carbon_daily_site").collect()}
     scores = defaultdict(list)
     for r in _df(spark, cfg, "gold.data_quality_daily").collect():

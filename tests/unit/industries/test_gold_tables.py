@@ -161,16 +161,22 @@ def test_every_gold_table_of_the_industry_has_rows_of_the_day(spark, base_cfg, i
     module = industries.load(base_cfg, industry)
     silver = {}
     rows = {}
+    outs = {}
     for name, spec in module.GOLD.items():
         for rt in _sources(spec):
             if rt not in silver:
                 silver[rt] = _silver(spark, module.RECORD_SPECS[rt], RECORDS[rt](industry))
-        out = spec[1](*[silver[rt] for rt in _sources(spec)])
+        outs[name] = out = spec[1](*[silver[rt] for rt in _sources(spec)])
         assert "event_date" in out.columns, name
         rows[name] = out.collect()
         assert rows[name], f"{name}: no rows"
         assert {r["event_date"] for r in rows[name]} == {DAY}, name
     assert _check_known_values(industry, rows) > 0
+    for name, spec in module.GOLD.items():
+        rows_of = (spec[2] if len(spec) > 2 else {}).get("rows_of")
+        if rows_of:  # the publish rolls these up from the rows of a table it just computed: the same rows
+            base, over = rows_of
+            assert sorted(map(tuple, over(outs[base]).collect())) == sorted(map(tuple, rows[name])), name
 
 
 def test_pdm_and_inspection_kpis_exist_for_every_industry_that_has_the_data(base_cfg):
