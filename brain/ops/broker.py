@@ -136,7 +136,7 @@ def _java() -> str:
     return str(Path(java_home) / "bin" / "java") if java_home else "java"
 
 
-def _read_pid(bp: BrokerPaths) -> int | None:
+def read_pid(bp: BrokerPaths) -> int | None:
     try:
         pid = int(bp.pidfile.read_text().strip())
     except (OSError, ValueError):
@@ -166,7 +166,7 @@ def status(cfg: Config) -> BrokerStatus:
     bp = paths(cfg)
     host = cfg.get("kafka.embedded.host", type_=str)
     port = cfg.get("kafka.embedded.port", type_=int)
-    pid = _read_pid(bp)
+    pid = read_pid(bp)
     reachable = port_open(host, port)
     if pid and reachable:
         detail = f"running (pid {pid}) on {host}:{port}"
@@ -233,7 +233,7 @@ def launch(cfg: Config, bp: BrokerPaths, node: KafkaNode, cluster_id: str | None
 def halt(bp: BrokerPaths, host: str, ports: list[int], timeout: float) -> int | None:
     """Stop the node whose pidfile is in ``bp`` (graceful, then SIGKILL) and wait for its ports
     to be free; returns the pid it stopped, if any."""
-    pid = _read_pid(bp)
+    pid = read_pid(bp)
     if pid is not None:
         terminate(pid, timeout)
     bp.pidfile.unlink(missing_ok=True)
@@ -276,7 +276,7 @@ def start(cfg: Config, log=print) -> BrokerStatus:
 def stop(cfg: Config, timeout: float = 60.0, log=print) -> BrokerStatus:
     """Stop the broker gracefully and wait for its port to be free."""
     bp = paths(cfg)
-    pid = _read_pid(bp)
+    pid = read_pid(bp)
     log("kafka: not running" if pid is None else f"kafka: stopping pid {pid}")
     host, port = cfg.get("kafka.embedded.host"), cfg.get("kafka.embedded.port")
     halt(bp, host, [port], timeout)

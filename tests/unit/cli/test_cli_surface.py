@@ -13,7 +13,7 @@ from brain.cli.main import build_parser
 REPORTING = [["run"], ["ingest"], ["backfill", "--start", "2026-01-01", "--end", "2026-01-01"], ["maintain"],
              ["show", "gold.x"], ["report"], ["announce"], ["reconcile"], ["doctor"], ["quality"],
              ["quality", "score"], ["quality", "gate"], ["trace", "--lot", "L"], ["kafka", "status"],
-             ["spark", "status"], ["mqtt", "status"], ["bridge", "status"], ["bridge", "mqtt"],
+             ["spark", "status"], ["cluster", "status"], ["mqtt", "status"], ["bridge", "status"], ["bridge", "mqtt"],
              ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "replay"],
              ["topics", "list"], ["simulate"], ["produce", "f.jsonl", "--topic", "t"], ["demo"]]
 
