@@ -24,6 +24,14 @@ from brain.ops.processes import ProcessHome, ProcessStatus, pid_alive, port_open
 HOST = "127.0.0.1"
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
+# Settings of the daemons themselves (not of applications), written to each one's properties file.
+DAEMON_PROPERTIES = {
+    # The REST submission server (port 6066) would be one more port, and one more way in; jobs
+    # reach this master through spark:// or Spark Connect only.
+    "spark.master.rest.enabled": "false",
+    # A worker removes the work dirs of finished applications instead of keeping them forever.
+    "spark.worker.cleanup.enabled": "true",
+}
 
 
 class SparkClusterError(Exception):
@@ -151,7 +159,9 @@ def up(cfg: Config, log=print) -> list[ProcessStatus]:
             raise SparkClusterError(f"port {d.port} or {d.webui_port} on {HOST} is taken by another process; "
                                     f"stop it or change cluster.spark ports")
         d.home.logs.mkdir(parents=True, exist_ok=True)
-        cmd = [str(launcher), d.main_class, *d.args]
+        props = d.home.home / "spark.properties"
+        props.write_text("".join(f"{k}={v}\n" for k, v in DAEMON_PROPERTIES.items()))
+        cmd = [str(launcher), d.main_class, "--properties-file", str(props), *d.args]
         with open(d.home.stdout, "ab") as out:
             out.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S%z')} starting: {' '.join(cmd)}\n".encode())
             out.flush()
