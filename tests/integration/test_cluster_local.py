@@ -134,8 +134,13 @@ def test_cluster_survives_a_broker_and_runs_spark_on_its_workers(cluster_env):
         assert session.conf.get("spark.master") == f"spark://127.0.0.1:{MASTER}"
     finally:
         session.stop()
-    state = down_st["spark"]
-    assert state["active_apps"] == ["enterprise-brain-connect"]
+    assert down_st["spark"]["active_apps"] == ["enterprise-brain-connect"]
+
+    # A process with its own session (what `brain run` does) gets the core Connect leaves free.
+    own = subprocess.run([sys.executable, "-c", "from brain import config; from brain.spark import get_session; "
+                          "s = get_session(config.load()); print(s.sparkContext.master, s.range(1000).count())"],
+                         env=env, capture_output=True, text=True, timeout=180)
+    assert own.stdout.split()[-2:] == [f"spark://127.0.0.1:{MASTER}", "1000"], own.stderr[-2000:]
 
     _brain(env, "cluster", "down")
     time.sleep(1)
