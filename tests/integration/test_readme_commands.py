@@ -37,7 +37,7 @@ DECISIONS: dict[str, tuple[str, str]] = {
     "spark start": (HELP, "starts a long-lived Spark Connect JVM (tests/integration/test_spark_connect* cover it)"),
     "spark stop": (HELP, "nothing to stop without start"),
     "spark status": (HELP, "exits 3 by design when no server runs"),
-    "cluster up": (HELP, "starts seven JVMs (BRAIN_ENV=cluster-local); tests/integration/test_cluster_local.py runs it"),
+    "cluster up": (HELP, "starts seven JVMs (BRAIN_ENV=cluster-local); tests/integration/test_cluster_local.py does"),
     "cluster down": (HELP, "nothing to stop without up (test_cluster_local.py runs it)"),
     "cluster status": (HELP, "exits 3 by design when the cluster is not up"),
     "mqtt start": (HELP, "starts mosquitto; tests/integration/test_edge_bridge.py runs it on a test port"),
