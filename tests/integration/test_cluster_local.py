@@ -1,6 +1,7 @@
 """`brain cluster up|down`: three real KRaft brokers keep taking acks=all writes with one of them
-killed (replication 3, min.insync.replicas 2), Spark runs a job on the standalone master's
-workers through Spark Connect, and `down` leaves no process behind."""
+killed (replication 3, min.insync.replicas 2), Spark runs jobs on the standalone master's
+workers (through Spark Connect and in a session of its own), `up` again brings the dead broker
+back, and `down` leaves no process behind."""
 
 from __future__ import annotations
 
@@ -141,6 +142,12 @@ def test_cluster_survives_a_broker_and_runs_spark_on_its_workers(cluster_env):
                           "s = get_session(config.load()); print(s.sparkContext.master, s.range(1000).count())"],
                          env=env, capture_output=True, text=True, timeout=180)
     assert own.stdout.split()[-2:] == [f"spark://127.0.0.1:{MASTER}", "1000"], own.stderr[-2000:]
+
+    # `up` again restarts only the dead node, which rejoins the cluster with its log dir.
+    again = json.loads(_brain(env, "cluster", "up", "--json").stdout)
+    assert again["up"] and again["kafka"]["live_brokers"] == 3
+    assert [n["pid"] for n in again["kafka"]["nodes"]][:2] == [n["pid"] for n in st["kafka"]["nodes"]][:2]
+    pids += _pids(again)
 
     _brain(env, "cluster", "down")
     time.sleep(1)
