@@ -137,11 +137,19 @@ def _java() -> str:
 
 
 def read_pid(bp: BrokerPaths) -> int | None:
+    """The broker's pid, if the pidfile names a live JVM running this node's config. A node killed
+    hard leaves its pidfile behind, and its pid may since belong to another process: never stop that."""
     try:
         pid = int(bp.pidfile.read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if pid_alive(pid) else None
+    if not pid_alive(pid):
+        return None
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return pid  # no /proc to ask: trust the pidfile
+    return pid if "kafka.Kafka" in args and str(bp.config) in args else None
 
 
 def _cluster_id() -> str:
