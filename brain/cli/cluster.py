@@ -11,7 +11,7 @@ Start, stop or inspect the loopback cluster that BRAIN_ENV=cluster-local points 
 three KRaft Kafka nodes (broker + controller each, ports cluster.kafka.ports), a Spark
 standalone master (cluster.spark.master_port) with cluster.spark.workers workers, and
 the Spark Connect server (spark_connect.port) attached to that master. Everything binds
-to 127.0.0.1; pids, data and logs live under <paths.state>/cluster (Connect: <paths.state>/spark_connect).
+to 127.0.0.1; pids, data and logs live under <paths.state>/cluster.
 
   up      idempotent; starts what does not run, returns once 3 brokers are live, the master
           lists every worker ALIVE and a Connect session has run a query

@@ -74,6 +74,10 @@ def up(cfg: Config, log=print) -> dict:
 
 def down(cfg: Config, log=print) -> dict:
     """Stop everything this module starts, the Connect server first (it is the master's application)."""
+    if not cfg.get("cluster.managed", False, type_=bool):
+        # In another environment the Connect pidfile is that environment's own server.
+        raise ClusterError(f"cluster.managed is false in environment {cfg.env!r}; stop the loopback cluster "
+                           f"with BRAIN_ENV=cluster-local brain cluster down")
     if _connect(cfg):
         spark_service.stop(cfg, log)
     spark_standalone.down(cfg, log)
