@@ -49,8 +49,10 @@ def create_topics(cfg: Config, topics: Iterable[str], partitions: int | None = N
         existing = set(client.list_topics())
         wanted = [t for t in topics if t not in existing]
         if wanted:
+            # Return once every partition has a leader: on a cluster, a topic the controller has
+            # accepted can be missing from the brokers' metadata for a moment.
             client.create_topics({t: {"num_partitions": partitions, "replication_factor": rf, "configs": configs}
-                                  for t in wanted})
+                                  for t in wanted}, wait_for_metadata=True)
         return wanted
     finally:
         client.close()
