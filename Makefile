@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 export GX_ANALYTICS_ENABLED := False
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup jars web browser mqtt proto bench-smoke run test test-fast lint bench bench-quick airflow doctor clean distclean lock
+.PHONY: help setup jars web browser mqtt proto bench-smoke run test test-fast lint bench bench-quick airflow doctor cluster cluster-down clean distclean lock
 
 help:
 	@echo "make run        set up, start Kafka, then brain demo: a fresh window of all four industries' data, some bad,"
@@ -23,6 +23,8 @@ help:
 	@echo "make bench-quick  benchmarks against baselines in one run (1 M records, ~20 min on 2 cores); make bench: 10 M"
 	@echo "make doctor     check every part of the stack (brain doctor)"
 	@echo "make airflow    Airflow UI on http://127.0.0.1:8080 (airflow standalone)"
+	@echo "make cluster    the loopback cluster: 3 Kafka brokers, Spark master + 2 workers, Connect (docs/cluster.md);"
+	@echo "                use it with BRAIN_ENV=cluster-local; make cluster-down stops it"
 	@echo "make lint       ruff"
 	@echo "make clean      remove broker data, lake and Airflow state (.state)"
 	@echo "make distclean  also remove .venv and .jars"
@@ -109,6 +111,13 @@ airflow: setup
 	$(BRAIN) kafka start
 	eval "$$($(BRAIN) airflow-env)" && PATH="$(CURDIR)/$(BIN):$$PATH" airflow standalone
 
+# The loopback cluster (docs/cluster.md); every other command reaches it with BRAIN_ENV=cluster-local.
+cluster: setup
+	BRAIN_ENV=cluster-local $(BRAIN) cluster up
+
+cluster-down:
+	BRAIN_ENV=cluster-local $(BRAIN) cluster down
+
 # Benchmarks: every figure measured side by side in one run (docs/benchmarks.md).
 bench-quick: setup
 	$(BIN)/python -m bench --mode quick
@@ -128,6 +137,7 @@ lock: $(VENV)/.installed
 clean:
 	-@test -x $(BRAIN) && $(BRAIN) kafka stop
 	-@test -x $(BRAIN) && $(BRAIN) mqtt stop
+	-@test -x $(BRAIN) && BRAIN_ENV=cluster-local $(BRAIN) cluster down >/dev/null
 	rm -rf .state reports spark-warehouse metastore_db derby.log
 
 distclean: clean

@@ -20,6 +20,7 @@ examples:
   brain kafka start                      start the embedded Kafka broker (KRaft) on 127.0.0.1
   brain demo                             all four industries, one cycle, a short report (= make run)
   brain spark start                      start the warm Spark Connect server on 127.0.0.1:15002
+  BRAIN_ENV=cluster-local brain cluster up   3 Kafka brokers, Spark master + 2 workers, Connect (loopback)
   brain mqtt start                       start the local MQTT broker (mosquitto) for PLCs and gateways
   brain bridge mqtt                      MQTT / Sparkplug B -> Kafka (docs/edge.md)
   brain topics create                    create <industry>.<record_type> topics
@@ -264,7 +265,7 @@ def _add_show(sub) -> None:
 
 def _add_delegated(sub) -> None:
     """Subcommands whose arguments and behaviour live with their module."""
-    from brain.cli import demo, ops
+    from brain.cli import cluster, demo, ops
     from brain.cli import quality as qcli
     from brain.edge import cli as edge
     from brain.serve import dashboard, lineage, metrics_topic, query, trace
@@ -285,6 +286,8 @@ def _add_delegated(sub) -> None:
          ops.run_quarantine),
         ("spark", "start/stop/status of the warm Spark Connect server (127.0.0.1)", ops.add_spark_arguments,
          ops.run_spark),
+        ("cluster", "up/down/status of the loopback cluster: 3 Kafka brokers, Spark master + workers, Connect",
+         cluster.add_arguments, cluster.run),
         ("mqtt", "start/stop/status of the local MQTT broker (mosquitto, 127.0.0.1)", edge.add_mqtt_arguments,
          edge.run_mqtt),
         ("bridge", "MQTT / Sparkplug B -> Kafka (bridge mqtt), and its ledger (bridge status)",

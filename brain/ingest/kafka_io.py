@@ -26,17 +26,33 @@ def admin(cfg: Config):
                             request_timeout_ms=15000, client_id="brain-admin")
 
 
-def create_topics(cfg: Config, topics: Iterable[str], partitions: int | None = None) -> list[str]:
-    """Create the topics that do not exist yet; returns the ones created."""
-    from kafka.admin import NewTopic
+def topic_settings(cfg: Config) -> tuple[int, dict[str, str]]:
+    """Replication factor and topic configs every topic we create gets (kafka.topics.*).
 
+    One broker takes 1 / 1; a cluster 3 / 2, so a record acknowledged with acks=all
+    is on two brokers and the topic still takes writes with one broker down.
+    """
+    rf = cfg.get("kafka.topics.replication_factor", type_=int)
+    min_isr = cfg.get("kafka.topics.min_insync_replicas", type_=int)
+    if not 1 <= min_isr <= rf:
+        raise ValueError(f"kafka.topics.min_insync_replicas = {min_isr} must be between 1 and "
+                         f"kafka.topics.replication_factor = {rf} (set in {cfg.source_of('kafka.topics')})")
+    return rf, {"min.insync.replicas": str(min_isr)}
+
+
+def create_topics(cfg: Config, topics: Iterable[str], partitions: int | None = None) -> list[str]:
+    """Create the topics that do not exist yet (replication from kafka.topics); returns the ones created."""
     partitions = partitions or cfg.get("kafka.topic_partitions", type_=int)
+    rf, configs = topic_settings(cfg)
     client = admin(cfg)
     try:
         existing = set(client.list_topics())
         wanted = [t for t in topics if t not in existing]
         if wanted:
-            client.create_topics([NewTopic(t, partitions, 1) for t in wanted])
+            # Return once every partition has a leader: on a cluster, a topic the controller has
+            # accepted can be missing from the brokers' metadata for a moment.
+            client.create_topics({t: {"num_partitions": partitions, "replication_factor": rf, "configs": configs}
+                                  for t in wanted}, wait_for_metadata=True)
         return wanted
     finally:
         client.close()

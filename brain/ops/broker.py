@@ -49,28 +49,52 @@ def paths(cfg: Config) -> BrokerPaths:
     return BrokerPaths(cfg.path("paths.state") / "kafka")
 
 
-def server_properties(cfg: Config, data_dir: Path) -> str:
+@dataclass(frozen=True)
+class KafkaNode:
+    """One KRaft node (broker + controller in one JVM) and what it must know of its cluster."""
+    node_id: int
+    host: str
+    port: int
+    controller_port: int
+    voters: str                 # controller.quorum.voters: every controller, "id@host:port,..."
+    replication_factor: int     # internal topics, and topics created without one
+    min_insync_replicas: int
+    partitions: int
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def embedded_node(cfg: Config) -> KafkaNode:
+    """The single embedded broker (`brain kafka start`): node 1, its own only voter."""
     host = cfg.get("kafka.embedded.host", type_=str)
-    port = cfg.get("kafka.embedded.port", type_=int)
     cport = cfg.get("kafka.embedded.controller_port", type_=int)
-    partitions = cfg.get("kafka.embedded.default_partitions", 3)
+    # Single node: internal topics cannot have more replicas than brokers.
+    return KafkaNode(1, host, cfg.get("kafka.embedded.port", type_=int), cport, f"1@{host}:{cport}", 1, 1,
+                     cfg.get("kafka.embedded.default_partitions", 3))
+
+
+def node_properties(node: KafkaNode, data_dir: Path) -> str:
+    rf, isr = str(node.replication_factor), str(node.min_insync_replicas)
     props = {
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@{host}:{cport}",
-        "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{cport}",
-        "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+        "node.id": str(node.node_id),
+        "controller.quorum.voters": node.voters,
+        "listeners": f"PLAINTEXT://{node.host}:{node.port},CONTROLLER://{node.host}:{node.controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{node.host}:{node.port}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
         "log.dirs": str(data_dir),
-        "num.partitions": str(partitions),
-        # Single node: internal topics cannot have more replicas than brokers.
-        "offsets.topic.replication.factor": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
+        "num.partitions": str(node.partitions),
+        "default.replication.factor": rf,
+        "min.insync.replicas": isr,
+        "offsets.topic.replication.factor": rf,
+        "share.coordinator.state.topic.replication.factor": rf,
+        "share.coordinator.state.topic.min.isr": isr,
+        "transaction.state.log.replication.factor": rf,
+        "transaction.state.log.min.isr": isr,
         "group.initial.rebalance.delay.ms": "0",
         # Topics are created on purpose (brain topics create); a typo in a
         # topic name must fail, not silently create an empty topic.
@@ -81,6 +105,10 @@ def server_properties(cfg: Config, data_dir: Path) -> str:
         "log.retention.hours": "168",
     }
     return "".join(f"{k}={v}\n" for k, v in props.items())
+
+
+def server_properties(cfg: Config, data_dir: Path) -> str:
+    return node_properties(embedded_node(cfg), data_dir)
 
 
 LOG4J2 = """\
@@ -108,26 +136,35 @@ def _java() -> str:
     return str(Path(java_home) / "bin" / "java") if java_home else "java"
 
 
-def _read_pid(bp: BrokerPaths) -> int | None:
+def read_pid(bp: BrokerPaths) -> int | None:
+    """The broker's pid, if the pidfile names a live JVM running this node's config. A node killed
+    hard leaves its pidfile behind, and its pid may since belong to another process: never stop that."""
     try:
         pid = int(bp.pidfile.read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if pid_alive(pid) else None
+    if not pid_alive(pid):
+        return None
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return pid  # no /proc to ask: trust the pidfile
+    return pid if "kafka.Kafka" in args and str(bp.config) in args else None
 
 
 def _cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
-def _format_storage(cfg: Config, bp: BrokerPaths) -> None:
+def _format_storage(cfg: Config, bp: BrokerPaths, cluster_id: str | None = None) -> None:
+    """Format the node's log dir once; the nodes of one cluster share ``cluster_id``."""
     if (bp.data / "meta.properties").exists():
         return
     bp.data.mkdir(parents=True, exist_ok=True)
     cmd = [_java(), "-cp", _classpath(cfg), f"-Dlog4j2.configurationFile={bp.log4j}",
            "kafka.tools.StorageTool", "format",
            # "--cluster-id=" form: a random id may start with "-", which argparse would take for an option.
-           f"--cluster-id={_cluster_id()}", "--config", str(bp.config)]
+           f"--cluster-id={cluster_id or _cluster_id()}", "--config", str(bp.config)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise BrokerError(f"formatting KRaft storage in {bp.data} failed:\n{proc.stdout}{proc.stderr}")
@@ -137,7 +174,7 @@ def status(cfg: Config) -> BrokerStatus:
     bp = paths(cfg)
     host = cfg.get("kafka.embedded.host", type_=str)
     port = cfg.get("kafka.embedded.port", type_=int)
-    pid = _read_pid(bp)
+    pid = read_pid(bp)
     reachable = port_open(host, port)
     if pid and reachable:
         detail = f"running (pid {pid}) on {host}:{port}"
@@ -151,7 +188,12 @@ def status(cfg: Config) -> BrokerStatus:
 
 
 def _ready(cfg: Config) -> bool:
-    """The broker answers a metadata request (not just an open socket)."""
+    return answers(cfg.get("kafka.bootstrap_servers", type_=str))
+
+
+def answers(bootstrap: str, brokers: int | None = None) -> bool:
+    """The broker(s) at ``bootstrap`` answer a metadata request (not just an open socket),
+    and, if ``brokers`` is given, report at least that many live brokers."""
     import logging
 
     from kafka import KafkaAdminClient
@@ -162,17 +204,51 @@ def _ready(cfg: Config) -> bool:
     level = kafka_log.level
     kafka_log.setLevel(logging.CRITICAL)
     try:
-        admin = KafkaAdminClient(bootstrap_servers=cfg.get("kafka.bootstrap_servers"),
-                                 request_timeout_ms=3000)
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
         try:
             admin.list_topics()
-            return True
+            if brokers is None:
+                return True
+            live = [b for b in admin.describe_cluster().get("brokers", []) if not b.get("is_fenced")]
+            return len(live) >= brokers
         finally:
             admin.close()
     except (KafkaError, OSError, ValueError):
         return False
     finally:
         kafka_log.setLevel(level)
+
+
+def launch(cfg: Config, bp: BrokerPaths, node: KafkaNode, cluster_id: str | None = None) -> subprocess.Popen:
+    """Write the node's config, format its storage if new, start its JVM; returns at once."""
+    bp.logs.mkdir(parents=True, exist_ok=True)
+    bp.config.write_text(node_properties(node, bp.data))
+    bp.log4j.write_text(LOG4J2.format(logs=bp.logs))
+    _format_storage(cfg, bp, cluster_id)
+
+    heap = cfg.get("kafka.embedded.heap", "512m")
+    cmd = [_java(), f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+           f"-Dlog4j2.configurationFile={bp.log4j}", f"-Dkafka.logs.dir={bp.logs}",
+           "-cp", _classpath(cfg), "kafka.Kafka", str(bp.config)]
+    with open(bp.stdout, "ab") as out:
+        # A new session: the broker outlives the CLI process that started it.
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=bp.home)
+    bp.pidfile.write_text(str(proc.pid))
+    return proc
+
+
+def halt(bp: BrokerPaths, host: str, ports: list[int], timeout: float) -> int | None:
+    """Stop the node whose pidfile is in ``bp`` (graceful, then SIGKILL) and wait for its ports
+    to be free; returns the pid it stopped, if any."""
+    pid = read_pid(bp)
+    if pid is not None:
+        terminate(pid, timeout)
+    bp.pidfile.unlink(missing_ok=True)
+    deadline = time.monotonic() + 10
+    while any(port_open(host, p) for p in ports) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return pid
 
 
 def start(cfg: Config, log=print) -> BrokerStatus:
@@ -191,20 +267,7 @@ def start(cfg: Config, log=print) -> BrokerStatus:
         raise BrokerError(f"port {current.port} on {current.host} is taken by another process; stop it or "
                           f"set kafka.embedded.port (env BRAIN__KAFKA__EMBEDDED__PORT)")
 
-    bp.logs.mkdir(parents=True, exist_ok=True)
-    bp.config.write_text(server_properties(cfg, bp.data))
-    bp.log4j.write_text(LOG4J2.format(logs=bp.logs))
-    _format_storage(cfg, bp)
-
-    heap = cfg.get("kafka.embedded.heap", "512m")
-    cmd = [_java(), f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-           f"-Dlog4j2.configurationFile={bp.log4j}", f"-Dkafka.logs.dir={bp.logs}",
-           "-cp", _classpath(cfg), "kafka.Kafka", str(bp.config)]
-    with open(bp.stdout, "ab") as out:
-        # A new session: the broker outlives the CLI process that started it.
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=bp.home)
-    bp.pidfile.write_text(str(proc.pid))
+    proc = launch(cfg, bp, embedded_node(cfg))
     log(f"kafka: starting broker pid {proc.pid} on {cfg.get('kafka.embedded.host')}:"
         f"{cfg.get('kafka.embedded.port')} (data {bp.data})")
 
@@ -221,17 +284,10 @@ def start(cfg: Config, log=print) -> BrokerStatus:
 def stop(cfg: Config, timeout: float = 60.0, log=print) -> BrokerStatus:
     """Stop the broker gracefully and wait for its port to be free."""
     bp = paths(cfg)
-    pid = _read_pid(bp)
-    if pid is None:
-        log("kafka: not running")
-    else:
-        log(f"kafka: stopping pid {pid}")
-        terminate(pid, timeout)
-    bp.pidfile.unlink(missing_ok=True)
+    pid = read_pid(bp)
+    log("kafka: not running" if pid is None else f"kafka: stopping pid {pid}")
     host, port = cfg.get("kafka.embedded.host"), cfg.get("kafka.embedded.port")
-    deadline = time.monotonic() + 10
-    while port_open(host, port) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    halt(bp, host, [port], timeout)
     st = status(cfg)
     if st.reachable:
         raise BrokerError(f"{host}:{port} still accepts connections after stop: {st.detail}")

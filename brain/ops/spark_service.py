@@ -40,7 +40,8 @@ class ServiceStatus(ProcessStatus):
 
 
 def paths(cfg: Config) -> ProcessHome:
-    return ProcessHome(cfg.path("paths.state") / "spark_connect", "server")
+    return ProcessHome(cfg.path("paths.state") / cfg.get("spark_connect.state_dir", "spark_connect", type_=str),
+                       "server")
 
 
 def port(cfg: Config) -> int:

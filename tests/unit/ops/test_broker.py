@@ -14,3 +14,15 @@ def test_kraft_format_accepts_a_cluster_id_starting_with_a_dash(tmp_path, monkey
     bp.log4j.write_text(kafka_broker.LOG4J2.format(logs=bp.logs))
     kafka_broker._format_storage(cfg, bp)
     assert "cluster.id=-AbCdEfGhIjKlMnOpQrStU" in (bp.data / "meta.properties").read_text()
+
+
+def test_a_pidfile_naming_another_process_is_not_the_broker(tmp_path):
+    """A broker killed hard leaves its pidfile; the pid may be reused by anything: never stop that."""
+    import os
+
+    from brain.ops import broker as kafka_broker
+
+    bp = kafka_broker.BrokerPaths(tmp_path / "kafka-3")
+    bp.home.mkdir(parents=True)
+    bp.pidfile.write_text(str(os.getpid()))      # alive, but pytest, not kafka.Kafka with this config
+    assert kafka_broker.read_pid(bp) is None

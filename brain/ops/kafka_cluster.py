@@ -1,0 +1,139 @@
+"""A three-node KRaft Kafka cluster on 127.0.0.1 (`brain cluster up`).
+
+Each node is the embedded broker's kind of JVM (brain.ops.broker: same jars, same
+properties, same launch) with its own node id, ports and log dir under
+``<paths.state>/cluster/kafka-<id>``; every node is broker and controller, all
+three are the static controller quorum (``controller.quorum.voters``) and their
+storage is formatted with one shared cluster id. Internal topics get the
+replication of ``kafka.topics`` (3 copies, 2 in sync on the loopback cluster).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from brain.config import Config
+from brain.ops import broker
+from brain.ops.processes import ProcessStatus, port_open, tail, terminate, wait_until_ready
+
+# Loopback only: the brokers have no authentication.
+HOST = "127.0.0.1"
+
+
+class KafkaClusterError(Exception):
+    pass
+
+
+def home(cfg: Config) -> Path:
+    return cfg.path("paths.state") / "cluster"
+
+
+def nodes(cfg: Config) -> list[broker.KafkaNode]:
+    """The nodes in cluster.kafka.ports order, node ids 1, 2, 3, ..."""
+    ports = cfg.get("cluster.kafka.ports", type_=list)
+    cports = cfg.get("cluster.kafka.controller_ports", type_=list)
+    if len(ports) != len(cports) or not ports:
+        raise KafkaClusterError(f"cluster.kafka.ports {ports} and cluster.kafka.controller_ports {cports} must "
+                                f"name one port each per node (set in {cfg.source_of('cluster.kafka')})")
+    voters = ",".join(f"{i}@{HOST}:{c}" for i, c in enumerate(cports, 1))
+    rf = cfg.get("kafka.topics.replication_factor", type_=int)
+    if rf > len(ports):
+        raise KafkaClusterError(f"kafka.topics.replication_factor = {rf} but the cluster has {len(ports)} nodes")
+    return [broker.KafkaNode(i, HOST, int(p), int(c), voters, rf,
+                             cfg.get("kafka.topics.min_insync_replicas", type_=int),
+                             cfg.get("kafka.topic_partitions", type_=int))
+            for i, (p, c) in enumerate(zip(ports, cports), 1)]
+
+
+def bootstrap(cfg: Config) -> str:
+    return ",".join(n.bootstrap for n in nodes(cfg))
+
+
+def node_paths(cfg: Config, node: broker.KafkaNode) -> broker.BrokerPaths:
+    return broker.BrokerPaths(home(cfg) / f"kafka-{node.node_id}")
+
+
+def _cluster_id(cfg: Config) -> str:
+    """One id for every node's storage, kept so a node formatted later joins the same cluster."""
+    path = home(cfg) / "kafka-cluster-id"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(broker._cluster_id())
+    return path.read_text().strip()
+
+
+def node_status(cfg: Config, node: broker.KafkaNode) -> ProcessStatus:
+    bp = node_paths(cfg, node)
+    pid = broker.read_pid(bp)
+    reachable = port_open(node.host, node.port)
+    if pid and reachable:
+        detail = f"node {node.node_id} running (pid {pid}) on {node.bootstrap}"
+    elif pid:
+        detail = f"node {node.node_id} pid {pid} alive but {node.bootstrap} not accepting connections (see {bp.logs})"
+    elif reachable:
+        detail = f"{node.bootstrap} is answered by a process this project did not start"
+    else:
+        detail = f"node {node.node_id} not running"
+    return ProcessStatus(bool(pid), pid, node.host, node.port, reachable, detail)
+
+
+def live_brokers(cfg: Config) -> int:
+    """Brokers the cluster reports as live (0 if none answers)."""
+    for n in range(len(nodes(cfg)), 0, -1):
+        if broker.answers(bootstrap(cfg), brokers=n):
+            return n
+    return 0
+
+
+def up(cfg: Config, log=print) -> list[ProcessStatus]:
+    """Start the nodes that do not run (all before waiting: a controller needs a quorum to
+    finish starting), then wait until every node is a live broker."""
+    launched = []
+    cluster_id = _cluster_id(cfg)
+    for node in nodes(cfg):
+        st = node_status(cfg, node)
+        if st.running:
+            log(f"kafka: node {node.node_id} already running (pid {st.pid}) on {node.bootstrap}")
+            continue
+        if st.reachable or port_open(HOST, node.controller_port):
+            raise KafkaClusterError(f"port {node.port} or {node.controller_port} on {HOST} is taken by another "
+                                    f"process; stop it or change cluster.kafka.ports / controller_ports")
+        proc = broker.launch(cfg, node_paths(cfg, node), node, cluster_id)
+        launched.append((node, proc))
+        log(f"kafka: starting node {node.node_id} pid {proc.pid} on {node.bootstrap} "
+            f"(data {node_paths(cfg, node).data})")
+    count = len(nodes(cfg))
+    timeout = float(cfg.get("cluster.kafka.start_timeout_s", 120))
+
+    def ready() -> bool:
+        return (all(p.poll() is None for _, p in launched)
+                and broker.answers(bootstrap(cfg), brokers=count))
+
+    if not wait_until_ready(ready, timeout, every=1.0):
+        logs = "\n".join(f"--- node {n.node_id}:\n{tail(node_paths(cfg, n).logs / 'server.log', 10)}"
+                         for n, _ in launched)
+        for _, proc in launched:
+            terminate(proc.pid, 10)
+        raise KafkaClusterError(f"the Kafka cluster did not report {count} live brokers within {timeout:.0f}s; "
+                                f"last log lines:\n{logs}")
+    log(f"kafka: {count} brokers live at {bootstrap(cfg)}")
+    return [node_status(cfg, n) for n in nodes(cfg)]
+
+
+def down(cfg: Config, log=print) -> list[ProcessStatus]:
+    """Stop every node at once (one by one, the last ones would wait for a quorum that is gone)."""
+    timeout = float(cfg.get("cluster.kafka.stop_timeout_s", 60))
+
+    def stop(node: broker.KafkaNode) -> None:
+        pid = broker.halt(node_paths(cfg, node), node.host, [node.port, node.controller_port], timeout)
+        if pid is not None:
+            log(f"kafka: node {node.node_id} (pid {pid}) stopped")
+
+    with ThreadPoolExecutor(max_workers=len(nodes(cfg))) as pool:
+        list(pool.map(stop, nodes(cfg)))
+    out = [node_status(cfg, n) for n in nodes(cfg)]
+    taken = [s.detail for s in out if s.reachable]
+    if taken:
+        raise KafkaClusterError("ports still accept connections after stop: " + "; ".join(taken))
+    return out
