@@ -28,6 +28,7 @@ examples:
   brain doctor                           check Java, jars, Kafka, Spark+Delta, GX, Airflow
   brain query "SELECT * FROM gold.enterprise_brain"   analyst SQL (DuckDB fast path, Spark fallback)
   brain trace --lot LOT-S1-sugar-001234  batches and shipments made from a lot
+  brain explain gold.consumer_goods_oee_daily_line --where "line='L3' AND event_date='2026-11-20'"
   brain report                           offline HTML dashboard in reports/index.html
 
 Configuration: conf/defaults.yaml + conf/env/$BRAIN_ENV.yaml (default local);
@@ -264,6 +265,7 @@ def _add_show(sub) -> None:
 def _add_delegated(sub) -> None:
     """Subcommands whose arguments and behaviour live with their module."""
     from brain.cli import demo, ops
+    from brain.cli import explain as explain_cli
     from brain.cli import quality as qcli
     from brain.edge import cli as edge
     from brain.serve import dashboard, metrics_topic, query, trace
@@ -292,6 +294,8 @@ def _add_delegated(sub) -> None:
          query.add_arguments, query.run_cli),
         ("trace", "material genealogy: a lot forward to batches and shipments, a shipment back to lots",
          trace.add_arguments, trace.run_cli),
+        ("explain", "a gold KPI row back to its silver rows, Kafka offsets, quarantine and duplicates, with its "
+                    "formula", explain_cli.add_arguments, explain_cli.run_cli),
         ("report", "write the offline HTML dashboard (reports/index.html)", dashboard.add_arguments,
          dashboard.run_cli),
         ("announce", "send gold.enterprise_brain to Kafka topic brain.metrics, per site-day then per site-hour",

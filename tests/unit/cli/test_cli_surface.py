@@ -15,7 +15,8 @@ REPORTING = [["run"], ["ingest"], ["backfill", "--start", "2026-01-01", "--end",
              ["quality", "score"], ["quality", "gate"], ["trace", "--lot", "L"], ["kafka", "status"],
              ["spark", "status"], ["mqtt", "status"], ["bridge", "status"], ["bridge", "mqtt"],
              ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "replay"],
-             ["topics", "list"], ["simulate"], ["produce", "f.jsonl", "--topic", "t"], ["demo"]]
+             ["topics", "list"], ["simulate"], ["produce", "f.jsonl", "--topic", "t"], ["demo"],
+             ["explain", "gold.x", "--where", "a='b'"]]
 
 
 def test_bare_quality_is_the_scorecard_and_keeps_its_options():
