@@ -18,20 +18,23 @@ EXAMPLES = [
 
 
 def gold_source(cfg: Config, table: str):
-    """The industry and source record types of ``table`` from the industries' GOLD declarations."""
+    """The industries and source record types of ``table`` from the industries' GOLD declarations."""
     from brain import industries
     from brain.serve.explain import ExplainError, GoldSource
 
-    known = []
+    known: set[str] = set()
+    found = []
     for name in cfg.industry_names():
         gold = industries.load(cfg, name).GOLD
-        known += gold
-        if table in gold:
+        known |= set(gold)
+        if table in gold:  # a shared table (gold.pdm_alerts) is declared by several industries
             spec = gold[table]
             sources = (spec[0],) if isinstance(spec[0], str) else tuple(spec[0])
             fn = spec[1]
-            return GoldSource(table, name, sources, getattr(fn, "__qualname__", str(fn)), fn.__doc__ or "")
-    raise ExplainError(f"{table} is not a gold table any industry declares; known: {', '.join(sorted(known))}")
+            found.append(GoldSource(table, name, sources, getattr(fn, "__qualname__", str(fn)), fn.__doc__ or ""))
+    if not found:
+        raise ExplainError(f"{table} is not a gold table any industry declares; known: {', '.join(sorted(known))}")
+    return found
 
 
 def add_arguments(p) -> None:

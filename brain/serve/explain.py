@@ -86,8 +86,13 @@ class _Lake:
         self.con.close()
 
 
-def explain(cfg: Config, source: GoldSource, where: dict[str, Any]) -> dict:
-    """Every gold row of ``source.table`` matching ``where`` (column -> value), with its records."""
+def explain(cfg: Config, declared: GoldSource | list[GoldSource], where: dict[str, Any]) -> dict:
+    """Every gold row of the table matching ``where`` (column -> value), with its records.
+
+    ``declared``: the table's declaration, or one per industry when several declare it
+    (gold.pdm_alerts); a row with an ``industry`` column is then explained from its own."""
+    declared = [declared] if isinstance(declared, GoldSource) else list(declared)
+    source = declared[0]
     lake = _Lake(cfg)
     try:
         gold = lake.view(source.table)
@@ -104,16 +109,22 @@ def explain(cfg: Config, source: GoldSource, where: dict[str, Any]) -> dict:
         if len(rows) > MAX_ROWS:
             raise ExplainError(f"more than {MAX_ROWS} rows of {source.table} match; name the row by more keys "
                                f"(e.g. {', '.join(c for c in (*KEY_COLUMNS, 'event_date') if c in have)})")
-        return {"table": source.table, "industry": source.industry, "where": cond, "transform": source.transform,
-                "record_types": list(source.record_types),
-                "rows": [_explain_row(lake, source, dict(zip(cols, r))) for r in rows]}
+        explained = []
+        for r in rows:
+            row = dict(zip(cols, r))
+            for src in [d for d in declared if row.get("industry", d.industry) == d.industry] or declared:
+                explained.append(_explain_row(lake, src, row))
+        return {"table": source.table, "industry": ", ".join(d.industry for d in declared), "where": cond,
+                "transform": source.transform, "record_types": sorted({t for d in declared for t in d.record_types}),
+                "rows": explained}
     finally:
         lake.close()
 
 
 def _explain_row(lake: _Lake, source: GoldSource, row: dict) -> dict:
     keys = {k: row[k] for k in (*KEY_COLUMNS, "event_date", "hour_start") if row.get(k) is not None}
-    out = {"keys": keys, "row": row, "formula": formula_lines(row) + energy_lines(row, _energy_factors()),
+    out = {"industry": source.industry, "keys": keys, "row": row,
+           "formula": formula_lines(row) + energy_lines(row, _energy_factors()),
            "how": [line.strip() for line in source.doc.strip().splitlines() if line.strip()][:12],
            "sources": [_source(lake, source.industry, rt, keys) for rt in source.record_types]}
     devices = row.get("time_basis_devices")

@@ -165,7 +165,8 @@ def render(result: dict) -> str:
     for i, gold in enumerate(result["rows"], 1):
         row = gold["row"]
         keys = ", ".join(f"{k}={_when(v)}" for k, v in gold["keys"].items())
-        out.append(f"\nrow {i} of {len(result['rows'])}: {keys}")
+        out.append(f"\nrow {i} of {len(result['rows'])}: {keys}"
+                   + (f" (industry {gold['industry']})" if "," in result["industry"] else ""))
         shown = {k: v for k, v in row.items() if k not in gold["keys"]}
         out += [f"  {k:<28} {_when(v) if not isinstance(v, float) else _num(v)}" for k, v in shown.items()]
         if gold["formula"]:
@@ -185,15 +186,15 @@ def render(result: dict) -> str:
                 out.append(f"  kafka {c['topic']} partition {c['partition']}: {c['records']} records, offsets "
                            f"{ranges_text([tuple(r) for r in c['ranges']])}")
             q = src["quarantined"]
-            out.append(f"  quarantined, same keys and day: {q['matched']}"
-                       + (f" ({', '.join(f'{r}: {n}' for r, n in sorted(q['reasons'].items()))})" if q["reasons"] else "")
+            reasons = ", ".join(f"{r}: {n}" for r, n in sorted(q["reasons"].items()))
+            out.append(f"  quarantined, same keys and day: {q['matched']}" + (f" ({reasons})" if reasons else "")
                        + (f"; {q['unattributed']} more of this record type without readable keys "
                           f"(by topic and Kafka day: {q['unattributed_by_topic_day']})" if q["unattributed"] else ""))
             out.append(f"  duplicates of these records (same event_id, counted once): {src['duplicates']}")
             for p in src.get("reports", []):
                 out.append(f"    report {_when(p['start_ts_utc'])} .. {_when(p['end_ts_utc'])} {p['device']}: "
-                           f"produced {p['produced']}, good {p['good']}, planned cycle {_num(p['planned_cycle_time_s'])}"
-                           f" s, {p['quality']}")
+                           f"produced {p['produced']}, good {p['good']}, planned cycle "
+                           f"{_num(p['planned_cycle_time_s'])} s, {p['quality']}")
         for dev, intervals in gold.get("state_intervals", {}).items():
             out.append(f"\nstate intervals of {dev} (the line's counting device: its states are the OEE time basis):")
             out += [f"  {_when(s['from'])} .. {_when(s['to'])}  {s['state']:<8} "

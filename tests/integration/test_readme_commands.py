@@ -66,6 +66,11 @@ DECISIONS: dict[str, tuple[str, str]] = {
     "show silver.quarantine": (RUN, "on the test lake"),
     "query SELECT site, event_date, oee FROM gold.enterprise_brain ORDER BY event_date": (RUN, "on the test lake"),
     "trace --lot L-123": (RUN, "the test lake has lot L-123"),
+    "explain gold.consumer_goods_oee_daily_line --where line='F1' AND event_date='2026-03-01'":
+        (RUN, "the test lake has line F1's row (no silver behind it: explain says so); "
+              "tests/integration/test_explain.py checks a real cycle's"),
+    "explain gold.consumer_goods_oee_daily_line --where line='F1' AND event_date='2026-03-01' --json":
+        (RUN, "as explain"),
     "report": (RUN, "writes to a temporary folder"),
     "announce": (RUN, "to this test's prefixed brain.metrics topic"),
     "quality": (RUN, "the scorecard of the test lake"),

@@ -7,8 +7,15 @@ import datetime as dt
 
 import pytest
 
-from brain.serve.explain_text import (WhereError, coordinates, energy_lines, formula_lines, offset_ranges,
-                                      parse_where, state_intervals)
+from brain.serve.explain_text import (
+    WhereError,
+    coordinates,
+    energy_lines,
+    formula_lines,
+    offset_ranges,
+    parse_where,
+    state_intervals,
+)
 
 DAY = dt.date(2026, 11, 20)
 
@@ -81,8 +88,8 @@ def test_a_rollup_uses_summed_ideal_times_and_energy_rows_their_sums():
            "effectiveness": 0.75, "quality_ratio": 0.9, "oee": 0.54}
     assert formula_lines(row)[2:4] == ["  E    = sum(PRU x PQ) / APT = 60 s / 80 s = 0.7500",
                                        "  Q    = sum(PRU x GQ) / sum(PRU x PQ) = 54 s / 60 s = 0.9000"]
-    energy = {"electricity_kwh": 300.0, "natural_gas_m3": 0.0, "tce": 300 * 0.000123, "tco2": 0.1, "avg_demand_kw": 500.0,
-              "peak_demand_kw": 600.0, "load_factor": 500 / 600}
+    energy = {"electricity_kwh": 300.0, "natural_gas_m3": 0.0, "tce": 300 * 0.000123, "tco2": 0.1,
+              "avg_demand_kw": 500.0, "peak_demand_kw": 600.0, "load_factor": 500 / 600}
     assert formula_lines(energy) == ["load factor = mean / peak 15-min demand = 500 kW / 600 kW = 0.8333"]
     lines = energy_lines(energy, {"electricity": ("electricity_kwh", 0.000123, 0.0004),
                                   "natural_gas": ("natural_gas_m3", 0.0012, 0.002)})
