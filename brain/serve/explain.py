@@ -24,7 +24,7 @@ from typing import Any
 
 from brain.config import Config
 from brain.gold.intervals import INTERVAL_END
-from brain.gold.publish import SPANS_DAYS
+from brain.gold.publish import SPANS_DAYS, source_days
 from brain.lake.tables import DUPLICATES, QUARANTINE, is_delta, silver_table, table_path
 from brain.serve.explain_text import coordinates, energy_lines, formula_lines, sql_literal, state_intervals
 
@@ -53,26 +53,32 @@ def _naive(v: Any) -> Any:
 
 
 class _Lake:
-    """One DuckDB connection with lake tables as views over their Delta files (delta-rs datasets)."""
+    """One DuckDB connection and the lake rows it needs, read through delta-rs.
+
+    ``DeltaTable.scan`` (not ``to_pyarrow_dataset``) because the pipeline's tables have
+    deletion vectors, which only the scan reads; its ``predicate`` keeps to the partitions
+    and rows asked for, and DuckDB then does the exact selection."""
 
     def __init__(self, cfg: Config):
         import duckdb
 
-        self.cfg, self.con, self.views = cfg, duckdb.connect(), {}
+        self.cfg, self.con, self.loaded = cfg, duckdb.connect(), 0
         self.con.execute("SET TimeZone = 'UTC'")
 
-    def view(self, name: str) -> str | None:
-        """The view of table ``name``; None when it is not in the lake."""
-        if name not in self.views:
-            from deltalake import DeltaTable
+    def view(self, name: str, predicate: str | None = None) -> str | None:
+        """A DuckDB table of ``name``'s rows matching ``predicate`` (DataFusion SQL); None when
+        the table is not in the lake."""
+        from deltalake import DeltaTable
 
-            path = table_path(self.cfg, name)
-            if not is_delta(path):
-                return None
-            local = f"v{len(self.views)}"
-            self.con.register(local, DeltaTable(str(path)).to_pyarrow_dataset())
-            self.views[name] = local
-        return self.views[name]
+        path = table_path(self.cfg, name)
+        if not is_delta(path):
+            return None
+        self.loaded += 1
+        local = f"t{self.loaded}"
+        self.con.register("_scan", DeltaTable(str(path)).scan(predicate=predicate))
+        self.con.execute(f"CREATE TEMP TABLE {local} AS SELECT * FROM _scan")
+        self.con.unregister("_scan")
+        return local
 
     def columns(self, view: str) -> list[str]:
         return [d[0] for d in self.con.execute(f"SELECT * FROM {view} LIMIT 0").description]
@@ -160,13 +166,21 @@ def _day_filter(record_type: str, keys: dict) -> tuple[str, str]:
     return sql, how
 
 
+def _prefilter(match: dict, days) -> str | None:
+    """The scan predicate: the keys, and the silver days that can hold the rows."""
+    terms = [f'"{k}" = {sql_literal(v)}' for k, v in match.items()]
+    if days:
+        terms.append("event_date IN (" + ", ".join(f"CAST('{d}' AS DATE)" for d in sorted(days)) + ")")
+    return " AND ".join(terms) or None
+
+
 def _source(lake: _Lake, industry: str, record_type: str, keys: dict) -> dict:
     name = silver_table(industry, record_type)
-    view = lake.view(name)
+    match = {k: v for k, v in keys.items() if k in KEY_COLUMNS}
+    days = source_days(record_type, [keys["event_date"]]) if "event_date" in keys else None
+    view = lake.view(name, _prefilter(match, days))
     if view is None:
         return {"table": name, "record_type": record_type, "missing": True, "selected_by": "-"}
-    have = set(lake.columns(view))
-    match = {k: v for k, v in keys.items() if k in KEY_COLUMNS and k in have}
     day_sql, how = _day_filter(record_type, keys)
     cond = " AND ".join([f'"{k}" = {sql_literal(v)}' for k, v in match.items()] + [day_sql])
     lake.con.execute(f"CREATE OR REPLACE TEMP TABLE sel AS SELECT * FROM {view} WHERE {cond}")
@@ -189,11 +203,10 @@ def _source(lake: _Lake, industry: str, record_type: str, keys: dict) -> dict:
 def _duplicates(lake: _Lake, industry: str, record_type: str) -> int:
     """Copies counted as duplicates of the selected rows: quality.duplicates keeps only Kafka
     coordinates and the event_id, and its first copy is the silver row, so event_id is the link."""
-    dup = lake.view(DUPLICATES)
+    dup = lake.view(DUPLICATES, f"industry = {sql_literal(industry)} AND record_type = {sql_literal(record_type)}")
     if dup is None:
         return 0
-    _, ((n,),) = lake.rows(f"SELECT count(*) FROM {dup} WHERE industry = {sql_literal(industry)} AND "
-                           f"record_type = {sql_literal(record_type)} AND event_id IN (SELECT event_id FROM sel)")
+    _, ((n,),) = lake.rows(f"SELECT count(*) FROM {dup} WHERE event_id IN (SELECT event_id FROM sel)")
     return n
 
 
@@ -215,11 +228,10 @@ def _quarantined(lake: _Lake, industry: str, record_type: str, match: dict, keys
     and day are read from it; a payload that is not JSON or lacks them cannot be attributed and
     is counted by topic and Kafka day instead."""
     out = {"matched": 0, "reasons": {}, "unattributed": 0, "unattributed_by_topic_day": {}}
-    q = lake.view(QUARANTINE)
+    q = lake.view(QUARANTINE, f"industry = {sql_literal(industry)} AND record_type = {sql_literal(record_type)}")
     if q is None:
         return out
-    _, rows = lake.rows(f"SELECT reason, payload, topic, kafka_ts FROM {q} WHERE industry = "
-                        f"{sql_literal(industry)} AND record_type = {sql_literal(record_type)}")
+    _, rows = lake.rows(f"SELECT reason, payload, topic, kafka_ts FROM {q}")
     day = keys.get("event_date")
     for reason, payload, topic, kafka_ts in rows:
         try:
@@ -242,15 +254,12 @@ def _quarantined(lake: _Lake, industry: str, record_type: str, match: dict, keys
 def _states(lake: _Lake, industry: str, keys: dict, device: str) -> list[dict]:
     """The device's state intervals in the row's day, from machine_state silver rows of that day
     and the day before (its last event sets the state at 00:00, as gold reads it)."""
-    view = lake.view(silver_table(industry, "machine_state"))
-    if view is None:
-        return []
     day = keys["event_date"]
     days = [day] + ([day - dt.timedelta(days=1)] if "machine_state" in SPANS_DAYS else [])
     match = {k: v for k, v in keys.items() if k in ("enterprise", "site", "line")} | {"device": device}
-    cond = " AND ".join(f'"{k}" = {sql_literal(v)}' for k, v in match.items())
-    in_days = ", ".join(f"DATE '{d}'" for d in days)
+    view = lake.view(silver_table(industry, "machine_state"), _prefilter(match, days))
+    if view is None:
+        return []
     _, rows = lake.rows(
-        f"SELECT event_ts_utc, event_id, state, planned, quality, reason_code FROM {view} WHERE {cond} "
-        f"AND event_date IN ({in_days}) ORDER BY 1, 2")
+        f"SELECT event_ts_utc, event_id, state, planned, quality, reason_code FROM {view} ORDER BY 1, 2")
     return state_intervals(rows, day)
