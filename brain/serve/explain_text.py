@@ -155,6 +155,11 @@ def energy_lines(row: dict, factors: dict[str, tuple[str, float, float]]) -> lis
         + " + ".join(f"{_num(row[col])} x {co2:g}" for _, col, _, co2 in terms) + f" = {_num(row.get('tco2'))}"]
 
 
+def _planned(s: dict) -> str:
+    """Planned or not matters for stops only (PDOT); running time is APT either way."""
+    return "" if s["state"] == "RUNNING" else ("planned" if s["planned"] else "unplanned")
+
+
 def _when(x: Any) -> str:
     return x.isoformat(sep=" ") if isinstance(x, dt.datetime) else str(x)
 
@@ -168,7 +173,8 @@ def render(result: dict) -> str:
         out.append(f"\nrow {i} of {len(result['rows'])}: {keys}"
                    + (f" (industry {gold['industry']})" if "," in result["industry"] else ""))
         shown = {k: v for k, v in row.items() if k not in gold["keys"]}
-        out += [f"  {k:<28} {_when(v) if not isinstance(v, float) else _num(v)}" for k, v in shown.items()]
+        width = max([len(k) for k in shown] + [0])
+        out += [f"  {k:<{width}}  {_when(v) if not isinstance(v, float) else _num(v)}" for k, v in shown.items()]
         if gold["formula"]:
             out.append("")
             out += gold["formula"]
@@ -198,7 +204,7 @@ def render(result: dict) -> str:
         for dev, intervals in gold.get("state_intervals", {}).items():
             out.append(f"\nstate intervals of {dev} (the line's counting device: its states are the OEE time basis):")
             out += [f"  {_when(s['from'])} .. {_when(s['to'])}  {s['state']:<8} "
-                    f"{'planned' if s['planned'] else 'unplanned':<9} {_num(s['seconds'])} s"
+                    f"{_planned(s):<9} {_num(s['seconds'])} s"
                     f"{' ' + s['reason_code'] if s['reason_code'] else ''}"
                     f"{'' if s['quality'] == 'GOOD' else ' (' + s['quality'] + ')'}" for s in intervals]
     return "\n".join(out)
