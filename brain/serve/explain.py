@@ -197,6 +197,12 @@ def _source(lake: _Lake, industry: str, record_type: str, keys: dict) -> dict:
         cols, rows = lake.rows("SELECT device, start_ts_utc, end_ts_utc, produced, good, planned_cycle_time_s, "
                                f"quality FROM sel ORDER BY end_ts_utc, event_id LIMIT {MAX_REPORTS}")
         out["reports"] = [dict(zip(cols, r)) for r in rows]
+    if record_type == "energy_meter":  # the inputs of every energy sum: silver amounts are in standard units
+        cols, rows = lake.rows("SELECT carrier, unit, count(*) FILTER (WHERE quality <> 'BAD') AS readings, "
+                               "sum(value) FILTER (WHERE quality <> 'BAD') AS total, "
+                               "count(*) FILTER (WHERE quality = 'BAD') AS bad_excluded FROM sel "
+                               "GROUP BY 1, 2 ORDER BY 1, 2")
+        out["amounts"] = [dict(zip(cols, r)) for r in rows]
     return out
 
 

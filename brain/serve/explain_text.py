@@ -197,6 +197,9 @@ def render(result: dict) -> str:
                        + (f"; {q['unattributed']} more of this record type without readable keys "
                           f"(by topic and Kafka day: {q['unattributed_by_topic_day']})" if q["unattributed"] else ""))
             out.append(f"  duplicates of these records (same event_id, counted once): {src['duplicates']}")
+            for a in src.get("amounts", []):
+                out.append(f"    {a['carrier']}: {_num(a['total'])} {a['unit']} from {a['readings']} readings"
+                           + (f" ({a['bad_excluded']} BAD excluded)" if a["bad_excluded"] else ""))
             for p in src.get("reports", []):
                 out.append(f"    report {_when(p['start_ts_utc'])} .. {_when(p['end_ts_utc'])} {p['device']}: "
                            f"produced {p['produced']}, good {p['good']}, planned cycle "
