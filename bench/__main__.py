@@ -21,22 +21,25 @@ from bench import env, report
 MODES = {
     "toy": {"industries": ["energy"], "records": 400, "scaling_base": 50, "scaling_industries": ["energy"],
             "gx_rows": 2_000, "probes": 2, "probe_interval_s": 1.0, "cycles": 1, "freshness_timeout_s": 120,
-            "processing_time": "2 seconds", "without_airflow": False, "cycle_records": 200},
+            "processing_time": "2 seconds", "without_airflow": False, "cycle_records": 200,
+            "bridge_messages": 200, "bridge_metrics": 10},
     # The issue's sizes: 1 M records through all four industries (14 topics) and GX at 1 M rows. On two
     # cores that is about 20 minutes, not "a few": the pipeline alone needs several minutes for 1 M.
     # Scaling uses one industry at 25 k..200 k records, where per-record work already outweighs fixed costs.
     # The small cycle is issue #12's: 20 k records over the four industries.
     "quick": {"industries": None, "records": 1_000_000, "scaling_base": 25_000, "scaling_industries": ["energy"],
               "gx_rows": 1_000_000, "probes": 6, "probe_interval_s": 3.0, "cycles": 2, "freshness_timeout_s": 300,
-              "processing_time": "5 seconds", "without_airflow": False, "cycle_records": 20_000},
+              "processing_time": "5 seconds", "without_airflow": False, "cycle_records": 20_000,
+              "bridge_messages": 5_000, "bridge_metrics": 10},
     "full": {"industries": None, "records": 10_000_000, "scaling_base": 1_250_000, "scaling_industries": None,
              "gx_rows": 1_000_000, "probes": 60, "probe_interval_s": 2.0, "cycles": 5, "freshness_timeout_s": 900,
-             "processing_time": None, "without_airflow": True, "cycle_records": 20_000},
+             "processing_time": None, "without_airflow": True, "cycle_records": 20_000,
+             "bridge_messages": 20_000, "bridge_metrics": 10},
 }
 
 
 class Bench:
-    GROUPS = ("throughput", "overhead", "cycles", "gx", "scaling", "freshness")
+    GROUPS = ("throughput", "overhead", "cycles", "gx", "scaling", "freshness", "edge")
 
     def __init__(self, mode: str, log=None, only: tuple[str, ...] = GROUPS, partial=None):
         self.mode, self.size = mode, MODES[mode]
@@ -79,8 +82,9 @@ class Bench:
             from brain.spark import get_session
 
             t = time.perf_counter()
-            spark = get_session(cfg)
-            spark_start = round(time.perf_counter() - t, 1)
+            # The edge group alone needs no JVM: starting one would only load the machine it measures.
+            spark = get_session(cfg) if set(self.only) - {"edge"} else None
+            spark_start = round(time.perf_counter() - t, 1) if spark else None
             if {"throughput", "cycles"} & set(self.only):
                 self.measure("warm_up", self._warm_up, work, spark)
             if "throughput" in self.only:
@@ -95,7 +99,10 @@ class Bench:
                 self._scaling(work, industries)
             if "freshness" in self.only:
                 self._freshness(work, spark)
-            spark.stop()
+            if "edge" in self.only:
+                self._edge(work)
+            if spark is not None:
+                spark.stop()
         machine["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
         return self._results(machine, industries, spark_start)
 
@@ -247,6 +254,13 @@ class Bench:
                      s["freshness_timeout_s"], log=self.say)
         env.delete_topics(cfg, cfg.get("kafka.topic_prefix"))
 
+    def _edge(self, work):
+        from bench import bridge
+
+        s = self.size
+        self.measure("bridge", bridge.measure, lambda **keys: env.scoped(work, "bridge", env.new_prefix("b"), **keys),
+                     s["bridge_messages"], s["bridge_metrics"], log=self.say)
+
     def _results(self, machine, industries, spark_start) -> dict:
         d = self.details
 
@@ -279,6 +293,7 @@ class Bench:
             "reconcile_s": get("reconcile", "seconds"),
             "scaling": d.get("scaling"), "scaling_8x_time_ratio": get("scaling", "ratio_8x"),
             "query_paths": d.get("query_paths"),
+            "bridge_rps": get("bridge", "rps"), "bridge_messages_per_s": get("bridge", "messages_per_s"),
         }
         r["pipeline_vs_raw_copy"] = ratio(r["pipeline_rps"], r["raw_copy_rps"])
         r["pipeline_vs_handrolled"] = ratio(r["pipeline_rps"], r["handrolled_rps"])

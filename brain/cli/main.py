@@ -30,6 +30,7 @@ examples:
   brain query "SELECT * FROM gold.enterprise_brain"   analyst SQL (DuckDB fast path, Spark fallback)
   brain trace --lot LOT-S1-sugar-001234  batches and shipments made from a lot
   brain lineage silver.energy_meter      topic -> bronze -> silver -> gold, from OpenLineage events
+  brain explain gold.consumer_goods_oee_daily_line --where "line='L3' AND event_date='2026-11-20'"
   brain report                           offline HTML dashboard in reports/index.html
 
 Configuration: conf/defaults.yaml + conf/env/$BRAIN_ENV.yaml (default local);
@@ -266,6 +267,7 @@ def _add_show(sub) -> None:
 def _add_delegated(sub) -> None:
     """Subcommands whose arguments and behaviour live with their module."""
     from brain.cli import cluster, demo, ops
+    from brain.cli import explain as explain_cli
     from brain.cli import quality as qcli
     from brain.edge import cli as edge
     from brain.serve import dashboard, lineage, metrics_topic, query, trace
@@ -298,6 +300,8 @@ def _add_delegated(sub) -> None:
          trace.add_arguments, trace.run_cli),
         ("lineage", "where a table's rows came from and went: Kafka topics and tables, from OpenLineage events",
          lineage.add_arguments, lineage.run_cli),
+        ("explain", "a gold KPI row back to its silver rows, Kafka offsets, quarantine and duplicates, with its "
+                    "formula", explain_cli.add_arguments, explain_cli.run_cli),
         ("report", "write the offline HTML dashboard (reports/index.html)", dashboard.add_arguments,
          dashboard.run_cli),
         ("announce", "send gold.enterprise_brain to Kafka topic brain.metrics, per site-day then per site-hour",

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NUMBERS = ["pipeline_rps", "raw_copy_rps", "handrolled_rps", "broker_drain_rps", "pipeline_vs_raw_copy",
            "pipeline_vs_handrolled", "simulator_rps", "freshness_continuous_p50_s", "freshness_continuous_p95_s",
            "freshness_scheduled_p50_s", "freshness_scheduled_p95_s", "cycle_overhead_s", "scaling_8x_time_ratio",
-           "small_cycle_s", "empty_cycle_s", "reconcile_s"]
+           "small_cycle_s", "empty_cycle_s", "reconcile_s", "bridge_rps", "bridge_messages_per_s"]
 
 
 def _broker_port() -> int:
@@ -46,6 +46,7 @@ def toy_results(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("BRAIN__", "AIRFLOW"))}
     environ.update({"BRAIN_BENCH_KAFKA_PORT": str(_broker_port()), "BRAIN_BENCH_STATE": str(out / "state"),
+                    "BRAIN_BENCH_MQTT_PORT": str(free_port()),
                     "BRAIN__SPARK__DRIVER_MEMORY": "2g"})
     # The toy run took 580 s once on a machine shared with a test run; 1,500 s leaves room for that.
     proc = subprocess.run([sys.executable, "-m", "bench", "--mode", "toy", "--no-docs", "--results-dir", str(out)],
@@ -76,6 +77,8 @@ def test_every_record_is_accounted_for_by_each_path(toy_results):
     assert d["broker_drain"]["consumed"] == n
     assert d["reconcile"]["ok"] is True
     assert d["reconcile"]["totals"]["bronze_rows"] == n and d["reconcile"]["totals"]["lost"] == 0
+    bridge = d["bridge"]
+    assert bridge["records_in_kafka"] == bridge["records_expected"] and bridge["dead_lettered"] == 0
 
 
 def test_the_small_cycle_takes_bad_records_and_the_empty_cycle_after_it_finds_nothing(toy_results):

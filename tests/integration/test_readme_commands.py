@@ -72,6 +72,11 @@ DECISIONS: dict[str, tuple[str, str]] = {
     "lineage silver.energy_meter": (HELP, "answers from a lineage-enabled run's events; "
                                           "tests/integration/test_lineage.py runs one and then it"),
     "lineage silver.energy_meter --json": (HELP, "as lineage silver.energy_meter"),
+    "explain gold.consumer_goods_oee_daily_line --where line='F1' AND event_date='2026-03-01'":
+        (RUN, "the test lake has line F1's row (no silver behind it: explain says so); "
+              "tests/integration/test_explain.py checks a real cycle's"),
+    "explain gold.consumer_goods_oee_daily_line --where line='F1' AND event_date='2026-03-01' --json":
+        (RUN, "as explain"),
     "report": (RUN, "writes to a temporary folder"),
     "announce": (RUN, "to this test's prefixed brain.metrics topic"),
     "quality": (RUN, "the scorecard of the test lake"),
