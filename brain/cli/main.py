@@ -266,10 +266,9 @@ def _add_show(sub) -> None:
 
 def _add_delegated(sub) -> None:
     """Subcommands whose arguments and behaviour live with their module."""
-    from brain.cli import cluster, demo, ops
+    from brain.cli import cluster, demo, edge, ops
     from brain.cli import explain as explain_cli
     from brain.cli import quality as qcli
-    from brain.edge import cli as edge
     from brain.serve import dashboard, lineage, metrics_topic, query, trace
     from brain.simulator import cli as sim
 

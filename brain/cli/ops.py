@@ -152,21 +152,10 @@ def add_spark_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_spark(args, cfg) -> int:
-    from brain.ops import spark_service as svc
+    from brain.cli.service import run_action
+    from brain.ops import spark_service
 
-    say = (lambda m: print(m, file=sys.stderr)) if args.json else print  # keep stdout pure JSON
-    if args.action == "start":
-        svc.start(cfg, log=say)
-    elif args.action == "stop":
-        svc.stop(cfg, log=say)
-    st = svc.status(cfg)
-    if args.json:
-        print(json.dumps(st.as_dict()))
-    elif args.action == "status":
-        print(f"spark: {st.detail}")
-    if args.action == "status":
-        return 0 if st.running and st.reachable else 3
-    return 0
+    return run_action(spark_service, "spark", args.action, args.json, cfg)
 
 
 # --------------------------------------------------------------------------- quarantine

@@ -51,21 +51,10 @@ def add_mqtt_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_mqtt(args, cfg) -> int:
+    from brain.cli.service import run_action
     from brain.edge import broker
 
-    say = (lambda m: print(m, file=sys.stderr)) if args.json else print  # keep stdout pure JSON
-    if args.action == "start":
-        broker.start(cfg, log=say)
-    elif args.action == "stop":
-        broker.stop(cfg, log=say)
-    st = broker.status(cfg)
-    if args.json:
-        print(json.dumps(st.as_dict()))
-    elif args.action == "status":
-        print(f"mqtt: {st.detail}")
-    if args.action == "status":
-        return 0 if st.running and st.reachable else 3
-    return 0
+    return run_action(broker, "mqtt", args.action, args.json, cfg)
 
 
 def add_bridge_arguments(p: argparse.ArgumentParser) -> None:
