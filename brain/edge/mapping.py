@@ -10,7 +10,7 @@ event_id derived from the reading itself so a resent message keeps its id.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -58,6 +58,9 @@ class Target:
 class EdgeMap:
     raw: dict
     registry: Registry
+    # (group, edge node, device) -> Place: the registry's hierarchy is rebuilt by every
+    # Registry.sites call, which per message was a quarter of the bridge's translation time.
+    _places: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def state_metric(self) -> str | None:
@@ -71,6 +74,12 @@ class EdgeMap:
         return [topic_for(cfg, ind, rt) for ind in industries for rt in ("telemetry", "machine_state")]
 
     def place(self, group: str, edge_node: str, device: str | None) -> Place:
+        key = (group, edge_node, device)
+        if key not in self._places:  # an unknown place raises, so it is looked up again next time
+            self._places[key] = self._find_place(group, edge_node, device)
+        return self._places[key]
+
+    def _find_place(self, group: str, edge_node: str, device: str | None) -> Place:
         g = (self.raw.get("groups") or {}).get(group)
         if g is None:
             raise UnknownPlace(f"group {group!r} is not in the edge mapping")
