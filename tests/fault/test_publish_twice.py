@@ -38,7 +38,9 @@ def test_publishing_the_same_days_twice_gives_identical_gold(broker, spark, isol
     from delta.tables import DeltaTable
 
     cfg = isolated_cfg
-    now = datetime.now(timezone.utc) - timedelta(hours=1)
+    # Noon of a day at least an hour past: readings up to 59 minutes before it stay in that day, so the
+    # records fall on exactly three days at any time of day (an hour-ago anchor crossed midnight after 00:00).
+    now = (datetime.now(timezone.utc) - timedelta(hours=13)).replace(hour=12, minute=0, second=0, microsecond=0)
     records = [meter(f"site-0{i % 2 + 1}", (i + 1) / 1000, "MWh", day=now - timedelta(days=i % 3, minutes=i))
                if i % 4 == 0 else meter(f"site-0{i % 2 + 1}", float(i + 1), day=now - timedelta(days=i % 3, minutes=i))
                for i in range(60)]

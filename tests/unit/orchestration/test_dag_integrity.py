@@ -79,10 +79,12 @@ def test_parsing_imports_no_heavy_library():
     assert loaded == []
 
 
-def test_silver_assets_are_file_uris_of_their_delta_tables(dagbag):
-    """The URI form Airflow's OpenLineage integration maps to the dataset Spark names the table by."""
-    from brain.lake.tables import table_path
+def test_silver_assets_keep_their_uri_wherever_the_lake_is(dagbag, monkeypatch):
+    """Airflow refuses an Asset whose name an active Asset holds with another URI, so the URI must not
+    follow lake.root (moving the lake would fail every validate task)."""
+    from brain.orchestration.wiring import silver_asset
 
-    cfg = config.load()
-    for asset in dagbag.dags["brain_energy"].get_task("validate").outlets:
-        assert asset.uri == table_path(cfg, asset.name).absolute().as_uri()
+    here = silver_asset(config.load(), "energy", "energy_meter")
+    monkeypatch.setenv("BRAIN__LAKE__ROOT", "/elsewhere/lake")
+    assert silver_asset(config.load(), "energy", "energy_meter").uri == here.uri == "x-brain://lake/silver/energy_meter"
+    assert here in dagbag.dags["brain_energy"].get_task("validate").outlets
