@@ -18,7 +18,16 @@ from pathlib import Path
 
 from brain.config import Config
 from brain.jars import kafka_jars
-from brain.ops.processes import ProcessHome, ProcessStatus, pid_alive, port_open, tail, terminate, wait_until_ready
+from brain.ops.processes import (
+    ProcessHome,
+    ProcessStatus,
+    cmdline,
+    pid_alive,
+    port_open,
+    tail,
+    terminate,
+    wait_until_ready,
+)
 
 
 class BrokerError(Exception):
@@ -145,9 +154,8 @@ def read_pid(bp: BrokerPaths) -> int | None:
         return None
     if not pid_alive(pid):
         return None
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
+    args = cmdline(pid)
+    if args is None:
         return pid  # no /proc to ask: trust the pidfile
     return pid if "kafka.Kafka" in args and str(bp.config) in args else None
 

@@ -68,6 +68,14 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+def cmdline(pid: int) -> list[str] | None:
+    """The process's command line, argument by argument; None where /proc cannot tell (gone, or no /proc)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return None
+
+
 def terminate(pid: int, timeout: float) -> None:
     try:
         os.kill(pid, signal.SIGTERM)

@@ -20,7 +20,16 @@ from pathlib import Path
 from typing import Mapping
 
 from brain.config import Config
-from brain.ops.processes import ProcessHome, ProcessStatus, pid_alive, port_open, tail, terminate, wait_until_ready
+from brain.ops.processes import (
+    ProcessHome,
+    ProcessStatus,
+    cmdline,
+    pid_alive,
+    port_open,
+    tail,
+    terminate,
+    wait_until_ready,
+)
 
 # Loopback only, not configurable: the server has no authentication, and any
 # client that reaches it can read and write the whole lake.
@@ -98,13 +107,6 @@ def launch_env(environ: Mapping[str, str], launcher: Path, python: str) -> dict[
     return env
 
 
-def _cmdline(pid: int) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return None
-
-
 def _read_pid(sp: ProcessHome) -> int | None:
     """The server's pid, if the pidfile names a live Spark Connect server (not a reused pid)."""
     try:
@@ -113,14 +115,14 @@ def _read_pid(sp: ProcessHome) -> int | None:
         return None
     if not pid_alive(pid):
         return None
-    args = _cmdline(pid)
+    args = cmdline(pid)
     return pid if args is None or MAIN_CLASS in args else None  # no /proc to ask: trust the pidfile
 
 
 def _started_port(pid: int) -> int | None:
     """The port the server was started with (its command line), which the config may no longer say."""
     prefix = "spark.connect.grpc.binding.port="
-    for arg in _cmdline(pid) or []:
+    for arg in cmdline(pid) or []:
         if arg.startswith(prefix) and arg[len(prefix):].isdigit():
             return int(arg[len(prefix):])
     return None

@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from brain.config import Config
-from brain.ops.processes import ProcessHome, ProcessStatus, pid_alive, port_open, tail, terminate, wait_until_ready
+from brain.ops.processes import (
+    ProcessHome,
+    ProcessStatus,
+    cmdline,
+    pid_alive,
+    port_open,
+    tail,
+    terminate,
+    wait_until_ready,
+)
 
 # Loopback only: a standalone master runs whatever application reaches it.
 HOST = "127.0.0.1"
@@ -95,13 +104,6 @@ def launch_env(cfg: Config, environ, launcher: Path) -> dict[str, str]:
     return env
 
 
-def _cmdline(pid: int) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return None
-
-
 def read_pid(d: Daemon) -> int | None:
     """The daemon's pid, if its pidfile names a live JVM of its class (not a reused pid)."""
     try:
@@ -110,7 +112,7 @@ def read_pid(d: Daemon) -> int | None:
         return None
     if not pid_alive(pid):
         return None
-    args = _cmdline(pid)
+    args = cmdline(pid)
     return pid if args is None or d.main_class in args else None
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -115,6 +116,28 @@ def _overlap(a: dict, b: dict) -> bool:
             and min(a["y"] + a["h"], b["y"] + b["h"]) - max(a["y"], b["y"]) > 1)
 
 
+def measure(page: Path) -> tuple[str, list[dict]]:
+    """Chromium's DOM of ``page`` (a copy with MEASURE added) and the text boxes MEASURE reported."""
+    page.write_text(page.read_text().replace("</body>", MEASURE + "</body>"))
+    dom = dump_dom(page)
+    boxes = json.loads(re.search(r'<pre id="measure">(.*?)</pre>', dom, re.S).group(1).replace("&quot;", '"'))
+    return dom, boxes
+
+
+def assert_nothing_clipped_or_overlapping(boxes: list[dict]) -> None:
+    """No text box outside its chart's viewport, and no two value labels of one chart and site overlap."""
+    clipped = [b for b in boxes if b["x"] < -0.5 or b["y"] < -0.5 or b["x"] + b["w"] > b["vw"] + 0.5
+               or b["y"] + b["h"] > b["vh"] + 0.5]
+    assert not clipped, clipped[:5]
+    values: dict[tuple, list[dict]] = {}
+    for b in boxes:
+        if b["cls"] == "value":
+            values.setdefault((b["chart"], b["site"]), []).append(b)
+    overlapping = [(a["chart"], a["text"], b["text"]) for group in values.values() for i, a in enumerate(group)
+                   for b in group[i + 1:] if _overlap(a, b)]
+    assert not overlapping, overlapping
+
+
 def _chart(dom: str, name: str, site: str | None = None) -> str:
     attrs = rf'data-chart="{name}"' + (rf' data-site="{re.escape(site)}"' if site else "")
     m = re.search(rf'<svg class="chart" {attrs}.*?</svg>', dom, re.S)
@@ -137,21 +160,10 @@ def test_no_label_is_clipped(page, tmp_path):
     out, _ = page
     measured = tmp_path / "measured.html"
     shutil.copy(out / "index.html", measured)
-    measured.write_text(measured.read_text().replace("</body>", MEASURE + "</body>"))
-    dom = dump_dom(measured)
-    boxes = json.loads(re.search(r'<pre id="measure">(.*?)</pre>', dom, re.S).group(1).replace("&quot;", '"'))
+    dom, boxes = measure(measured)
     assert len(boxes) > 100 and {b["chart"] for b in boxes} >= {"oee-trend", "oee-losses", "oee-losses-trend",
                                                                  "oee-hourly", "energy-hourly", "dq-scorecard"}
-    clipped = [b for b in boxes if b["x"] < -0.5 or b["y"] < -0.5 or b["x"] + b["w"] > b["vw"] + 0.5
-               or b["y"] + b["h"] > b["vh"] + 0.5]
-    assert not clipped, clipped[:5]
-    values: dict[tuple, list[dict]] = {}
-    for b in boxes:
-        if b["cls"] == "value":
-            values.setdefault((b["chart"], b["site"]), []).append(b)
-    overlapping = [(a["chart"], a["text"], b["text"]) for group in values.values() for i, a in enumerate(group)
-                   for b in group[i + 1:] if _overlap(a, b)]
-    assert not overlapping, overlapping
+    assert_nothing_clipped_or_overlapping(boxes)
     labels = {b["text"] for b in boxes}
     assert "consumer_goods / cg-guangzhou" in labels and f"equipment_manufacturing / {LONG_SITE}" in labels
     screenshot(out / "index.html", tmp_path / "dashboard.png")

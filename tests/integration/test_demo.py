@@ -8,7 +8,6 @@ has the same shape as what the command prints (the layout, not the numbers).
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import uuid
@@ -19,8 +18,8 @@ import pytest
 from brain import config
 from brain.cli import demo
 from brain.cli.main import main
-from tests.browser import dump_dom, screenshot
-from tests.integration.test_dashboard_truth import MEASURE, _overlap
+from tests.browser import screenshot
+from tests.integration.test_dashboard_truth import assert_nothing_clipped_or_overlapping, measure
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,20 +82,9 @@ def test_the_dashboard_it_names_passes_the_browser_checks(ran, tmp_path):
     assert page == root / "reports" / "index.html" and page.is_file()
     measured = tmp_path / "measured.html"
     shutil.copy(page, measured)
-    measured.write_text(measured.read_text().replace("</body>", MEASURE + "</body>"))
-    dom = dump_dom(measured)
-    boxes = json.loads(re.search(r'<pre id="measure">(.*?)</pre>', dom, re.S).group(1).replace("&quot;", '"'))
+    dom, boxes = measure(measured)
     assert boxes, "the dashboard drew no chart"
-    clipped = [b for b in boxes if b["x"] < -0.5 or b["y"] < -0.5 or b["x"] + b["w"] > b["vw"] + 0.5
-               or b["y"] + b["h"] > b["vh"] + 0.5]
-    assert not clipped, clipped[:5]
-    values: dict[tuple, list[dict]] = {}
-    for b in boxes:
-        if b["cls"] == "value":
-            values.setdefault((b["chart"], b["site"]), []).append(b)
-    overlapping = [(a["chart"], a["text"], b["text"]) for group in values.values() for i, a in enumerate(group)
-                   for b in group[i + 1:] if _overlap(a, b)]
-    assert not overlapping, overlapping
+    assert_nothing_clipped_or_overlapping(boxes)
     assert '<section id="overview" data-state="data">' in dom and "/ ?" not in dom
     screenshot(page, tmp_path / "demo-dashboard.png")
 
