@@ -235,12 +235,13 @@ def publish_enterprise(cfg: Config) -> list[dict]:
         reports.append({"table": r.table, "days": [str(d) for d in r.days], "rows": r.rows})
         if r.days:
             lineage_events.derived(cfg, "enterprise.publish.energy_per_tonne", cross.values(), r.table)
-    report = run_publish(spark, cfg, lines, days)
+    # Subscribers to brain.metrics hear of exactly the site-days just rebuilt, before the build counts
+    # as done: a failed announcement is retried with the rebuild (at least once), never skipped.
+    report = run_publish(spark, cfg, lines, days, after_write=lambda built: announce(cfg, days=built))
+    report["announced"] = report.pop("after_write", 0)
     if report["days"]:
         for name, sources in lineage_events.enterprise_sources(lines).items():
             lineage_events.derived(cfg, f"enterprise.publish.{name.split('.', 1)[1]}", sources, name)
-    # Subscribers to brain.metrics hear of exactly the site-days just rebuilt (none: nothing sent).
-    report["announced"] = announce(cfg, days=report["days"]) if report["days"] else 0
     if report["announced"]:
         lineage_events.announced(cfg, [SOURCE, SOURCE_HOURLY], metrics_topic(cfg))
     return [report, *reports]  # the enterprise report first: callers and the DAG read it as [0]

@@ -42,7 +42,7 @@ from brain.gold.rollup import rollup_components, with_ratios
 from brain.lake.tables import is_delta, table_path
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from pyspark.sql import DataFrame, SparkSession
 
@@ -177,7 +177,7 @@ def _read(spark: "SparkSession", cfg: Config, name: str) -> "DataFrame | None":
 
 
 def pending_days(spark: "SparkSession", cfg: Config, lines: dict[str, str]) -> list[date]:
-    """Days whose source gold rows were recomputed after the enterprise_brain row (or it has none).
+    """Days whose source gold rows were recomputed after their last enterprise build started (or never built).
 
     ``lines``: industry -> gold line OEE table (:func:`line_tables`)."""
     from brain.lake.ledger_reads import column_names, select
@@ -191,10 +191,9 @@ def pending_days(spark: "SparkSession", cfg: Config, lines: dict[str, str]) -> l
                 src[day] = max((t for t in (src.get(day), at) if t is not None), default=None)
     if not src:
         return []
-    sql = "SELECT event_date, min(computed_at) FROM _ledger GROUP BY event_date"
-    done = dict(select(cfg, ENTERPRISE_BRAIN, sql, scan=["event_date", "computed_at"]) or [])
-    for day, at in _builds(cfg):  # days built without a row too
-        done[day] = max(t for t in (done.get(day), at) if t is not None)
+    # Only the build stamp counts as done, not the daily table's computed_at: a build that died after
+    # writing gold.enterprise_brain but before the hourly table or the announcement is redone whole.
+    done = dict(_builds(cfg))
     return sorted(day for day, at in src.items() if day not in done or done[day] is None
                   or (at is not None and at > done[day]))
 
@@ -251,9 +250,14 @@ def build(spark: "SparkSession", cfg: Config, days: list[date], lines: dict[str,
 
 
 def publish_enterprise(spark: "SparkSession", cfg: Config, lines: dict[str, str],
-                       days: list[date] | None = None) -> dict:
+                       days: list[date] | None = None,
+                       after_write: "Callable[[list[str]], object] | None" = None) -> dict:
     """Rebuild gold.enterprise_brain and gold.enterprise_brain_hourly for ``days`` (default: the
-    pending ones) from the industries' line OEE tables ``lines`` (:func:`line_tables`); returns a report."""
+    pending ones) from the industries' line OEE tables ``lines`` (:func:`line_tables`); returns a report.
+
+    ``after_write(days)`` (e.g. the brain.metrics announcement) runs after both tables are written and
+    before the days are stamped built: if anything up to it fails, a retry rebuilds the same days (both
+    tables are overwritten per day, so that repeats nothing but the announcement: at least once)."""
     started = spark.sql("SELECT current_timestamp() AS t").first()["t"]  # before any source read
     days = sorted(set(days)) if days is not None else pending_days(spark, cfg, lines)
     if not days:
@@ -265,9 +269,12 @@ def publish_enterprise(spark: "SparkSession", cfg: Config, lines: dict[str, str]
     rows = _write_days(cfg, ENTERPRISE_BRAIN, df, days)
     hourly = build(spark, cfg, days, hourly_line_tables(lines), hourly=True)
     hourly_rows = _write_days(cfg, ENTERPRISE_BRAIN_HOURLY, hourly, days) if hourly is not None else 0
+    report = {"table": ENTERPRISE_BRAIN, "days": [d.isoformat() for d in days], "rows": rows,
+              "hourly_table": ENTERPRISE_BRAIN_HOURLY, "hourly_rows": hourly_rows}
+    if after_write is not None:
+        report["after_write"] = after_write(report["days"])
     _mark_built(spark, cfg, days, started)
-    return {"table": ENTERPRISE_BRAIN, "days": [d.isoformat() for d in days], "rows": rows,
-            "hourly_table": ENTERPRISE_BRAIN_HOURLY, "hourly_rows": hourly_rows}
+    return report
 
 
 def _write_days(cfg: Config, name: str, df: "DataFrame", days: list[date]) -> int:
