@@ -168,7 +168,8 @@ def test_mqtt_cli_status_and_a_missing_secret(edge_cfg, capsys, monkeypatch, tmp
 
 @pytest.mark.slow
 def test_bridged_records_reach_silver(isolated_cfg, edge_cfg, spark):
-    """The pipeline takes bridged records like any others: Kafka -> bronze -> silver, none quarantined.
+    """The pipeline takes bridged records like any others: Kafka -> bronze -> silver, none quarantined;
+    a sequence gap and a device death end as dead letters and UNCERTAIN readings, and reconcile is ok.
     (isolated_cfg first: its own lake and checkpoints; edge_cfg then sets the bridge's own settings.)"""
     from brain import pipeline
     from brain.contracts import topic_names
@@ -190,10 +191,24 @@ def test_bridged_records_reach_silver(isolated_cfg, edge_cfg, spark):
             node.publish(f"{NS}/DDATA/gw-bf-2/Blower", payload.encode(
                 [{"alias": 1, "datatype": Double, "value": 2.2 + i / 10},
                  {"alias": 2, "datatype": Double, "value": 351.0 + i}], seq=2 + i, timestamp=now + 10_000 * (i + 1)))
+        # seq 5 never arrives: 6 is a gap (dead letter, rebirth asked), and until the rebirth the
+        # session is stale, so 7's readings are UNCERTAIN. Then the device dies: its DDEATH closes
+        # it, and a DDATA after it has no birth to resolve its aliases.
+        node.publish(f"{NS}/DDATA/gw-bf-2/Blower", payload.encode(
+            [{"alias": 1, "datatype": Double, "value": 9.9}], seq=6, timestamp=now + 40_000))
+        node.publish(f"{NS}/DDATA/gw-bf-2/Blower", payload.encode(
+            [{"alias": 1, "datatype": Double, "value": 2.6},
+             {"alias": 2, "datatype": Double, "value": 355.0}], seq=7, timestamp=now + 50_000))
+        node.publish(f"{NS}/DDEATH/gw-bf-2/Blower", payload.encode([], seq=8, timestamp=now + 55_000))
+        node.publish(f"{NS}/DDATA/gw-bf-2/Blower", payload.encode(
+            [{"alias": 1, "datatype": Double, "value": 2.7}], seq=9, timestamp=now + 60_000))
         result = Bridge(cfg, log=lambda m: None).run(once=True, idle_timeout=2)
     finally:
         node.close()
-    assert (result["bridged"], result["records_produced"], result["dead_lettered"]) == (5, 9, 0)
+    assert (result["received"], result["bridged"], result["records_produced"], result["dead_lettered"]) == (
+        9, 7, 11, 2)
+    letters = sorted(json.loads(m.value)["reason"] for m in _records(cfg, dead_letter_topic(cfg)))
+    assert letters == ["no_birth", "sequence_gap"]
 
     prefix = cfg.get("kafka.topic_prefix")
     sent = {json.loads(m.value)["event_id"] for t in ("telemetry", "machine_state")
@@ -206,3 +221,14 @@ def test_bridged_records_reach_silver(isolated_cfg, edge_cfg, spark):
 
     assert ids("silver.raw_materials_telemetry") | ids("silver.raw_materials_machine_state") == sent
     assert not ids("silver.quarantine") & sent
+    telemetry = spark.read.format("delta").load(str(table_path(cfg, "silver.raw_materials_telemetry")))
+    quality = {(r["sensor"], r["value"]): r["quality"] for r in telemetry.collect()}
+    assert {k: q for k, q in quality.items() if q != "GOOD"} == {
+        ("fan_vibration_rms", 2.6): "UNCERTAIN", ("fan_motor_current", 355.0): "UNCERTAIN"}
+    assert len(quality) == 10  # the birth's 2, 3 x 2, the stale message's 2 (the gap and the late DDATA: dead letters)
+
+    from brain.ops.reconcile import reconcile
+
+    report = reconcile(cfg, ["raw_materials"])
+    assert report.ok, report.to_dict()
+    assert report.totals()["silver"] == len(sent) and report.totals()["lost"] == 0
