@@ -37,12 +37,27 @@ def topic_dataset(cfg: Config, topic: str) -> tuple[str, str]:
     return f"kafka://{first}", topic
 
 
+PARENT_SCHEMA = "https://openlineage.io/spec/facets/1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet"
+
+
+def parent_facet(parent: dict) -> dict:
+    """The ParentRunFacet JSON (pure) of ``parent``: {"namespace", "job", "run_id"} and optionally
+    {"root_namespace", "root_job", "root_run_id"} (the DAG run an Airflow task belongs to)."""
+    facet = {"_producer": PRODUCER, "_schemaURL": PARENT_SCHEMA,
+             "run": {"runId": parent["run_id"]}, "job": {"namespace": parent["namespace"], "name": parent["job"]}}
+    if parent.get("root_run_id"):
+        facet["root"] = {"run": {"runId": parent["root_run_id"]},
+                         "job": {"namespace": parent["root_namespace"], "name": parent["root_job"]}}
+    return facet
+
+
 def run_event(namespace: str, job: str, inputs: Iterable[tuple[str, str]], outputs: Iterable[tuple[str, str]],
-              run_id: str, at: datetime) -> dict:
-    """A COMPLETE run event as OpenLineage's JSON (pure)."""
+              run_id: str, at: datetime, parent: dict | None = None) -> dict:
+    """A COMPLETE run event as OpenLineage's JSON (pure); ``parent`` as :func:`parent_facet` takes it."""
     schema = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+    facets = {"parent": parent_facet(parent)} if parent else {}
     return {"eventType": "COMPLETE", "eventTime": at.isoformat(), "producer": PRODUCER, "schemaURL": schema,
-            "run": {"runId": run_id, "facets": {}}, "job": {"namespace": namespace, "name": job, "facets": {}},
+            "run": {"runId": run_id, "facets": facets}, "job": {"namespace": namespace, "name": job, "facets": {}},
             "inputs": [{"namespace": n, "name": d, "facets": {}} for n, d in sorted(set(inputs))],
             "outputs": [{"namespace": n, "name": d, "facets": {}} for n, d in sorted(set(outputs))]}
 
@@ -54,9 +69,30 @@ def emit(cfg: Config, job: str, inputs: Iterable[tuple[str, str]], outputs: Iter
         return
     try:
         _send(cfg, run_event(str(cfg.get("lineage.namespace", type_=str)), job, inputs, outputs,
-                             str(_uuid7()), datetime.now(timezone.utc)))
+                             str(_uuid7()), datetime.now(timezone.utc), parent=airflow_parent()))
     except Exception as exc:  # noqa: BLE001 - see the docstring
         log.warning("OpenLineage event of %s not sent: %s", job, exc)
+
+
+def airflow_parent() -> dict | None:
+    """The Airflow task run this process is executing, named as Airflow's OpenLineage provider names it
+    (its macros: the same run id its own START/COMPLETE events carry), so a stage's event hangs under
+    its task and DAG run; None outside a task (the CLI, the bench)."""
+    import sys
+
+    if "airflow.sdk" not in sys.modules:  # a task runs inside Airflow's task runner, which imported it
+        return None
+    try:
+        from airflow.sdk import get_current_context
+
+        ti = get_current_context()["ti"]
+    except Exception:  # noqa: BLE001 - not in a task (or no Airflow): no parent
+        return None
+    from airflow.providers.openlineage.plugins import macros
+
+    return {"namespace": macros.lineage_job_namespace(), "job": macros.lineage_job_name(ti),
+            "run_id": macros.lineage_run_id(ti), "root_namespace": macros.lineage_root_job_namespace(ti),
+            "root_job": macros.lineage_root_job_name(ti), "root_run_id": macros.lineage_root_run_id(ti)}
 
 
 def _send(cfg: Config, event: dict) -> None:
@@ -79,8 +115,17 @@ def _send(cfg: Config, event: dict) -> None:
 def _typed(event: dict):
     from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 
+    facets = {}
+    parent = event["run"]["facets"].get("parent")
+    if parent:
+        from openlineage.client.generated import parent_run as p
+
+        root = parent.get("root")
+        facets["parent"] = p.ParentRunFacet(
+            run=p.Run(runId=parent["run"]["runId"]), job=p.Job(**parent["job"]),
+            root=p.Root(run=p.RootRun(runId=root["run"]["runId"]), job=p.RootJob(**root["job"])) if root else None)
     return RunEvent(eventType=RunState.COMPLETE, eventTime=event["eventTime"], producer=PRODUCER,
-                    run=Run(runId=event["run"]["runId"]),
+                    run=Run(runId=event["run"]["runId"], facets=facets),
                     job=Job(namespace=event["job"]["namespace"], name=event["job"]["name"]),
                     inputs=[InputDataset(d["namespace"], d["name"]) for d in event["inputs"]],
                     outputs=[OutputDataset(d["namespace"], d["name"]) for d in event["outputs"]])

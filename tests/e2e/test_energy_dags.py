@@ -15,7 +15,12 @@ def _rows(spark, cfg, table):
     return spark.read.format("delta").load(str(table_path(cfg, table)))
 
 
-def test_energy_dag_then_metrics_dag_build_gold(dagbag, broker, spark, isolated_cfg):
+def test_energy_dag_then_metrics_dag_build_gold(dagbag, broker, spark, isolated_cfg, monkeypatch, tmp_path):
+    import json
+
+    # The pipeline's own lineage events (not the Spark listener: this session started without it).
+    monkeypatch.setenv("BRAIN__LINEAGE__ENABLED", "true")
+    monkeypatch.setenv("BRAIN__LINEAGE__DIR", str(tmp_path / "lineage"))
     cfg = isolated_cfg
     msgs, expected = batch()
     send(cfg, msgs)
@@ -29,6 +34,14 @@ def test_energy_dag_then_metrics_dag_build_gold(dagbag, broker, spark, isolated_
     assert run.state == "success"
     kwh = {r["site"]: r["electricity_kwh"] for r in _rows(spark, cfg, "gold.energy_daily_site_kwh").collect()}
     assert kwh == pytest.approx(expected["kwh"])
+
+    # Each stage's lineage event hangs under the Airflow task that ran it, and that under its DAG.
+    events = [json.loads(line) for f in (tmp_path / "lineage").glob("brain-*.jsonl") for line in f.open()]
+    parents = {e["job"]["name"]: e["run"]["facets"]["parent"] for e in events}
+    assert parents["energy.ingest.energy_meter"]["job"]["name"] == "brain_energy.ingest"
+    assert parents["energy.ingest.energy_meter"]["root"]["job"]["name"] == "brain_energy"
+    assert parents["energy.publish.energy_daily_site_kwh"]["job"]["name"] == "brain_metrics.publish"
+    assert len({p["run"]["runId"] for p in parents.values()}) >= 2  # one run id per task run
 
     # Running the industry DAG again with nothing new changes nothing.
     run = bag.dags["brain_energy"].test()

@@ -217,3 +217,32 @@ def test_stage_events_link_topic_bronze_silver_gold_only_for_lanes_that_moved_ro
             "gold.data_quality_daily"} <= set(down)
     up = {lineage.label(h.dataset, root) for h in lineage.walk(g, _path(root, "gold.data_quality_daily"), "upstream")}
     assert {"silver.energy_meter", "silver.quarantine", "quality.duplicates"} <= up
+
+
+PARENT = {"namespace": "airflow", "job": "brain_energy.ingest", "run_id": "0190f0c8-0000-7000-8000-000000000001",
+          "root_namespace": "airflow", "root_job": "brain_energy",
+          "root_run_id": "0190f0c8-0000-7000-8000-000000000002"}
+
+
+def test_a_stage_event_inside_an_airflow_task_names_its_task_and_dag_run_as_parent():
+    event = lineage_events.run_event("brain", "energy.clean.energy_meter", [("file", "/b")], [("file", "/s")],
+                                     "0190f0c8-0000-7000-8000-000000000003", datetime(2026, 12, 5, tzinfo=timezone.utc),
+                                     parent=PARENT)
+    facet = event["run"]["facets"]["parent"]
+    assert facet["run"] == {"runId": PARENT["run_id"]}
+    assert facet["job"] == {"namespace": "airflow", "name": "brain_energy.ingest"}
+    assert facet["root"] == {"run": {"runId": PARENT["root_run_id"]}, "job": {"namespace": "airflow",
+                                                                             "name": "brain_energy"}}
+    assert facet["_schemaURL"].endswith("ParentRunFacet.json#/$defs/ParentRunFacet")
+    # The HTTP transport's typed event carries the same facet, as the client serialises it.
+    from openlineage.client.serde import Serde
+
+    typed = json.loads(Serde.to_json(lineage_events._typed(event)))
+    assert typed["run"]["facets"]["parent"]["job"]["name"] == "brain_energy.ingest"
+    assert typed["run"]["facets"]["parent"]["root"]["run"]["runId"] == PARENT["root_run_id"]
+    bare = lineage_events.run_event("brain", "j", [], [], "r2", datetime(2026, 12, 5, tzinfo=timezone.utc))
+    assert bare["run"]["facets"] == {}
+
+
+def test_outside_an_airflow_task_there_is_no_parent():
+    assert lineage_events.airflow_parent() is None
