@@ -137,7 +137,8 @@ def security_properties(cfg: Config, node: KafkaNode) -> dict[str, str]:
     admin = kafka_security.admin_user(cfg)
     mechanism = str(cfg.get("kafka.sasl.mechanism", "SCRAM-SHA-512"))
     keystore_secret = kafka_security.password(cfg, kafka_tls.KEYSTORE_SECRET)
-    login = kafka_security.ClientSecurity("SASL_SSL", mechanism, admin, kafka_security.password(cfg, admin, create=True))
+    admin_secret = kafka_security.password(cfg, admin, create=True)
+    login = kafka_security.ClientSecurity("SASL_SSL", mechanism, admin, admin_secret)
     return {
         "listeners": f"SASL_SSL://{node.host}:{node.port},CONTROLLER://{node.host}:{node.controller_port}",
         "advertised.listeners": f"SASL_SSL://{node.host}:{node.port}",
@@ -228,7 +229,8 @@ def _format_storage(cfg: Config, bp: BrokerPaths, cluster_id: str | None = None)
     if secured:
         admin = kafka_security.admin_user(cfg)
         mechanism = str(cfg.get("kafka.sasl.mechanism", "SCRAM-SHA-512"))
-        cmd += ["--add-scram", f"{mechanism}=[name={admin},password={kafka_security.password(cfg, admin, create=True)}]"]
+        secret = kafka_security.password(cfg, admin, create=True)
+        cmd += ["--add-scram", f"{mechanism}=[name={admin},password={secret}]"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise BrokerError(f"formatting KRaft storage in {bp.data} failed:\n{proc.stdout}{proc.stderr}")

@@ -204,8 +204,15 @@ def add_factory(cfg: Config, site: str) -> Factory:
 
 def remove_factory(cfg: Config, site: str) -> dict:
     """Delete a site's login and ACLs (its topics and the records in them stay)."""
-    from kafka.admin import (ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType,
-                             ResourcePatternFilter, ResourceType, UserScramCredentialDeletion)
+    from kafka.admin import (
+        ACLFilter,
+        ACLOperation,
+        ACLPermissionType,
+        ACLResourcePatternType,
+        ResourcePatternFilter,
+        ResourceType,
+        UserScramCredentialDeletion,
+    )
 
     _require_secured(cfg)
     user = site_user(cfg, site)
@@ -230,8 +237,14 @@ def remove_factory(cfg: Config, site: str) -> dict:
 
 def list_principals(cfg: Config) -> list[dict]:
     """Every SCRAM principal with its kind and its ACLs, as the broker has them."""
-    from kafka.admin import (ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType,
-                             ResourcePatternFilter, ResourceType)
+    from kafka.admin import (
+        ACLFilter,
+        ACLOperation,
+        ACLPermissionType,
+        ACLResourcePatternType,
+        ResourcePatternFilter,
+        ResourceType,
+    )
 
     _require_secured(cfg)
     client = admin_client(cfg)
