@@ -44,8 +44,8 @@ def secure():
     kafka_broker.start(cfg, log=lambda m: None)
     kafka_users.ensure_service_principals(cfg)  # this module's prefix: a running broker got another's at start
 
-    def cfg_as(user: str):
-        return config.load(environ={**env, "BRAIN__KAFKA__SASL__CLIENT_USER": user})
+    def cfg_as(user: str, **extra: str):
+        return config.load(environ={**env, "BRAIN__KAFKA__SASL__CLIENT_USER": user, **extra})
 
     for site in (SITE, OTHER_SITE, OTHER_INDUSTRY_SITE):
         kafka_users.add_factory(cfg, site)
@@ -227,3 +227,24 @@ def test_the_pipelines_spark_kafka_source_reads_the_site_family_with_one_pattern
         (r["topic"], r["value"]) for r in rows}
     assert all(site_topics.record_type_of(cfg, INDUSTRY, r["topic"]) for r in rows)
     assert not any(r["topic"].startswith(site_topics.industry_prefix(cfg, "equipment_manufacturing")) for r in rows)
+
+
+def test_an_energy_ingest_as_the_pipeline_principal_runs_and_reconciles(secure, spark, tmp_path):
+    """End to end with security on: records sent over SASL_SSL, Kafka -> bronze -> silver by the
+    pipeline principal (read-only on the industry topics), and reconcile accounts for every one."""
+    from brain import pipeline
+    from brain.ops.reconcile import reconcile
+    from tests.energy_data import batch, send
+
+    cfg, cfg_as = secure
+    msgs, _ = batch()
+    topic = send(cfg, msgs)  # as the admin, like the simulator in this deployment
+    pipe = cfg_as(kafka_users.pipeline_user(cfg), BRAIN__LAKE__ROOT=str(tmp_path / "lake"),
+                  BRAIN__LAKE__CHECKPOINTS=str(tmp_path / "checkpoints"))
+    pipeline.ingest(pipe, "energy", log=lambda m: None)
+    report = reconcile(pipe, ["energy"])
+    t = report.totals()
+    assert report.ok, report.problems
+    assert (t["kafka_consumed"], t["bronze_rows"]) == (len(msgs), len(msgs))
+    assert t["silver"] + t["quarantine"] + t["duplicates"] == len(msgs) and t["lost"] == 0
+    assert {p.topic for p in report.partitions} == {topic}
