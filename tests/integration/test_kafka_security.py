@@ -248,3 +248,19 @@ def test_an_energy_ingest_as_the_pipeline_principal_runs_and_reconciles(secure, 
     assert (t["kafka_consumed"], t["bronze_rows"]) == (len(msgs), len(msgs))
     assert t["silver"] + t["quarantine"] + t["duplicates"] == len(msgs) and t["lost"] == 0
     assert {p.topic for p in report.partitions} == {topic}
+
+
+def test_the_simulators_librdkafka_sink_logs_in_as_the_configured_principal(secure):
+    """brain.simulator.sinks (confluent-kafka) with kafka.security: a site writes its own family, and
+    the same sink is refused another site's topic."""
+    from brain.simulator.sinks import KafkaSink, SinkError
+
+    cfg, cfg_as = secure
+    site_cfg = cfg_as(kafka_users.site_user(cfg, SITE))
+    sink = KafkaSink(site_cfg, flush_timeout_s=30)
+    sink.send(site_topics.site_topic(cfg, INDUSTRY, SITE, "production"), b"k", b"{}")
+    sink.close()  # raises if the record was not acknowledged
+    sink = KafkaSink(site_cfg, flush_timeout_s=30)
+    sink.send(site_topics.site_topic(cfg, INDUSTRY, OTHER_SITE, "production"), b"k", b"{}")
+    with pytest.raises(SinkError, match="(?i)authoriz"):
+        sink.close()
