@@ -145,7 +145,8 @@ def _create_acls(client, rules: list[Rule]) -> None:
 
 
 def ensure_service_principals(cfg: Config) -> list[str]:
-    """The pipeline and metrics-reader principals with their ACLs (idempotent); returns their names."""
+    """The pipeline and metrics-reader principals with their ACLs, and the brain.metrics topic they
+    share (idempotent); returns their names."""
     _require_secured(cfg)
     client = admin_client(cfg)
     try:
@@ -155,6 +156,14 @@ def ensure_service_principals(cfg: Config) -> list[str]:
             if not _has_credential(client, u) or not kafka_security.password_file(cfg, u).is_file():
                 _upsert_user(client, cfg, u)
         _create_acls(client, service_acls(cfg))
+        # The pipeline may write brain.metrics but not create it (`brain announce` would): the admin does.
+        metrics = _metrics_topic(cfg)
+        if metrics not in set(client.list_topics()):
+            from brain.ingest.kafka_io import topic_settings
+
+            rf, configs = topic_settings(cfg)
+            client.create_topics({metrics: {"num_partitions": cfg.get("kafka.topic_partitions", type_=int),
+                                            "replication_factor": rf, "configs": configs}})
         return users
     finally:
         client.close()
