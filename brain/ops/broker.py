@@ -335,7 +335,8 @@ def start(cfg: Config, log=print) -> BrokerStatus:
     current = status(cfg)
     if current.running:
         if not wait_until_ready(lambda: _ready(cfg), float(cfg.get("kafka.embedded.start_timeout_s", 90))):
-            raise BrokerError(f"broker pid {current.pid} runs but does not answer; see {bp.logs}/server.log")
+            raise BrokerError(f"broker pid {current.pid} runs but does not answer; see {bp.logs}/server.log "
+                              f"(if kafka.security changed since it started, `brain kafka stop` and start it again)")
         log(f"kafka: already running (pid {current.pid}) on {current.host}:{current.port}")
         return status(cfg)
     if current.reachable:
