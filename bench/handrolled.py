@@ -56,15 +56,17 @@ def _column(s):
     return Array([None if v is None else str(v) for v in values], DataType.string())
 
 
-def copy_topics(bootstrap: str, topics: list[str], out: Path, chunk: int = 50_000) -> dict:
-    """Copy ``topics`` into Delta tables under ``out``; returns counts and seconds."""
+def copy_topics(bootstrap: str, topics: list[str], out: Path, chunk: int = 50_000,
+                security: dict | None = None) -> dict:
+    """Copy ``topics`` into Delta tables under ``out``; returns counts and seconds. ``security``:
+    brain.ingest.kafka_security.client_security(cfg).python() (none: PLAINTEXT)."""
     from deltalake import write_deltalake
     from kafka import KafkaConsumer, TopicPartition
 
     started = time.perf_counter()
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
                              max_poll_records=10_000, fetch_max_bytes=64 * 1024 * 1024,
-                             max_partition_fetch_bytes=8 * 1024 * 1024)
+                             max_partition_fetch_bytes=8 * 1024 * 1024, **(security or {}))
     written = bad = 0
     buffers: dict[str, list[dict]] = {t: [] for t in topics}
 

@@ -18,6 +18,7 @@ import subprocess
 import time
 
 from bench.env import Clock
+from brain.ingest import kafka_io, kafka_security
 
 
 def pipeline(cfg, industries: list[str], records: int, log=print) -> dict:
@@ -59,7 +60,7 @@ def raw_copy(spark, cfg, topics: list[str], records: int) -> dict:
     out = str(table_path(cfg, "bronze.raw_copy"))
     started = time.perf_counter()
     source = (spark.readStream.format("kafka")
-              .option("kafka.bootstrap.servers", cfg.get("kafka.bootstrap_servers"))
+              .options(**kafka_io.spark_options(cfg))
               .option("subscribe", ",".join(topics))
               .option("startingOffsets", "earliest")
               .option("failOnDataLoss", "true")
@@ -78,7 +79,8 @@ def raw_copy(spark, cfg, topics: list[str], records: int) -> dict:
 def handrolled(cfg, topics: list[str], records: int) -> dict:
     from bench.handrolled import copy_topics
 
-    res = copy_topics(cfg.get("kafka.bootstrap_servers"), topics, cfg.path("lake.root") / "handrolled")
+    res = copy_topics(cfg.get("kafka.bootstrap_servers"), topics, cfg.path("lake.root") / "handrolled",
+                      security=kafka_security.client_security(cfg).python())
     res["rps"] = round(records / res["seconds"], 1)
     return res
 
@@ -93,6 +95,9 @@ def broker_drain(cfg, prefix: str, records: int) -> dict:
            "--bootstrap-server", cfg.get("kafka.bootstrap_servers"),
            "--include", re.escape(prefix) + ".*", "--num-records", str(records), "--timeout", "30000",
            "--group", f"bench-drain-{time.time_ns()}"]
+    command_config = kafka_security.java_config_file(cfg)
+    if command_config is not None:
+        cmd += ["--command-config", str(command_config)]
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     wall = time.perf_counter() - started

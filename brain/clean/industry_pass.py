@@ -33,6 +33,7 @@ from brain.concurrency import run_side_by_side
 from brain.config import Config
 from brain.contracts.specs import RecordSpec
 from brain.faults import kill_point
+from brain.ingest import kafka_io
 from brain.ingest.bronze import (
     CheckpointLost,
     IngestResult,
@@ -152,7 +153,7 @@ def start_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[La
                     replay=first_new is None or int(batch_id) < first_new)
 
     source = (spark.readStream.format("kafka")
-              .option("kafka.bootstrap.servers", cfg.get("kafka.bootstrap_servers"))
+              .options(**kafka_io.spark_options(cfg))  # brokers + kafka.security's login
               .option("subscribe", ",".join(lane.topic for lane in lanes))
               .option("startingOffsets", starting_offsets)
               # Offsets lost to retention must stop the job, never be skipped.

@@ -266,7 +266,7 @@ def _add_show(sub) -> None:
 
 def _add_delegated(sub) -> None:
     """Subcommands whose arguments and behaviour live with their module."""
-    from brain.cli import cluster, demo, edge, ops
+    from brain.cli import cluster, demo, edge, ops, users
     from brain.cli import explain as explain_cli
     from brain.cli import quality as qcli
     from brain.serve import dashboard, lineage, metrics_topic, query, trace
@@ -289,6 +289,8 @@ def _add_delegated(sub) -> None:
          ops.run_spark),
         ("cluster", "up/down/status of the loopback cluster: 3 Kafka brokers, Spark master + workers, Connect",
          cluster.add_arguments, cluster.run),
+        ("users", "Kafka logins and ACLs (kafka.security sasl_ssl): add-factory SITE, remove SITE, list",
+         users.add_arguments, users.run),
         ("mqtt", "start/stop/status of the local MQTT broker (mosquitto, 127.0.0.1)", edge.add_mqtt_arguments,
          edge.run_mqtt),
         ("bridge", "MQTT / Sparkplug B -> Kafka (bridge mqtt), and its ledger (bridge status)",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from brain.config import Config
+from brain.ingest.kafka_security import client_security
 
 
 def record_key(record: dict) -> bytes | None:
@@ -19,11 +20,28 @@ def record_key(record: dict) -> bytes | None:
     return "/".join(parts).encode() if any(parts) else None
 
 
-def admin(cfg: Config):
+def client_settings(cfg: Config, user: str | None = None) -> dict:
+    """kafka-python settings every client here starts from: the brokers and the deployment's security
+    (kafka.security; ``user`` logs in as another principal than kafka.sasl.client_user)."""
+    return {"bootstrap_servers": cfg.get("kafka.bootstrap_servers", type_=str),
+            **client_security(cfg, user).python()}
+
+
+def spark_options(cfg: Config, source: bool = True, user: str | None = None) -> dict[str, str]:
+    """Options of Spark's Kafka source (or sink): the brokers, the deployment's security, and for a
+    source the consumer-group prefix the pipeline principal's ACL allows (Spark makes up the rest
+    of the group id)."""
+    opts = {"kafka.bootstrap.servers": str(cfg.get("kafka.bootstrap_servers", type_=str)),
+            **client_security(cfg, user).spark()}
+    if source:
+        opts["groupIdPrefix"] = str(cfg.get("kafka.sasl.pipeline_group_prefix", "brain-pipeline"))
+    return opts
+
+
+def admin(cfg: Config, user: str | None = None):
     from kafka import KafkaAdminClient
 
-    return KafkaAdminClient(bootstrap_servers=cfg.get("kafka.bootstrap_servers", type_=str),
-                            request_timeout_ms=15000, client_id="brain-admin")
+    return KafkaAdminClient(**client_settings(cfg, user), request_timeout_ms=15000, client_id="brain-admin")
 
 
 def topic_settings(cfg: Config) -> tuple[int, dict[str, str]]:
@@ -85,8 +103,7 @@ def describe_topics(cfg: Config, topics: Iterable[str] | None = None) -> list[To
     """Topics with their end offsets (records ever written, per partition)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=cfg.get("kafka.bootstrap_servers", type_=str),
-                             client_id="brain-describe", enable_auto_commit=False)
+    consumer = KafkaConsumer(**client_settings(cfg), client_id="brain-describe", enable_auto_commit=False)
     try:
         names = sorted(topics) if topics is not None else sorted(
             t for t in consumer.topics() if not t.startswith("__"))
@@ -105,8 +122,7 @@ def beginning_offsets(cfg: Config, topic: str) -> dict[int, int]:
     """The earliest offset Kafka still holds per partition (after retention)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=cfg.get("kafka.bootstrap_servers", type_=str),
-                             client_id="brain-describe", enable_auto_commit=False)
+    consumer = KafkaConsumer(**client_settings(cfg), client_id="brain-describe", enable_auto_commit=False)
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         return {tp.partition: off for tp, off in consumer.beginning_offsets(tps).items()} if tps else {}
@@ -120,7 +136,7 @@ def producer(cfg: Config, **overrides):
 
     settings = cfg.get("kafka.producer", {}, type_=dict)
     conf = {
-        "bootstrap_servers": cfg.get("kafka.bootstrap_servers", type_=str),
+        **client_settings(cfg),
         "acks": "all" if str(settings.get("acks", "all")) == "all" else int(settings["acks"]),
         "enable_idempotence": True,
         "linger_ms": int(settings.get("linger_ms", 20)),
@@ -163,8 +179,7 @@ def consume_all(cfg: Config, topic: str, timeout_ms: int = 5000) -> Iterator:
     """Read a topic from the beginning to its current end (tests, doctor)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=cfg.get("kafka.bootstrap_servers", type_=str),
-                             enable_auto_commit=False, consumer_timeout_ms=timeout_ms)
+    consumer = KafkaConsumer(**client_settings(cfg), enable_auto_commit=False, consumer_timeout_ms=timeout_ms)
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         consumer.assign(tps)

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from brain.config import Config
+from brain.ingest import kafka_security
 from brain.jars import kafka_jars
+from brain.ops import kafka_tls
 from brain.ops.processes import (
     ProcessHome,
     ProcessStatus,
@@ -84,7 +86,8 @@ def embedded_node(cfg: Config) -> KafkaNode:
                      cfg.get("kafka.embedded.default_partitions", 3))
 
 
-def node_properties(node: KafkaNode, data_dir: Path) -> str:
+def node_properties(node: KafkaNode, data_dir: Path, security: dict[str, str] | None = None) -> str:
+    """The node's server.properties; ``security`` (security_properties) replaces the PLAINTEXT listeners."""
     rf, isr = str(node.replication_factor), str(node.min_insync_replicas)
     props = {
         "process.roles": "broker,controller",
@@ -113,11 +116,48 @@ def node_properties(node: KafkaNode, data_dir: Path) -> str:
         "message.max.bytes": str(8 * 1024 * 1024),
         "log.retention.hours": "168",
     }
+    props.update(security or {})
     return "".join(f"{k}={v}\n" for k, v in props.items())
 
 
 def server_properties(cfg: Config, data_dir: Path) -> str:
-    return node_properties(embedded_node(cfg), data_dir)
+    node = embedded_node(cfg)
+    return node_properties(node, data_dir, security_properties(cfg, node) if kafka_security.secured(cfg) else None)
+
+
+AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+
+
+def security_properties(cfg: Config, node: KafkaNode) -> dict[str, str]:
+    """kafka.security sasl_ssl: clients on a SASL_SSL listener (SCRAM over TLS), the controller
+    listener on mutual TLS (KRaft cannot use SCRAM there: the credentials live in the metadata it
+    serves), the StandardAuthorizer denying whatever no ACL allows; super users are the admin
+    principal and the broker's own certificate (it registers with the controller)."""
+    tf = kafka_tls.ensure(cfg, [node.host])
+    admin = kafka_security.admin_user(cfg)
+    mechanism = str(cfg.get("kafka.sasl.mechanism", "SCRAM-SHA-512"))
+    keystore_secret = kafka_security.password(cfg, kafka_tls.KEYSTORE_SECRET)
+    admin_secret = kafka_security.password(cfg, admin, create=True)
+    login = kafka_security.ClientSecurity("SASL_SSL", mechanism, admin, admin_secret)
+    return {
+        "listeners": f"SASL_SSL://{node.host}:{node.port},CONTROLLER://{node.host}:{node.controller_port}",
+        "advertised.listeners": f"SASL_SSL://{node.host}:{node.port}",
+        "inter.broker.listener.name": "SASL_SSL",
+        "listener.security.protocol.map": "CONTROLLER:SSL,SASL_SSL:SASL_SSL",
+        "sasl.enabled.mechanisms": mechanism,
+        "sasl.mechanism.inter.broker.protocol": mechanism,
+        f"listener.name.sasl_ssl.{mechanism.lower()}.sasl.jaas.config": login.java()["sasl.jaas.config"],
+        "ssl.keystore.type": "PKCS12",
+        "ssl.keystore.location": str(tf.keystore),
+        "ssl.keystore.password": keystore_secret,
+        "ssl.key.password": keystore_secret,
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(tf.ca_crt),
+        "listener.name.controller.ssl.client.auth": "required",
+        "authorizer.class.name": AUTHORIZER,
+        "allow.everyone.if.no.acl.found": "false",
+        "super.users": f"User:{admin};{kafka_tls.broker_principal(cfg)}",
+    }
 
 
 LOG4J2 = """\
@@ -164,18 +204,38 @@ def _cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
+def _scram_marker(bp: BrokerPaths) -> Path:
+    return bp.home / "scram-admin"
+
+
 def _format_storage(cfg: Config, bp: BrokerPaths, cluster_id: str | None = None) -> None:
-    """Format the node's log dir once; the nodes of one cluster share ``cluster_id``."""
+    """Format the node's log dir once; the nodes of one cluster share ``cluster_id``.
+
+    With kafka.security sasl_ssl the admin's SCRAM credential goes into the metadata log here:
+    KRaft takes the first SCRAM user only at format time (there is no one yet to ask for it)."""
+    secured = kafka_security.secured(cfg)
     if (bp.data / "meta.properties").exists():
+        if secured and not _scram_marker(bp).is_file():
+            raise BrokerError(f"kafka.security is sasl_ssl but the broker's storage {bp.data} was formatted for "
+                              "PLAINTEXT, without the admin's SCRAM credential, which KRaft only takes at format "
+                              f"time: stop the broker and move {bp.data} aside (its topics go with it), then start "
+                              "again, or set kafka.security back to plaintext")
         return
     bp.data.mkdir(parents=True, exist_ok=True)
     cmd = [_java(), "-cp", _classpath(cfg), f"-Dlog4j2.configurationFile={bp.log4j}",
            "kafka.tools.StorageTool", "format",
            # "--cluster-id=" form: a random id may start with "-", which argparse would take for an option.
            f"--cluster-id={cluster_id or _cluster_id()}", "--config", str(bp.config)]
+    if secured:
+        admin = kafka_security.admin_user(cfg)
+        mechanism = str(cfg.get("kafka.sasl.mechanism", "SCRAM-SHA-512"))
+        secret = kafka_security.password(cfg, admin, create=True)
+        cmd += ["--add-scram", f"{mechanism}=[name={admin},password={secret}]"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise BrokerError(f"formatting KRaft storage in {bp.data} failed:\n{proc.stdout}{proc.stderr}")
+    if secured:
+        _scram_marker(bp).write_text(kafka_security.admin_user(cfg) + "\n")
 
 
 def status(cfg: Config) -> BrokerStatus:
@@ -196,12 +256,14 @@ def status(cfg: Config) -> BrokerStatus:
 
 
 def _ready(cfg: Config) -> bool:
-    return answers(cfg.get("kafka.bootstrap_servers", type_=str))
+    return answers(cfg.get("kafka.bootstrap_servers", type_=str),
+                   security=kafka_security.client_security(cfg, kafka_security.admin_user(cfg)).python())
 
 
-def answers(bootstrap: str, brokers: int | None = None) -> bool:
+def answers(bootstrap: str, brokers: int | None = None, security: dict | None = None) -> bool:
     """The broker(s) at ``bootstrap`` answer a metadata request (not just an open socket),
-    and, if ``brokers`` is given, report at least that many live brokers."""
+    and, if ``brokers`` is given, report at least that many live brokers. ``security``: the
+    kafka-python settings of kafka_security.client_security (none: PLAINTEXT)."""
     import logging
 
     from kafka import KafkaAdminClient
@@ -212,7 +274,7 @@ def answers(bootstrap: str, brokers: int | None = None) -> bool:
     level = kafka_log.level
     kafka_log.setLevel(logging.CRITICAL)
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000, **(security or {}))
         try:
             admin.list_topics()
             if brokers is None:
@@ -230,7 +292,12 @@ def answers(bootstrap: str, brokers: int | None = None) -> bool:
 def launch(cfg: Config, bp: BrokerPaths, node: KafkaNode, cluster_id: str | None = None) -> subprocess.Popen:
     """Write the node's config, format its storage if new, start its JVM; returns at once."""
     bp.logs.mkdir(parents=True, exist_ok=True)
-    bp.config.write_text(node_properties(node, bp.data))
+    security = security_properties(cfg, node) if kafka_security.secured(cfg) else None
+    # It may hold the keystore password and the admin's login: the owner's eyes only.
+    bp.home.mkdir(parents=True, exist_ok=True)
+    bp.config.touch(mode=0o600)
+    bp.config.chmod(0o600)
+    bp.config.write_text(node_properties(node, bp.data, security))
     bp.log4j.write_text(LOG4J2.format(logs=bp.logs))
     _format_storage(cfg, bp, cluster_id)
 
@@ -268,7 +335,8 @@ def start(cfg: Config, log=print) -> BrokerStatus:
     current = status(cfg)
     if current.running:
         if not wait_until_ready(lambda: _ready(cfg), float(cfg.get("kafka.embedded.start_timeout_s", 90))):
-            raise BrokerError(f"broker pid {current.pid} runs but does not answer; see {bp.logs}/server.log")
+            raise BrokerError(f"broker pid {current.pid} runs but does not answer; see {bp.logs}/server.log "
+                              f"(if kafka.security changed since it started, `brain kafka stop` and start it again)")
         log(f"kafka: already running (pid {current.pid}) on {current.host}:{current.port}")
         return status(cfg)
     if current.reachable:
@@ -284,6 +352,11 @@ def start(cfg: Config, log=print) -> BrokerStatus:
         last = tail(bp.logs / "server.log") or tail(bp.stdout)
         terminate(proc.pid, 10)
         raise BrokerError(f"broker did not become ready within {timeout:.0f}s; last log lines:\n{last}")
+    if kafka_security.secured(cfg):
+        from brain.ops import kafka_users
+
+        made = kafka_users.ensure_service_principals(cfg)
+        log(f"kafka: sasl_ssl on, ACLs of {', '.join(made)} in place")
     st = status(cfg)
     log(f"kafka: ready ({st.detail})")
     return st

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from brain.config import Config
+from brain.ingest.kafka_security import client_security
 
 
 class SinkError(RuntimeError):
@@ -37,6 +38,7 @@ def confluent_config(cfg: Config, **overrides) -> dict:
     acks = str(settings.get("acks", "all"))
     conf = {
         "bootstrap.servers": cfg.get("kafka.bootstrap_servers", type_=str),
+        **client_security(cfg).confluent(),
         "client.id": "brain-simulator",
         "acks": "all" if acks == "all" else int(acks),
         "enable.idempotence": True,
