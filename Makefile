@@ -37,7 +37,7 @@ $(VENV)/.installed: setup.cfg constraints.txt pyproject.toml
 	$(BIN)/uv pip install --python $(BIN)/python -q -c constraints.txt -e ".[dev]"
 	@touch $@
 
-jars: .jars/spark/.resolved .jars/kafka/.resolved
+jars: .jars/spark/.resolved .jars/kafka/.resolved .jars/s3a/.resolved .jars/s3proxy/.resolved
 
 # Data Docs offline: GX's pages load jQuery, Bootstrap, bootstrap-table... from
 # CDNs. The same versions (web/package-lock.json) go into git-ignored

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from brain.config import Config
+from brain.lake.storage import location
 from brain.lake.tables import LAYERS, is_delta
 from brain.lake.writers import retry_conflicts
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def lake_tables(cfg: Config) -> list[str]:
-    root = cfg.path("lake.root")
+    root = location(cfg, "lake.root")  # local disk or the object store (brain.lake.storage)
     names = []
     for layer in LAYERS:
         folder = root / layer

@@ -25,6 +25,7 @@ from typing import Any
 from brain.config import Config
 from brain.gold.intervals import INTERVAL_END
 from brain.gold.publish import SPANS_DAYS, source_days
+from brain.lake.storage import delta_storage_options
 from brain.lake.tables import DUPLICATES, QUARANTINE, is_delta, silver_table, table_path
 from brain.serve.explain_text import coordinates, energy_lines, formula_lines, sql_literal, state_intervals
 
@@ -75,7 +76,8 @@ class _Lake:
             return None
         self.loaded += 1
         local = f"t{self.loaded}"
-        self.con.register("_scan", DeltaTable(str(path)).scan(predicate=predicate))
+        options = delta_storage_options(self.cfg, path)
+        self.con.register("_scan", DeltaTable(str(path), storage_options=options).scan(predicate=predicate))
         self.con.execute(f"CREATE TEMP TABLE {local} AS SELECT * FROM _scan")
         self.con.unregister("_scan")
         return local
