@@ -6,9 +6,9 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from brain import storage
 from brain.config import Config
 from brain.jars import JarsMissing, jar_dir, spark_jars
-from brain.lake import storage
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

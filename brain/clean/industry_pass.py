@@ -41,10 +41,10 @@ from brain.ingest.bronze import (
     kafka_to_bronze_frame,
     recovery_offsets,
 )
-from brain.lake.storage import S3Path, location
 from brain.lake.streaming import trigger_options
 from brain.lake.tables import DUPLICATES, QUARANTINE, checkpoint_path, is_delta, pass_checkpoint, table_path
 from brain.lake.writers import table_lock
+from brain.storage import S3Path, location
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

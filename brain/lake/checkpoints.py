@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from brain.lake.storage import S3Path, as_location
+from brain.storage import S3Path, as_location
 
 
 def _batch_ids(folder: Path | S3Path) -> list[int]:

@@ -13,8 +13,8 @@ import datetime as dt
 from typing import Any
 
 from brain.config import Config
-from brain.lake.storage import delta_storage_options
 from brain.lake.tables import is_delta, table_path
+from brain.storage import delta_storage_options
 
 
 def read_rows(cfg: Config, name: str, columns: list[str], where: str | None = None) -> list[tuple] | None:

@@ -10,16 +10,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from brain.config import Config
-from brain.lake.storage import location
 from brain.lake.tables import LAYERS, is_delta
 from brain.lake.writers import retry_conflicts
+from brain.storage import location
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
 def lake_tables(cfg: Config) -> list[str]:
-    root = location(cfg, "lake.root")  # local disk or the object store (brain.lake.storage)
+    root = location(cfg, "lake.root")  # local disk or the object store (brain.storage)
     names = []
     for layer in LAYERS:
         folder = root / layer

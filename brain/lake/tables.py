@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from brain.config import Config
-from brain.lake.storage import S3Path, as_location, location
+from brain.storage import S3Path, as_location, location
 
 LAYERS = ("bronze", "silver", "gold", "quality")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -30,7 +30,7 @@ def split_name(name: str) -> tuple[str, str]:
 
 
 def table_path(cfg: Config, name: str) -> Path | S3Path:
-    """A Path on local disk, an S3Path when lake.root is s3a:// (brain.lake.storage); str() of
+    """A Path on local disk, an S3Path when lake.root is s3a:// (brain.storage); str() of
     either is what Spark loads."""
     layer, table = split_name(name)
     return location(cfg, "lake.root") / layer / table

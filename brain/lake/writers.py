@@ -17,7 +17,7 @@ The lock is a POSIX advisory lock (``flock``) on a file under
 host, and across hosts only where that folder is on a filesystem with
 working locks (see docs/fault-tolerance.md). With the checkpoints on S3
 (``s3a://``) there is no file to lock: the lock files go to
-``paths.state/locks`` on local disk (brain.lake.storage.lock_dir), which
+``paths.state/locks`` on local disk (brain.storage.lock_dir), which
 serialises the writers of that one host; docs/cluster.md says why a lake on
 S3 has one writing host.
 """
@@ -33,8 +33,8 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from brain.config import Config
-from brain.lake.storage import lock_dir
 from brain.lake.tables import split_name
+from brain.storage import lock_dir
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

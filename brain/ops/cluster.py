@@ -32,6 +32,10 @@ def check_config(cfg: Config) -> None:
     if cfg.get("spark.master") != spark_standalone.master_url(cfg):
         wrong.append(f"spark.master is {cfg.get('spark.master')!r} (set in {cfg.source_of('spark.master')}), "
                      f"the cluster's master is {spark_standalone.master_url(cfg)!r}")
+    if _store(cfg) and cfg.get("object_store.endpoint", ""):
+        wrong.append(f"object_store.endpoint is {cfg.get('object_store.endpoint')!r} (set in "
+                     f"{cfg.source_of('object_store.endpoint')}), the cluster's store is the s3proxy it starts "
+                     f"(leave the endpoint empty)")
     if wrong:
         raise ClusterError("this config does not point at the cluster it would start: " + "; ".join(wrong))
 

@@ -1,7 +1,7 @@
 """The loopback cluster's object store: s3proxy on 127.0.0.1, backed by a local folder.
 
 `brain cluster up` starts it when ``object_store.managed`` (conf/env/cluster-local.yaml),
-so ``lake.root`` / ``lake.checkpoints`` can be ``s3a://`` URIs (brain.lake.storage).
+so ``lake.root`` / ``lake.checkpoints`` can be ``s3a://`` URIs (brain.storage).
 s3proxy (org.gaul:s3proxy, jvm/s3proxy/pom.xml -> .jars/s3proxy) serves the S3 API with
 AWS signature v2/v4 authentication; its objects are files under
 ``<paths.state>/<object_store.state_dir>/data``. On first start a random key pair is
@@ -19,9 +19,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from brain import storage
 from brain.config import Config
 from brain.jars import jars
-from brain.lake import storage
 from brain.ops.processes import (
     ProcessHome,
     ProcessStatus,

@@ -25,9 +25,9 @@ from typing import Any
 from brain.config import Config
 from brain.gold.intervals import INTERVAL_END
 from brain.gold.publish import SPANS_DAYS, source_days
-from brain.lake.storage import delta_storage_options
 from brain.lake.tables import DUPLICATES, QUARANTINE, is_delta, silver_table, table_path
 from brain.serve.explain_text import coordinates, energy_lines, formula_lines, sql_literal, state_intervals
+from brain.storage import delta_storage_options
 
 KEY_COLUMNS = ("enterprise", "site", "line", "device")
 MAX_ROWS = 20          # gold rows explained at once: a filter matching more is too loose to read

@@ -26,9 +26,9 @@ from typing import Any, Callable
 from urllib.parse import unquote, urlparse
 
 from brain.config import Config
-from brain.lake.storage import S3Path, delta_storage_options, location
 from brain.lake.tables import LAYERS, is_delta, table_path
 from brain.serve.sql_names import SqlError, TableRef, check_read_only, find_tables, rewrite
+from brain.storage import S3Path, delta_storage_options, location
 
 ENGINES = ("auto", "spark", "duckdb")
 FORMATS = ("table", "csv", "json")

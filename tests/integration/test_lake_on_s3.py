@@ -72,7 +72,7 @@ def _stored_files(cfg, run: str) -> list[Path]:
 DELTA_ROUND_TRIP = """
 import json
 from brain.config import load
-from brain.lake import storage
+from brain import storage
 from brain.lake.ledger_reads import column_names, read_rows
 from brain.lake.tables import is_delta, table_path
 from brain.spark import get_session

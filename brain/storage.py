@@ -44,8 +44,7 @@ def is_remote(value: object) -> bool:
 
 def split_uri(uri: str) -> tuple[str, str]:
     """``s3a://bucket/a/b/`` -> ``("bucket", "a/b")``."""
-    rest = uri[len(SCHEME):].strip("/")
-    bucket, _, key = rest.partition("/")
+    bucket, _, key = uri[len(SCHEME):].partition("/")
     if not bucket:
         raise StorageError(f"{uri!r} names no bucket; write s3a://<bucket>/<prefix>")
     return bucket, key.strip("/")
