@@ -1,7 +1,8 @@
 """`brain cluster up|down`: three real KRaft brokers keep taking acks=all writes with one of them
 killed (replication 3, min.insync.replicas 2), Spark runs jobs on the standalone master's
-workers (through Spark Connect and in a session of its own), `up` again brings the dead broker
-back, and `down` leaves no process behind."""
+workers (through Spark Connect and in a session of its own, which writes a Delta table into the
+s3a:// lake on the cluster's s3proxy), `up` again brings the dead broker back, and `down` leaves
+no process behind."""
 
 from __future__ import annotations
 
@@ -42,7 +43,10 @@ def cluster_env(tmp_path):
            "BRAIN__CLUSTER__SPARK__WORKER_BASE_PORT": str(WORKER_BASE),
            "BRAIN__SPARK__MASTER": f"spark://127.0.0.1:{MASTER}",
            "BRAIN__SPARK__DRIVER_MEMORY": "1g",
-           "BRAIN__SPARK_CONNECT__PORT": str(CONNECT)}
+           "BRAIN__SPARK_CONNECT__PORT": str(CONNECT),
+           # cluster-local.yaml's lake in the object store (the session's local test lake would win).
+           "BRAIN__LAKE__ROOT": "s3a://brain-lake/lake",
+           "BRAIN__LAKE__CHECKPOINTS": "s3a://brain-lake/checkpoints"}
     yield env
     # Whatever happened, leave nothing running.
     _brain(env, "cluster", "down", check=False)
