@@ -23,7 +23,7 @@ help:
 	@echo "make bench-quick  benchmarks against baselines in one run (1 M records, ~20 min on 2 cores); make bench: 10 M"
 	@echo "make doctor     check every part of the stack (brain doctor)"
 	@echo "make airflow    Airflow UI on http://127.0.0.1:8080 (airflow standalone)"
-	@echo "make cluster    the loopback cluster: 3 Kafka brokers, Spark master + 2 workers, Connect (docs/cluster.md);"
+	@echo "make cluster    the loopback cluster: 3 Kafka brokers, Spark master + 2 workers, Connect, s3proxy (docs/cluster.md);"
 	@echo "                use it with BRAIN_ENV=cluster-local; make cluster-down stops it"
 	@echo "make lint       ruff"
 	@echo "make clean      remove broker data, lake and Airflow state (.state)"
@@ -37,7 +37,7 @@ $(VENV)/.installed: setup.cfg constraints.txt pyproject.toml
 	$(BIN)/uv pip install --python $(BIN)/python -q -c constraints.txt -e ".[dev]"
 	@touch $@
 
-jars: .jars/spark/.resolved .jars/kafka/.resolved
+jars: .jars/spark/.resolved .jars/kafka/.resolved .jars/s3a/.resolved .jars/s3proxy/.resolved
 
 # Data Docs offline: GX's pages load jQuery, Bootstrap, bootstrap-table... from
 # CDNs. The same versions (web/package-lock.json) go into git-ignored

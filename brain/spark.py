@@ -6,6 +6,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from brain import storage
 from brain.config import Config
 from brain.jars import JarsMissing, jar_dir, spark_jars
 
@@ -31,7 +32,7 @@ def session_conf(cfg: Config) -> dict[str, str]:
         "spark.jars": ",".join(str(j) for j in spark_jars(cfg) if lineage or not j.name.startswith(LINEAGE_JAR)),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-        "spark.sql.warehouse.dir": str(cfg.path("lake.root") / "_warehouse"),
+        "spark.sql.warehouse.dir": str(storage.warehouse_dir(cfg)),
         "spark.sql.shuffle.partitions": str(cfg.get("spark.shuffle_partitions", type_=int)),
         "spark.driver.memory": str(cfg.get("spark.driver_memory", "2g")),
         "spark.ui.enabled": str(bool(cfg.get("spark.ui_enabled", False))).lower(),
@@ -53,6 +54,8 @@ def session_conf(cfg: Config) -> dict[str, str]:
             f"-Dlog4j2.configurationFile={cfg.root / 'conf' / 'spark-log4j2.properties'} {jvm_flags}").strip(),
         "spark.executor.extraJavaOptions": jvm_flags,
     }
+    # s3a:// lake or checkpoints: the connector's jars and the object store's address and keys.
+    conf.update(storage.spark_conf(cfg))
     if lineage:
         if not any(j.name.startswith(LINEAGE_JAR) for j in spark_jars(cfg)):
             # Spark would fail later with a bare ClassNotFoundException for the listener.

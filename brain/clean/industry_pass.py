@@ -45,6 +45,7 @@ from brain.ingest.bronze import (
 from brain.lake.streaming import trigger_options
 from brain.lake.tables import DUPLICATES, QUARANTINE, checkpoint_path, is_delta, pass_checkpoint, table_path
 from brain.lake.writers import table_lock
+from brain.storage import S3Path, location
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -168,7 +169,7 @@ def start_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[La
             .start())
 
 
-def first_new_batch(checkpoint: Path) -> int | None:
+def first_new_batch(checkpoint: Path | S3Path) -> int | None:
     """The first batch id the query has never planned, or None for a checkpoint that planned none.
 
     Spark re-runs only a batch whose offsets it wrote and whose commit it did
@@ -179,7 +180,8 @@ def first_new_batch(checkpoint: Path) -> int | None:
     query reads again), so all its batches are treated as replays until it
     has a history.
     """
-    ids = [int(p.name) for p in (checkpoint / "offsets").glob("*") if p.name.isdigit()]
+    offsets = checkpoint / "offsets"
+    ids = [int(p.name) for p in offsets.iterdir() if p.name.isdigit()] if offsets.is_dir() else []
     return max(ids) + 1 if ids else None
 
 
@@ -261,18 +263,22 @@ def report(lanes: list[Lane], totals: PassTotals, idle: dict) -> PassReport:
     return PassReport(ingest, clean)
 
 
-def _retired(cfg: Config) -> Path:
-    return cfg.path("lake.checkpoints") / "_retired"
+def _retired(cfg: Config) -> Path | S3Path:
+    return location(cfg, "lake.checkpoints") / "_retired"
 
 
-def retire(cfg: Config, paths: list[Path]) -> None:
+def retire(cfg: Config, paths: list[Path | S3Path]) -> None:
     """Move old-layout checkpoints aside (kept, not deleted: an operator may want to look at them)."""
     for p in paths:
         target = _retired(cfg) / p.name
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
-            target = target.with_name(f"{p.name}.{len(list(target.parent.glob(p.name + '*')))}")
-        shutil.move(str(p), str(target))
+            taken = sum(1 for q in target.parent.iterdir() if q.name.startswith(p.name))
+            target = target.parent / f"{p.name}.{taken}"
+        if isinstance(p, S3Path):
+            p.rename(target)  # copy + delete: S3 has no rename
+        else:
+            shutil.move(str(p), str(target))
 
 
 def clean_unaccounted(spark: "SparkSession", cfg: Config, lanes: list[Lane], run_id: str) -> list[CleanResult]:

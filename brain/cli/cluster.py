@@ -10,8 +10,10 @@ DESCRIPTION = """\
 Start, stop or inspect the loopback cluster that BRAIN_ENV=cluster-local points at:
 three KRaft Kafka nodes (broker + controller each, ports cluster.kafka.ports), a Spark
 standalone master (cluster.spark.master_port) with cluster.spark.workers workers, and
-the Spark Connect server (spark_connect.port) attached to that master. Everything binds
-to 127.0.0.1; pids, data and logs live under <paths.state>/cluster.
+the Spark Connect server (spark_connect.port) attached to that master, and (with
+object_store.managed) s3proxy holding the s3a:// lake and checkpoints (object_store.port).
+Everything binds to 127.0.0.1; pids, data, logs and the store's generated keys live
+under <paths.state>/cluster.
 
   up      idempotent; starts what does not run, returns once 3 brokers are live, the master
           lists every worker ALIVE and a Connect session has run a query

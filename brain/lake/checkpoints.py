@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from brain.storage import S3Path, as_location
 
-def _batch_ids(folder: Path) -> list[int]:
+
+def _batch_ids(folder: Path | S3Path) -> list[int]:
     """Batch ids of a Spark metadata log folder (``offsets``/``commits``), ascending."""
     if not folder.is_dir():
         return []
     return sorted(int(p.name) for p in folder.iterdir() if p.is_file() and p.name.isdigit())
 
 
-def _log_lines(path: Path) -> list[str]:
+def _log_lines(path: Path | S3Path) -> list[str]:
     """Lines of a Spark log file without the version header (``v1``) and blank lines.
 
     Files under ``sources/`` start with a NUL byte before ``v1``.
@@ -51,11 +53,13 @@ class StreamCheckpoint:
 
     @property
     def exists(self) -> bool:
-        return Path(self.path, "offsets").is_dir()
+        return (as_location(self.path) / "offsets").is_dir()
 
 
-def read_checkpoint(path: Path) -> StreamCheckpoint:
-    """Parse a single-source streaming checkpoint (the last line of an offsets file is the source's offset)."""
+def read_checkpoint(path: Path | S3Path | str) -> StreamCheckpoint:
+    """Parse a single-source streaming checkpoint (the last line of an offsets file is the source's
+    offset), on local disk or in the object store."""
+    path = as_location(path)
     cp = StreamCheckpoint(str(path))
     commits = _batch_ids(path / "commits")
     offsets = _batch_ids(path / "offsets")
@@ -72,7 +76,7 @@ def read_checkpoint(path: Path) -> StreamCheckpoint:
     return cp
 
 
-def _offset_of(path: Path) -> Any:
+def _offset_of(path: Path | S3Path) -> Any:
     if not path.is_file():
         return None
     lines = _log_lines(path)
@@ -87,7 +91,7 @@ def kafka_offsets(offset: Any, topic: str) -> dict[int, int]:
     return {int(p): int(o) for p, o in offset[topic].items() if int(o) >= 0}
 
 
-def kafka_caught_up(checkpoint: Path, topic: str, end_offsets: dict[int, int]) -> bool:
+def kafka_caught_up(checkpoint: Path | S3Path, topic: str, end_offsets: dict[int, int]) -> bool:
     """True when the ingest query of ``topic`` has committed every offset Kafka holds: starting
     it would read nothing. False whenever in doubt (no checkpoint, a batch planned but not
     committed, a partition it has not seen, or Kafka ahead of it)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from brain.config import Config
 from brain.lake.tables import is_delta, table_path
+from brain.storage import delta_storage_options
 
 
 def read_rows(cfg: Config, name: str, columns: list[str], where: str | None = None) -> list[tuple] | None:
@@ -27,7 +28,6 @@ def select(cfg: Config, name: str, sql: str, scan: list[str] | None = None) -> l
     """Rows of a DuckDB query over the table as ``_ledger`` (only the ``scan`` columns, if given);
     None when the table does not exist yet."""
     import duckdb
-    from deltalake import DeltaTable
 
     path = table_path(cfg, name)
     if not is_delta(path):
@@ -35,7 +35,7 @@ def select(cfg: Config, name: str, sql: str, scan: list[str] | None = None) -> l
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.register("_ledger", DeltaTable(str(path)).scan(columns=scan))
+        con.register("_ledger", _delta(cfg, path).scan(columns=scan))
         rows = con.execute(sql).fetchall()
     finally:
         con.close()
@@ -45,12 +45,10 @@ def select(cfg: Config, name: str, sql: str, scan: list[str] | None = None) -> l
 def load(con, alias: str, cfg: Config, name: str, columns: list[str]) -> bool:
     """Copy ``columns`` of the table's current rows into DuckDB table ``alias`` on ``con`` (a scan is a
     stream, read once); False when the table does not exist yet."""
-    from deltalake import DeltaTable
-
     path = table_path(cfg, name)
     if not is_delta(path):
         return False
-    con.register("_scan", DeltaTable(str(path)).scan(columns=columns))
+    con.register("_scan", _delta(cfg, path).scan(columns=columns))
     con.execute(f"CREATE TABLE {_quote(alias)} AS SELECT * FROM _scan")
     con.unregister("_scan")
     return True
@@ -58,10 +56,15 @@ def load(con, alias: str, cfg: Config, name: str, columns: list[str]) -> bool:
 
 def column_names(cfg: Config, name: str) -> list[str]:
     """The table's columns ([] when it does not exist yet)."""
+    path = table_path(cfg, name)
+    return [f.name for f in _delta(cfg, path).schema().fields] if is_delta(path) else []
+
+
+def _delta(cfg: Config, path, version: int | None = None):
+    """delta-rs's view of the table at ``path`` (local disk or the object store)."""
     from deltalake import DeltaTable
 
-    path = table_path(cfg, name)
-    return [f.name for f in DeltaTable(str(path)).schema().fields] if is_delta(path) else []
+    return DeltaTable(str(path), version=version, storage_options=delta_storage_options(cfg, path))
 
 
 def sql_list(values) -> str:

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Callable
 from brain.config import Config
 from brain.lake.tables import LAYERS, is_delta
 from brain.lake.writers import retry_conflicts
+from brain.storage import location
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
 def lake_tables(cfg: Config) -> list[str]:
-    root = cfg.path("lake.root")
+    root = location(cfg, "lake.root")  # local disk or the object store (brain.storage)
     names = []
     for layer in LAYERS:
         folder = root / layer

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from brain.config import Config
+from brain.storage import S3Path, as_location, location
 
 LAYERS = ("bronze", "silver", "gold", "quality")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -28,18 +29,20 @@ def split_name(name: str) -> tuple[str, str]:
     return layer, table
 
 
-def table_path(cfg: Config, name: str) -> Path:
+def table_path(cfg: Config, name: str) -> Path | S3Path:
+    """A Path on local disk, an S3Path when lake.root is s3a:// (brain.storage); str() of
+    either is what Spark loads."""
     layer, table = split_name(name)
-    return cfg.path("lake.root") / layer / table
+    return location(cfg, "lake.root") / layer / table
 
 
-def checkpoint_path(cfg: Config, query_name: str) -> Path:
+def checkpoint_path(cfg: Config, query_name: str) -> Path | S3Path:
     if not _NAME.match(query_name.replace(".", "_")):
         raise ValueError(f"bad checkpoint name {query_name!r}")
-    return cfg.path("lake.checkpoints") / query_name
+    return location(cfg, "lake.checkpoints") / query_name
 
 
-def pass_checkpoint(cfg: Config, industry: str) -> Path:
+def pass_checkpoint(cfg: Config, industry: str) -> Path | S3Path:
     """The checkpoint of the industry's one streaming query (Kafka -> bronze -> silver)."""
     return checkpoint_path(cfg, f"pass.{industry}")
 
@@ -72,13 +75,13 @@ TOUCHED = "quality.touched_days"
 _COMMIT = re.compile(r"^\d{20}\.(json|checkpoint.*\.parquet)$")
 
 
-def is_delta(path: Path | str) -> bool:
-    """A Delta table with at least one commit.
+def is_delta(path: Path | S3Path | str) -> bool:
+    """A Delta table with at least one commit, on local disk or in the object store.
 
     A ``_delta_log`` folder alone is not enough: a writer killed while creating
     the table leaves the folder without a commit, and reading it then fails.
     """
-    log = Path(path) / "_delta_log"
+    log = as_location(path) / "_delta_log"
     if not log.is_dir():
         return False
     return any(_COMMIT.match(p.name) or p.name == "_last_checkpoint" for p in log.iterdir())

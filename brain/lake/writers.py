@@ -15,7 +15,11 @@ Two kinds of overlap, two answers:
 The lock is a POSIX advisory lock (``flock``) on a file under
 ``lake.checkpoints/_locks``: it holds across threads and processes of one
 host, and across hosts only where that folder is on a filesystem with
-working locks (see docs/fault-tolerance.md).
+working locks (see docs/fault-tolerance.md). With the checkpoints on S3
+(``s3a://``) there is no file to lock: the lock files go to
+``paths.state/locks`` on local disk (brain.storage.lock_dir), which
+serialises the writers of that one host; docs/cluster.md says why a lake on
+S3 has one writing host.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import TypeVar
 
 from brain.config import Config
 from brain.lake.tables import split_name
+from brain.storage import lock_dir
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,7 +42,7 @@ T = TypeVar("T")
 
 def lock_path(cfg: Config, table: str):
     layer, name = split_name(table)
-    return cfg.path("lake.checkpoints") / "_locks" / f"{layer}.{name}.lock"
+    return lock_dir(cfg) / f"{layer}.{name}.lock"
 
 
 @contextmanager

@@ -2,7 +2,8 @@
 
 Three KRaft Kafka nodes (brain.ops.kafka_cluster), a Spark standalone master with
 its workers (brain.ops.spark_standalone) and the Spark Connect server attached to
-that master (brain.ops.spark_service, the same server `brain spark start` runs).
+that master (brain.ops.spark_service, the same server `brain spark start` runs), and,
+when object_store.managed, the object store holding an s3a:// lake (brain.ops.object_store).
 It manages what ``BRAIN_ENV=cluster-local`` points at, so ``up`` refuses a config
 whose kafka.bootstrap_servers or spark.master name something else: the pipeline
 would then run against another broker or Spark than the one just started.
@@ -11,7 +12,7 @@ would then run against another broker or Spark than the one just started.
 from __future__ import annotations
 
 from brain.config import Config
-from brain.ops import kafka_cluster, spark_service, spark_standalone
+from brain.ops import kafka_cluster, object_store, spark_service, spark_standalone
 
 
 class ClusterError(Exception):
@@ -31,12 +32,20 @@ def check_config(cfg: Config) -> None:
     if cfg.get("spark.master") != spark_standalone.master_url(cfg):
         wrong.append(f"spark.master is {cfg.get('spark.master')!r} (set in {cfg.source_of('spark.master')}), "
                      f"the cluster's master is {spark_standalone.master_url(cfg)!r}")
+    if _store(cfg) and cfg.get("object_store.endpoint", ""):
+        wrong.append(f"object_store.endpoint is {cfg.get('object_store.endpoint')!r} (set in "
+                     f"{cfg.source_of('object_store.endpoint')}), the cluster's store is the s3proxy it starts "
+                     f"(leave the endpoint empty)")
     if wrong:
         raise ClusterError("this config does not point at the cluster it would start: " + "; ".join(wrong))
 
 
 def _connect(cfg: Config) -> bool:
     return bool(cfg.get("cluster.spark.connect", True, type_=bool))
+
+
+def _store(cfg: Config) -> bool:
+    return bool(cfg.get("object_store.managed", False, type_=bool))
 
 
 def status(cfg: Config) -> dict:
@@ -48,9 +57,11 @@ def status(cfg: Config) -> dict:
     workers = sum(1 for w in state.get("workers", []) if w.get("state") == "ALIVE")
     connect = spark_service.status(cfg).as_dict() if _connect(cfg) else None
     want_workers = cfg.get("cluster.spark.workers", type_=int)
+    store = object_store.status(cfg) if _store(cfg) else None
     up = (live == len(nodes) and all(n["running"] for n in nodes)
           and all(d["running"] for d in daemons) and workers >= want_workers
-          and (connect is None or (connect["running"] and connect["reachable"])))
+          and (connect is None or (connect["running"] and connect["reachable"]))
+          and (store is None or store["ready"]))
     return {
         "env": cfg.env,
         "up": up,
@@ -59,12 +70,15 @@ def status(cfg: Config) -> dict:
                   "workers_wanted": want_workers, "daemons": daemons,
                   "active_apps": [a.get("name") for a in state.get("activeapps", [])]},
         "spark_connect": connect,
+        "object_store": store,
     }
 
 
 def up(cfg: Config, log=print) -> dict:
     """Start what does not run (idempotent); return once every part answers."""
     check_config(cfg)
+    if _store(cfg):
+        object_store.start(cfg, log)  # first: the Connect server's session may read the lake
     kafka_cluster.up(cfg, log)
     spark_standalone.up(cfg, log)
     if _connect(cfg):
@@ -82,6 +96,8 @@ def down(cfg: Config, log=print) -> dict:
         spark_service.stop(cfg, log)
     spark_standalone.down(cfg, log)
     kafka_cluster.down(cfg, log)
+    if _store(cfg):
+        object_store.stop(cfg, log)
     return status(cfg)
 
 
@@ -96,4 +112,6 @@ def summary(st: dict) -> str:
     lines += [f"  {d['detail']}" for d in s["daemons"]]
     if c is not None:
         lines.append(f"spark connect: {c['detail']}")
+    if st.get("object_store") is not None:
+        lines.append(f"object store: {st['object_store']['detail']} (bucket {st['object_store']['bucket']})")
     return "\n".join(lines)

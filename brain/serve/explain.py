@@ -27,6 +27,7 @@ from brain.gold.intervals import INTERVAL_END
 from brain.gold.publish import SPANS_DAYS, source_days
 from brain.lake.tables import DUPLICATES, QUARANTINE, is_delta, silver_table, table_path
 from brain.serve.explain_text import coordinates, energy_lines, formula_lines, sql_literal, state_intervals
+from brain.storage import delta_storage_options
 
 KEY_COLUMNS = ("enterprise", "site", "line", "device")
 MAX_ROWS = 20          # gold rows explained at once: a filter matching more is too loose to read
@@ -75,7 +76,8 @@ class _Lake:
             return None
         self.loaded += 1
         local = f"t{self.loaded}"
-        self.con.register("_scan", DeltaTable(str(path)).scan(predicate=predicate))
+        options = delta_storage_options(self.cfg, path)
+        self.con.register("_scan", DeltaTable(str(path), storage_options=options).scan(predicate=predicate))
         self.con.execute(f"CREATE TEMP TABLE {local} AS SELECT * FROM _scan")
         self.con.unregister("_scan")
         return local

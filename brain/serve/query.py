@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlparse
 from brain.config import Config
 from brain.lake.tables import LAYERS, is_delta, table_path
 from brain.serve.sql_names import SqlError, TableRef, check_read_only, find_tables, rewrite
+from brain.storage import S3Path, delta_storage_options, location
 
 ENGINES = ("auto", "spark", "duckdb")
 FORMATS = ("table", "csv", "json")
@@ -79,7 +80,7 @@ def run(cfg: Config, sql: str, engine: str = "auto", log: Callable[[str], None] 
 
 def list_tables(cfg: Config) -> list[str]:
     """Every Delta table in the lake, as ``<layer>.<table>``."""
-    root = cfg.path("lake.root")
+    root = location(cfg, "lake.root")
     return [f"{layer}.{p.name}" for layer in LAYERS if (root / layer).is_dir()
             for p in sorted((root / layer).iterdir()) if is_delta(p)]
 
@@ -94,10 +95,17 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300]
 
 
-def _table_bytes(path: Path) -> int:
+def _table_bytes(path: Path | S3Path) -> int:
     from deltalake import DeltaTable
 
-    return sum(os.path.getsize(unquote(urlparse(u).path)) for u in DeltaTable(str(path)).file_uris())
+    table = DeltaTable(str(path), storage_options=delta_storage_options(None, path))
+    if isinstance(path, S3Path):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        sizes = pa.table(table.get_add_actions(flatten=True)).column("size_bytes")
+        return int(pc.sum(sizes).as_py() or 0)
+    return sum(os.path.getsize(unquote(urlparse(u).path)) for u in table.file_uris())
 
 
 def _as_of(text: str) -> dt.datetime:
@@ -112,7 +120,7 @@ def _as_of(text: str) -> dt.datetime:
 def _snapshot(path: Path, ref: TableRef):
     from deltalake import DeltaTable
 
-    table = DeltaTable(str(path), version=ref.version)
+    table = DeltaTable(str(path), version=ref.version, storage_options=delta_storage_options(None, path))
     if ref.timestamp is not None:
         table.load_as_version(_as_of(ref.timestamp))
     return table

@@ -1,7 +1,8 @@
 """`brain cluster up|down`: three real KRaft brokers keep taking acks=all writes with one of them
 killed (replication 3, min.insync.replicas 2), Spark runs jobs on the standalone master's
-workers (through Spark Connect and in a session of its own), `up` again brings the dead broker
-back, and `down` leaves no process behind."""
+workers (through Spark Connect and in a session of its own, which writes a Delta table into the
+s3a:// lake on the cluster's s3proxy), `up` again brings the dead broker back, and `down` leaves
+no process behind."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +24,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 KAFKA_PORTS, CONTROLLER_PORTS = [39092, 39094, 39096], [39093, 39095, 39097]
 MASTER, MASTER_UI, WORKER_BASE, CONNECT = 37077, 38080, 37100, 35002
+S3 = 38333  # object_store.port: s3proxy holding the s3a:// lake
 
 
 @pytest.fixture
@@ -40,7 +43,10 @@ def cluster_env(tmp_path):
            "BRAIN__CLUSTER__SPARK__WORKER_BASE_PORT": str(WORKER_BASE),
            "BRAIN__SPARK__MASTER": f"spark://127.0.0.1:{MASTER}",
            "BRAIN__SPARK__DRIVER_MEMORY": "1g",
-           "BRAIN__SPARK_CONNECT__PORT": str(CONNECT)}
+           "BRAIN__SPARK_CONNECT__PORT": str(CONNECT),
+           # cluster-local.yaml's lake in the object store (the session's local test lake would win).
+           "BRAIN__LAKE__ROOT": "s3a://brain-lake/lake",
+           "BRAIN__LAKE__CHECKPOINTS": "s3a://brain-lake/checkpoints"}
     yield env
     # Whatever happened, leave nothing running.
     _brain(env, "cluster", "down", check=False)
@@ -55,7 +61,7 @@ def _brain(env: dict, *argv: str, check: bool = True) -> subprocess.CompletedPro
 
 
 def _pids(st: dict) -> list[int]:
-    parts = [*st["kafka"]["nodes"], *st["spark"]["daemons"], st["spark_connect"]]
+    parts = [*st["kafka"]["nodes"], *st["spark"]["daemons"], st["spark_connect"], st.get("object_store")]
     return [p["pid"] for p in parts if p and p["pid"]]
 
 
@@ -87,7 +93,8 @@ def test_cluster_survives_a_broker_and_runs_spark_on_its_workers(cluster_env):
     assert st["up"] and st["kafka"]["live_brokers"] == 3 and st["spark"]["alive_workers"] == 2
     assert json.loads(_brain(env, "cluster", "up", "--json").stdout)["kafka"]["nodes"] == st["kafka"]["nodes"]
     pids = _pids(st)
-    assert len(pids) == 3 + 3 + 1
+    assert len(pids) == 3 + 3 + 1 + 1  # brokers, master + workers, Connect, s3proxy
+    assert st["object_store"]["ready"] and st["object_store"]["bucket"] == "brain-lake"
 
     cfg = config.load(environ=env)
     topic = f"cluster.{uuid.uuid4().hex[:8]}"
@@ -137,11 +144,18 @@ def test_cluster_survives_a_broker_and_runs_spark_on_its_workers(cluster_env):
         session.stop()
     assert down_st["spark"]["active_apps"] == ["enterprise-brain-connect"]
 
-    # A process with its own session (what `brain run` does) gets the core Connect leaves free.
+    # A process with its own session (what `brain run` does) gets the core Connect leaves free, and
+    # its executors (other JVMs) write and read a Delta table in the s3a:// lake on s3proxy.
     own = subprocess.run([sys.executable, "-c", "from brain import config; from brain.spark import get_session; "
-                          "s = get_session(config.load()); print(s.sparkContext.master, s.range(1000).count())"],
-                         env=env, capture_output=True, text=True, timeout=180)
-    assert own.stdout.split()[-2:] == [f"spark://127.0.0.1:{MASTER}", "1000"], own.stderr[-2000:]
+                          "from brain.lake.tables import table_path; c = config.load(); s = get_session(c); "
+                          "p = str(table_path(c, 'quality.cluster_probe')); "
+                          "s.range(1000).write.format('delta').mode('overwrite').save(p); "
+                          "print(p, s.sparkContext.master, s.read.format('delta').load(p).count())"],
+                         env=env, capture_output=True, text=True, timeout=400)
+    assert own.stdout.split()[-3:] == ["s3a://brain-lake/lake/quality/cluster_probe", f"spark://127.0.0.1:{MASTER}",
+                                       "1000"], own.stderr[-2000:]
+    stored = Path(env["BRAIN__PATHS__STATE"]) / "cluster/object-store/data/brain-lake/lake/quality/cluster_probe"
+    assert (stored / "_delta_log" / "00000000000000000000.json").is_file()
 
     # `up` again restarts only the dead node, which rejoins the cluster with its log dir.
     again = json.loads(_brain(env, "cluster", "up", "--json").stdout)
@@ -152,6 +166,6 @@ def test_cluster_survives_a_broker_and_runs_spark_on_its_workers(cluster_env):
     _brain(env, "cluster", "down")
     time.sleep(1)
     assert not [p for p in pids if pid_alive(p)]
-    ports = [*KAFKA_PORTS, *CONTROLLER_PORTS, MASTER, MASTER_UI, WORKER_BASE, WORKER_BASE + 2, CONNECT]
+    ports = [*KAFKA_PORTS, *CONTROLLER_PORTS, MASTER, MASTER_UI, WORKER_BASE, WORKER_BASE + 2, CONNECT, S3]
     assert not [p for p in ports if port_open("127.0.0.1", p)]
     assert _brain(env, "cluster", "status", check=False).returncode == 3

@@ -1,6 +1,6 @@
 """The layout's one rule, checked: imports point down the data's way.
 
-Foundation (config, errors, faults, jars, spark, concurrency) <- contracts <- lake <- ingest
+Foundation (config, errors, faults, jars, spark, concurrency, storage) <- contracts <- lake <- ingest
 <- simulator <- clean <- quality <- gold <- serve <- industries <- pipeline <-
 orchestration, ops, edge <- cli. A module may import its own package and anything
 below it; an import that points up (also one inside a function) fails here.
@@ -14,7 +14,7 @@ from brain.config import project_root
 
 BRAIN = project_root() / "brain"
 RANK = {
-    "config": 0, "errors": 0, "faults": 0, "jars": 0, "spark": 0, "concurrency": 0,
+    "config": 0, "errors": 0, "faults": 0, "jars": 0, "spark": 0, "concurrency": 0, "storage": 0,
     "contracts": 1, "lake": 2, "ingest": 3, "simulator": 4, "clean": 5, "quality": 6, "gold": 7,
     "serve": 8, "industries": 9, "pipeline": 10, "orchestration": 11, "ops": 11,
     "edge": 11, "cli": 12,
