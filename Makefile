@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 export GX_ANALYTICS_ENABLED := False
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup jars web browser mqtt proto bench-smoke run test test-fast lint bench bench-quick airflow doctor cluster cluster-down clean distclean lock
+.PHONY: help setup jars web browser mqtt proto bench-smoke run test test-fast lint bench bench-quick airflow doctor cluster cluster-down test-cluster postgres clean distclean lock
 
 help:
 	@echo "make run        set up, start Kafka, then brain demo: a fresh window of all four industries' data, some bad,"
@@ -24,7 +24,9 @@ help:
 	@echo "make doctor     check every part of the stack (brain doctor)"
 	@echo "make airflow    Airflow UI on http://127.0.0.1:8080 (airflow standalone)"
 	@echo "make cluster    the loopback cluster: 3 Kafka brokers, Spark master + 2 workers, Connect, s3proxy (docs/cluster.md);"
+	@echo "                and Airflow's scheduler on PostgreSQL (UI http://127.0.0.1:38280);"
 	@echo "                use it with BRAIN_ENV=cluster-local; make cluster-down stops it"
+	@echo "make test-cluster  the cluster tests (-m cluster): Airflow's real scheduler runs brain_energy"
 	@echo "make lint       ruff"
 	@echo "make clean      remove broker data, lake and Airflow state (.state)"
 	@echo "make distclean  also remove .venv and .jars"
@@ -96,7 +98,7 @@ run: setup
 TEST_BROKER_ENV := BRAIN__PATHS__STATE=.state/test BRAIN__KAFKA__EMBEDDED__PORT=19092 \
 	BRAIN__KAFKA__EMBEDDED__CONTROLLER_PORT=19093 BRAIN__KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:19092
 
-test: setup browser mqtt
+test: setup browser mqtt postgres
 	@set +e; $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; $(TEST_BROKER_ENV) $(BRAIN) kafka stop >/dev/null; \
 	  $(TEST_BROKER_ENV) BRAIN__MQTT__PORT=$${BRAIN_TEST_MQTT_PORT:-11883} $(BRAIN) mqtt stop >/dev/null; exit $$rc
 
@@ -111,12 +113,26 @@ airflow: setup
 	$(BRAIN) kafka start
 	eval "$$($(BRAIN) airflow-env)" && PATH="$(CURDIR)/$(BIN):$$PATH" airflow standalone
 
+# Debian's PostgreSQL server binaries for Airflow's metadata database (brain.ops.postgres runs
+# its own cluster under .state; the system's service is not used).
+PG_BIN ?= $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin/postgres)))
+postgres:
+	@test -n "$(PG_BIN)" || { command -v apt-get >/dev/null && \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null || \
+	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null)); } \
+	  || { echo "make postgres: cannot install postgresql (need root and Debian's packages); set cluster.postgres.bin_dir"; exit 1; }
+
 # The loopback cluster (docs/cluster.md); every other command reaches it with BRAIN_ENV=cluster-local.
-cluster: setup
+cluster: setup postgres
 	BRAIN_ENV=cluster-local $(BRAIN) cluster up
 
 cluster-down:
 	BRAIN_ENV=cluster-local $(BRAIN) cluster down
+
+# Tests that start cluster components themselves (Airflow's services on PostgreSQL); the Kafka
+# stop catches a test broker left behind by an interrupted run, as in `make test`.
+test-cluster: setup postgres
+	@set +e; $(BIN)/pytest -m cluster $(PYTEST_ARGS); rc=$$?; $(TEST_BROKER_ENV) $(BRAIN) kafka stop >/dev/null; exit $$rc
 
 # Benchmarks: every figure measured side by side in one run (docs/benchmarks.md).
 bench-quick: setup

@@ -9,14 +9,18 @@ import sys
 DESCRIPTION = """\
 Start, stop or inspect the loopback cluster that BRAIN_ENV=cluster-local points at:
 three KRaft Kafka nodes (broker + controller each, ports cluster.kafka.ports), a Spark
-standalone master (cluster.spark.master_port) with cluster.spark.workers workers, and
-the Spark Connect server (spark_connect.port) attached to that master, and (with
-object_store.managed) s3proxy holding the s3a:// lake and checkpoints (object_store.port).
-Everything binds to 127.0.0.1; pids, data, logs and the store's generated keys live
-under <paths.state>/cluster.
+standalone master (cluster.spark.master_port) with cluster.spark.workers workers, the
+Spark Connect server (spark_connect.port) attached to that master, (with
+object_store.managed) s3proxy holding the s3a:// lake and checkpoints (object_store.port),
+and Airflow's api-server (UI and REST API on cluster.airflow.api_port), scheduler,
+dag-processor and triggerer on a private PostgreSQL (cluster.postgres.port). Everything
+binds to 127.0.0.1; pids, data and logs live under <paths.state>/cluster, generated
+passwords and keys in <paths.state>/cluster/secrets (the Airflow login: user admin,
+password in airflow-admin-password) and the store's keys in its own folder.
 
   up      idempotent; starts what does not run, returns once 3 brokers are live, the master
-          lists every worker ALIVE and a Connect session has run a query
+          lists every worker ALIVE, a Connect session has run a query and Airflow's health
+          endpoint reports its database, scheduler, dag-processor and triggerer healthy
   down    graceful (SIGTERM, then SIGKILL after the stop timeouts), frees every port
   status  exit 0 if every part runs and answers, 3 if not
 

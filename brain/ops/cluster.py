@@ -2,8 +2,9 @@
 
 Three KRaft Kafka nodes (brain.ops.kafka_cluster), a Spark standalone master with
 its workers (brain.ops.spark_standalone) and the Spark Connect server attached to
-that master (brain.ops.spark_service, the same server `brain spark start` runs), and,
-when object_store.managed, the object store holding an s3a:// lake (brain.ops.object_store).
+that master (brain.ops.spark_service, the same server `brain spark start` runs), when
+object_store.managed the object store holding an s3a:// lake (brain.ops.object_store), and
+Airflow's own services on a private PostgreSQL (brain.ops.airflow_services).
 It manages what ``BRAIN_ENV=cluster-local`` points at, so ``up`` refuses a config
 whose kafka.bootstrap_servers or spark.master name something else: the pipeline
 would then run against another broker or Spark than the one just started.
@@ -12,7 +13,7 @@ would then run against another broker or Spark than the one just started.
 from __future__ import annotations
 
 from brain.config import Config
-from brain.ops import kafka_cluster, object_store, spark_service, spark_standalone
+from brain.ops import airflow_services, kafka_cluster, object_store, spark_service, spark_standalone
 
 
 class ClusterError(Exception):
@@ -48,6 +49,10 @@ def _store(cfg: Config) -> bool:
     return bool(cfg.get("object_store.managed", False, type_=bool))
 
 
+def _airflow(cfg: Config) -> bool:
+    return bool(cfg.get("cluster.airflow.enabled", True, type_=bool))
+
+
 def status(cfg: Config) -> dict:
     """Every part's process status, and the cluster's own view: live brokers, ALIVE workers."""
     nodes = [kafka_cluster.node_status(cfg, n).as_dict() for n in kafka_cluster.nodes(cfg)]
@@ -58,10 +63,11 @@ def status(cfg: Config) -> dict:
     connect = spark_service.status(cfg).as_dict() if _connect(cfg) else None
     want_workers = cfg.get("cluster.spark.workers", type_=int)
     store = object_store.status(cfg) if _store(cfg) else None
+    airflow = airflow_services.status(cfg) if _airflow(cfg) else None
     up = (live == len(nodes) and all(n["running"] for n in nodes)
           and all(d["running"] for d in daemons) and workers >= want_workers
           and (connect is None or (connect["running"] and connect["reachable"]))
-          and (store is None or store["ready"]))
+          and (store is None or store["ready"]) and (airflow is None or airflow["up"]))
     return {
         "env": cfg.env,
         "up": up,
@@ -71,6 +77,7 @@ def status(cfg: Config) -> dict:
                   "active_apps": [a.get("name") for a in state.get("activeapps", [])]},
         "spark_connect": connect,
         "object_store": store,
+        "airflow": airflow,
     }
 
 
@@ -83,6 +90,9 @@ def up(cfg: Config, log=print) -> dict:
     spark_standalone.up(cfg, log)
     if _connect(cfg):
         spark_service.start(cfg, log)
+    if _airflow(cfg):
+        # Last: its tasks reach Kafka and Spark, which are up now.
+        airflow_services.up(cfg, log)
     return status(cfg)
 
 
@@ -92,6 +102,9 @@ def down(cfg: Config, log=print) -> dict:
         # In another environment the Connect pidfile is that environment's own server.
         raise ClusterError(f"cluster.managed is false in environment {cfg.env!r}; stop the loopback cluster "
                            f"with BRAIN_ENV=cluster-local brain cluster down")
+    if _airflow(cfg):
+        # First: its running tasks are drivers of the Spark cluster and clients of Kafka.
+        airflow_services.down(cfg, log)
     if _connect(cfg):
         spark_service.stop(cfg, log)
     spark_standalone.down(cfg, log)
@@ -114,4 +127,6 @@ def summary(st: dict) -> str:
         lines.append(f"spark connect: {c['detail']}")
     if st.get("object_store") is not None:
         lines.append(f"object store: {st['object_store']['detail']} (bucket {st['object_store']['bucket']})")
+    if st.get("airflow") is not None:
+        lines += airflow_services.summary(st["airflow"])
     return "\n".join(lines)
