@@ -98,7 +98,7 @@ run: setup
 TEST_BROKER_ENV := BRAIN__PATHS__STATE=.state/test BRAIN__KAFKA__EMBEDDED__PORT=19092 \
 	BRAIN__KAFKA__EMBEDDED__CONTROLLER_PORT=19093 BRAIN__KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:19092
 
-test: setup browser mqtt postgres
+test: setup browser mqtt
 	@set +e; $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; $(TEST_BROKER_ENV) $(BRAIN) kafka stop >/dev/null; \
 	  $(TEST_BROKER_ENV) BRAIN__MQTT__PORT=$${BRAIN_TEST_MQTT_PORT:-11883} $(BRAIN) mqtt stop >/dev/null; exit $$rc
 

@@ -20,7 +20,7 @@ import pytest
 from brain import config
 from brain.ops.processes import pid_alive, port_open
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.cluster, pytest.mark.integration, pytest.mark.slow]
 
 KAFKA_PORTS, CONTROLLER_PORTS = [39092, 39094, 39096], [39093, 39095, 39097]
 MASTER, MASTER_UI, WORKER_BASE, CONNECT = 37077, 38080, 37100, 35002

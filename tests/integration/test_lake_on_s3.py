@@ -22,7 +22,7 @@ from brain import config
 from brain.ops import object_store
 from tests.conftest import ROOT, SESSION_DIR, TEST_KAFKA_PORT
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.cluster, pytest.mark.integration, pytest.mark.slow]
 
 S3_PORT = int(os.environ.get("BRAIN_TEST_S3_PORT", str(TEST_KAFKA_PORT + 40)))
 BUCKET = "brain-lake"
