@@ -21,7 +21,8 @@ AWS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")
 # password = "...", "password": "...", secret: '...' - a literal of 6+ characters, not a template.
 LITERAL_PASSWORD = re.compile(
     r"""\b(password|passwd|pwd|secret|secret_key|api_key|token)\b["']?\s*[:=]\s*["']([^"'\s{}$<>]{6,})["']""", re.I)
-URL_PASSWORD = re.compile(r"://[^/\s:@\"']+:([^@\s/\"']+)@")
+# user:password@ in a URL; a template ({password}, $PASSWORD, <password>) is not a literal.
+URL_PASSWORD = re.compile(r"://[^/\s:@\"']+:([^@\s/\"'{}$<>]+)@")
 
 # Known, deliberate exceptions, each with the reason it is not a secret leak. Keep it short.
 ALLOWED = {
@@ -77,6 +78,7 @@ def test_the_patterns_catch_what_they_are_for(path, text):
     'KEYSTORE_SECRET = "broker-keystore"',
     "password_env: BRAIN_MQTT_PASSWORD",
     "ca_file = tls / 'ca.crt'",
+    'url = f"postgresql+psycopg2://airflow:{pg_password}@127.0.0.1:5432/airflow"',
 ])
 def test_the_patterns_leave_names_and_templates_alone(text):
     assert findings("brain/x.py", text) == []
