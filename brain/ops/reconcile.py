@@ -341,7 +341,9 @@ def _check_offsets(row: PartitionRow, cp: StreamCheckpoint, planned_next: int | 
 
 
 def _expired_counts(con, topics: list[str], report: Report) -> None:
-    rows = con.execute('SELECT "table", sum(rows) FROM expired WHERE list_contains($topics, topic) '
+    # DISTINCT: a maintain that died between recording and deleting records the same runs again.
+    rows = con.execute('SELECT "table", sum(rows) FROM (SELECT DISTINCT "table", topic, partition, first_offset, '
+                       'last_offset, rows FROM expired WHERE list_contains($topics, topic)) '
                        'GROUP BY "table" ORDER BY "table"', {"topics": topics}).fetchall()
     report.expired_by_table = {name: int(n) for name, n in rows}
 
