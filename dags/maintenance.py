@@ -1,7 +1,10 @@
 """
-### Maintenance: compact and vacuum every lake table
+### Maintenance: expire, compact and vacuum every lake table
 
-Daily. `OPTIMIZE` merges the small files that hourly streaming appends
+Daily. Retention first deletes the rows older than their industry's horizon
+for their layer (`retention.*`, `industries.<name>.retention`; the deleted
+coordinates go to `quality.expired`, so reconcile reports them as expired, not
+lost: docs/retention.md). `OPTIMIZE` merges the small files that hourly streaming appends
 leave behind; `VACUUM` removes files older than `lake.vacuum_retain_hours`
 (7 days by default, so time travel and streaming readers keep working within
 that window). Delta retries concurrent-writer conflicts, so this can run while

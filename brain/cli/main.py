@@ -128,7 +128,8 @@ def _cmd_maintain(args, cfg) -> int:
 
     spark = get_session(cfg)
     with Reporter() as rep:
-        bar = rep.task("OPTIMIZE" + ("" if args.no_vacuum else " + VACUUM"), total=len(lake_tables(cfg)))
+        steps = ([] if args.no_expire else ["retention"]) + ["OPTIMIZE"] + ([] if args.no_vacuum else ["VACUUM"])
+        bar = rep.task(" + ".join(steps), total=len(lake_tables(cfg)))
         entries = []
 
         def done(entry: dict) -> None:
@@ -136,15 +137,16 @@ def _cmd_maintain(args, cfg) -> int:
             rep.update(bar, advance=1, detail=entry["table"])
             rep.note(f"maintained {entry['table']}")
 
-        maintain(spark, cfg, vacuum=not args.no_vacuum, on_table=done)
+        maintain(spark, cfg, vacuum=not args.no_vacuum, on_table=done, expire=not args.no_expire)
     if args.json:  # JSON lines, as `brain maintain` printed before --json existed
         for entry in entries:
             print(json.dumps(entry))
         return 0
-    rows = [{"table": e["table"], "files removed": e["files_removed"], "files added": e["files_added"],
+    rows = [{"table": e["table"], "expired rows": e.get("expired_rows", "skipped"),
+             "files removed": e["files_removed"], "files added": e["files_added"],
              "vacuum": f"retain {e['vacuumed_retain_hours']} h" if "vacuumed_retain_hours" in e else "skipped"}
             for e in entries]
-    print(table(rows, ["table", "files removed", "files added", "vacuum"]))
+    print(table(rows, ["table", "expired rows", "files removed", "files added", "vacuum"]))
     print(f"\n{len(entries)} table(s) maintained")
     return 0
 
@@ -176,9 +178,14 @@ def _add_ops(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the per-table and validation report as JSON")
     p.set_defaults(func=_cmd_backfill)
 
-    p = sub.add_parser("maintain", help="OPTIMIZE and VACUUM every lake table",
-                       description="Compact small files and remove unreferenced ones older than "
+    p = sub.add_parser("maintain", help="delete expired rows, OPTIMIZE and VACUUM every lake table",
+                       description="Delete the rows older than their industry's retention for their layer "
+                                   "(retention.* and industries.<name>.retention: bronze by ingest date, "
+                                   "silver and gold by event date; the deleted coordinates go to "
+                                   "quality.expired so `brain reconcile` reports them as expired, not lost), "
+                                   "compact small files and remove unreferenced ones older than "
                                    "lake.vacuum_retain_hours (what the brain_maintenance DAG runs daily).")
+    p.add_argument("--no-expire", action="store_true", help="keep expired rows (only compact and vacuum)")
     p.add_argument("--no-vacuum", action="store_true", help="only compact")
     p.add_argument("--json", action="store_true", help="one JSON object per line, one line per table")
     p.set_defaults(func=_cmd_maintain)
@@ -352,7 +359,8 @@ EXAMPLES = {
                "brain ingest --recover-from-bronze      after a lost checkpoint (docs/fault-tolerance.md)"],
     "backfill": ["brain backfill --industry energy --start 2026-11-01 --end 2026-11-07",
                  "brain backfill --start 2026-11-01 --end 2026-11-01 --json"],
-    "maintain": ["brain maintain                           OPTIMIZE + VACUUM every table",
+    "maintain": ["brain maintain                           retention deletes, OPTIMIZE + VACUUM every table",
+                 "brain maintain --no-expire               keep expired rows, only compact and vacuum",
                  "brain maintain --no-vacuum --json        only compact; one JSON line per table"],
     "show": ["brain show silver.quarantine",
              "brain show gold.enterprise_brain --limit 10",

@@ -32,7 +32,7 @@ Without ACTION: the scorecard (`brain quality` = `brain quality score`).
            from the record contracts and conf/assets.yaml. A suite whose
            meta.hand_tuned is true is never overwritten and not checked.
   score    print gold.data_quality_daily: completeness, timeliness, validity,
-           uniqueness, consistency and overall, per industry / site / day.
+           uniqueness, consistency, accuracy and overall, per industry / site / day.
   gate     show each industry's quality gate; a failed `fail` expectation closes
            it and blocks publishing gold until --release --quarantine-failed
            (failing rows to silver.quarantine) or --release --accept --reason R."""
@@ -51,7 +51,7 @@ examples:
 See docs/quality.md."""
 
 SCORE_COLUMNS = ("industry", "site", "event_date", "completeness", "timeliness", "ingest_lag_p95_s",
-                 "validity", "uniqueness", "consistency", "overall")
+                 "validity", "uniqueness", "consistency", "accuracy", "overall")
 
 
 def add_quality_arguments(p: argparse.ArgumentParser) -> None:

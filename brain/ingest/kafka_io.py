@@ -59,7 +59,8 @@ def topic_settings(cfg: Config) -> tuple[int, dict[str, str]]:
 
 
 def create_topics(cfg: Config, topics: Iterable[str], partitions: int | None = None) -> list[str]:
-    """Create the topics that do not exist yet (replication from kafka.topics); returns the ones created."""
+    """Create the topics that do not exist yet (replication from kafka.topics, retention.ms from
+    retention.kafka_days of the topic's industry); returns the ones created."""
     partitions = partitions or cfg.get("kafka.topic_partitions", type_=int)
     rf, configs = topic_settings(cfg)
     client = admin(cfg)
@@ -69,7 +70,10 @@ def create_topics(cfg: Config, topics: Iterable[str], partitions: int | None = N
         if wanted:
             # Return once every partition has a leader: on a cluster, a topic the controller has
             # accepted can be missing from the brokers' metadata for a moment.
-            client.create_topics({t: {"num_partitions": partitions, "replication_factor": rf, "configs": configs}
+            from brain.lake.retention import topic_retention_ms  # per industry (retention.kafka_days)
+
+            client.create_topics({t: {"num_partitions": partitions, "replication_factor": rf,
+                                      "configs": {**configs, "retention.ms": str(topic_retention_ms(cfg, t))}}
                                   for t in wanted}, wait_for_metadata=True)
         return wanted
     finally:

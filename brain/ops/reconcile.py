@@ -21,6 +21,13 @@ or past its checkpoint's committed end: bronze was written, the crash came
 before the batch's silver writes or its commit) are reported as *pending*,
 not lost: the next run replays that batch.
 
+Rows retention deleted (`brain maintain`, brain.lake.retention) are *expired*,
+not lost: their coordinates are in ``quality.expired``. An offset bronze no
+longer holds because it expired still counts as consumed into bronze
+(``expired_bronze``), and a record whose silver, quarantine or duplicates row
+expired still counts as accounted for (``expired_downstream``). A row present
+wins over a ledger entry (a maintain that died between recording and deleting).
+
 Nothing here writes; it only reads the lake (through delta-rs and DuckDB, no Spark) and the
 checkpoint files.
 """
@@ -32,6 +39,7 @@ from typing import Callable, Iterable
 
 from brain.config import Config
 from brain.lake.checkpoints import StreamCheckpoint, kafka_offsets, read_checkpoint
+from brain.lake.retention import EXPIRED
 from brain.lake.tables import DUPLICATES, QUARANTINE, checkpoint_path, is_delta, pass_checkpoint, table_path
 
 SAMPLE = 20
@@ -59,6 +67,8 @@ class PartitionRow:
     quarantine: int = 0
     duplicates: int = 0
     pending: int = 0                  # bronze rows the clean stage has not processed yet
+    expired_bronze: int = 0           # offsets retention deleted from bronze (quality.expired)
+    expired_downstream: int = 0       # records whose silver/quarantine/duplicates row retention deleted
     lost: int = 0
     doubled: int = 0
     orphans: int = 0
@@ -67,7 +77,7 @@ class PartitionRow:
 
     @property
     def accounted(self) -> int:
-        return self.silver + self.quarantine + self.duplicates
+        return self.silver + self.quarantine + self.duplicates + self.expired_downstream
 
     @property
     def ok(self) -> bool:
@@ -83,6 +93,7 @@ class Report:
     orphans: list[dict] = field(default_factory=list)
     quarantine_by_reason: dict[str, dict[str, int]] = field(default_factory=dict)  # industry -> reason -> n
     quarantine_by_kind: dict[str, dict[str, int]] = field(default_factory=dict)    # reason up to ':'
+    expired_by_table: dict[str, int] = field(default_factory=dict)  # rows retention deleted, per table
     problems: list[str] = field(default_factory=list)     # table-level (missing checkpoint, ...)
     notes: list[str] = field(default_factory=list)
 
@@ -92,7 +103,7 @@ class Report:
 
     def totals(self) -> dict[str, int]:
         keys = ("kafka_consumed", "bronze_rows", "silver", "quarantine", "duplicates", "pending", "lost",
-                "doubled", "orphans", "gaps", "bronze_repeats")
+                "doubled", "orphans", "gaps", "bronze_repeats", "expired_bronze", "expired_downstream")
         return {k: sum(getattr(p, k) or 0 for p in self.partitions) for k in keys}
 
     def mismatches(self) -> list[PartitionRow]:
@@ -108,7 +119,7 @@ class Report:
         return {"ok": self.ok, "industries": self.industries, "totals": self.totals(), "partitions": rows,
                 "lost": self.lost, "doubled": self.doubled, "orphans": self.orphans,
                 "quarantine_by_reason": self.quarantine_by_reason, "quarantine_by_kind": self.quarantine_by_kind,
-                "problems": self.problems, "notes": self.notes}
+                "expired_by_table": self.expired_by_table, "problems": self.problems, "notes": self.notes}
 
 
 # --------------------------------------------------------------------------- the checks
@@ -141,7 +152,9 @@ def reconcile(cfg: Config, industries: Iterable[str], kafka: bool = True,
         con.execute("SET TimeZone = 'UTC'")
         shared = {"quarantine": load(con, "quarantine", cfg, QUARANTINE,
                                      ["industry", "reason", "topic", "partition", "offset"]),
-                  "duplicates": load(con, "duplicates", cfg, DUPLICATES, ["topic", "partition", "offset"])}
+                  "duplicates": load(con, "duplicates", cfg, DUPLICATES, ["topic", "partition", "offset"]),
+                  "expired": load(con, "expired", cfg, EXPIRED, ["table", "industry", "topic", "partition",
+                                                                  "first_offset", "last_offset", "rows"])}
         for done, (ind, rt, topic, bronze_name, silver_name) in enumerate(targets, 1):
             _reconcile_one(con, cfg, report, ind, rt, topic, bronze_name, silver_name,
                            [t for t, there in shared.items() if there], ends.get(topic, {}))
@@ -149,6 +162,8 @@ def reconcile(cfg: Config, industries: Iterable[str], kafka: bool = True,
                 on_target(topic, done, len(targets))
         if shared["quarantine"]:
             _quarantine_counts(con, names, report)
+        if shared["expired"]:
+            _expired_counts(con, [t[2] for t in targets], report)
     finally:
         con.close()
     for key in ("lost", "doubled", "orphans"):
@@ -168,21 +183,26 @@ def _broker_ends(cfg: Config, topics: list[str], report: Report) -> dict[str, di
         return {}
 
 
-# A coordinate's bronze row is unaccounted for: lost, or pending for the clean stage.
-_UNACCOUNTED = "(b > 0 AND s + q + d = 0)"
+# xb / xd (0 or 1): the bronze row / the row downstream is absent because retention deleted it.
+# A coordinate bronze held (still holds, or held until it expired) whose fate is nowhere, not even
+# expired, is unaccounted for: lost, or pending for the clean stage.
+_IN_BRONZE = "(b + xb > 0)"
+_UNACCOUNTED = f"({_IN_BRONZE} AND s + q + d + xd = 0)"
 _PER_PARTITION = f"""
-SELECT partition, sum(b) AS bronze_rows, count(*) FILTER (WHERE b > 0) AS bronze_offsets,
-       min("offset") FILTER (WHERE b > 0) AS min_offset, max("offset") FILTER (WHERE b > 0) AS max_offset,
+SELECT partition, sum(b) AS bronze_rows, count(*) FILTER (WHERE {_IN_BRONZE}) AS bronze_offsets,
+       min("offset") FILTER (WHERE {_IN_BRONZE}) AS min_offset,
+       max("offset") FILTER (WHERE {_IN_BRONZE}) AS max_offset,
        sum(CASE WHEN b > 1 THEN b - 1 ELSE 0 END) AS bronze_repeats,
        sum(s) AS silver, sum(q) AS quarantine, sum(d) AS duplicates,
+       sum(xb) AS expired_bronze, sum(xd) AS expired_downstream,
        count(*) FILTER (WHERE {_UNACCOUNTED} AND pending) AS pending,
        count(*) FILTER (WHERE {_UNACCOUNTED} AND NOT pending) AS lost,
-       count(*) FILTER (WHERE b > 0 AND s + q + d > 1) AS doubled,
-       count(*) FILTER (WHERE b = 0) AS orphans
+       count(*) FILTER (WHERE {_IN_BRONZE} AND s + q + d > 1) AS doubled,
+       count(*) FILTER (WHERE NOT {_IN_BRONZE}) AS orphans
 FROM coords GROUP BY partition"""
 _PROBLEMS = f"""
-SELECT partition, "offset", b, s, q, d FROM coords
-WHERE ({_UNACCOUNTED} AND NOT pending) OR b = 0 OR (b > 0 AND s + q + d > 1)
+SELECT partition, "offset", b + xb, s, q, d FROM coords
+WHERE ({_UNACCOUNTED} AND NOT pending) OR NOT {_IN_BRONZE} OR ({_IN_BRONZE} AND s + q + d > 1)
 ORDER BY partition, "offset" LIMIT {3 * SAMPLE}"""
 
 
@@ -232,18 +252,24 @@ def _reconcile_one(con, cfg: Config, report: Report, ind: str, rt: str, topic: s
 def _coordinates(con, cfg: Config, topic: str, bronze_name: str, silver_name: str, shared: list[str],
                  cp: StreamCheckpoint | None) -> None:
     """DuckDB table ``coords``: one row per (partition, offset) seen anywhere for ``topic``: how often in
-    bronze (b), silver (s), quarantine (q) and duplicates (d), and whether the bronze row is still
+    bronze (b), silver (s), quarantine (q) and duplicates (d), whether retention deleted it from bronze
+    (xb) or its row downstream (xd) and it is not there any more, and whether the bronze row is still
     pending (past the offsets the checkpoint ``cp`` committed; every bronze row, without one)."""
     from brain.lake.ledger_reads import load
 
     load(con, "bronze", cfg, bronze_name, ["topic", "partition", "offset"])
-    parts = ["SELECT partition, \"offset\", 1 AS b, 0 AS s, 0 AS q, 0 AS d FROM bronze WHERE topic = $topic"]
+    parts = ["SELECT partition, \"offset\", 1 AS b, 0 AS s, 0 AS q, 0 AS d, 0 AS eb, 0 AS ed "
+             "FROM bronze WHERE topic = $topic"]
     if load(con, "silver", cfg, silver_name, ["_topic", "_partition", "_offset"]):
-        parts.append("SELECT _partition, _offset, 0, 1, 0, 0 FROM silver WHERE _topic = $topic")
+        parts.append("SELECT _partition, _offset, 0, 1, 0, 0, 0, 0 FROM silver WHERE _topic = $topic")
     if "quarantine" in shared:
-        parts.append("SELECT partition, \"offset\", 0, 0, 1, 0 FROM quarantine WHERE topic = $topic")
+        parts.append("SELECT partition, \"offset\", 0, 0, 1, 0, 0, 0 FROM quarantine WHERE topic = $topic")
     if "duplicates" in shared:
-        parts.append("SELECT partition, \"offset\", 0, 0, 0, 1 FROM duplicates WHERE topic = $topic")
+        parts.append("SELECT partition, \"offset\", 0, 0, 0, 1, 0, 0 FROM duplicates WHERE topic = $topic")
+    if "expired" in shared:  # runs of offsets retention deleted, one row per offset again
+        parts.append("SELECT partition, unnest(range(first_offset, last_offset + 1)), 0, 0, 0, 0, "
+                     "CASE WHEN \"table\" LIKE 'bronze.%' THEN 1 ELSE 0 END, "
+                     "CASE WHEN \"table\" LIKE 'bronze.%' THEN 0 ELSE 1 END FROM expired WHERE topic = $topic")
     committed = kafka_offsets(cp.committed, topic) if cp is not None and cp.committed_batch is not None else None
     pending = "TRUE"
     if committed is not None:
@@ -253,8 +279,12 @@ def _coordinates(con, cfg: Config, topic: str, bronze_name: str, silver_name: st
         pending = ("\"offset\" >= coalesce((SELECT next FROM committed_ends WHERE p = partition), 0)")
     con.execute(f"""
         CREATE TABLE coords AS
-        SELECT partition, "offset", b, s, q, d, b > 0 AND {pending} AS pending
-        FROM (SELECT partition, "offset", sum(b) AS b, sum(s) AS s, sum(q) AS q, sum(d) AS d
+        SELECT partition, "offset", b, s, q, d,
+               CASE WHEN eb > 0 AND b = 0 THEN 1 ELSE 0 END AS xb,
+               CASE WHEN ed > 0 AND s + q + d = 0 THEN 1 ELSE 0 END AS xd,
+               b > 0 AND {pending} AS pending
+        FROM (SELECT partition, "offset", sum(b) AS b, sum(s) AS s, sum(q) AS q, sum(d) AS d,
+                     sum(eb) AS eb, sum(ed) AS ed
               FROM ({" UNION ALL ".join(parts)}) GROUP BY partition, "offset")""", {"topic": topic})
     con.execute("DROP TABLE IF EXISTS bronze; DROP TABLE IF EXISTS silver; DROP TABLE IF EXISTS committed_ends")
 
@@ -310,6 +340,14 @@ def _check_offsets(row: PartitionRow, cp: StreamCheckpoint, planned_next: int | 
                             f"(consumed {row.kafka_consumed}, bronze holds {row.bronze_offsets} distinct)")
 
 
+def _expired_counts(con, topics: list[str], report: Report) -> None:
+    # DISTINCT: a maintain that died between recording and deleting records the same runs again.
+    rows = con.execute('SELECT "table", sum(rows) FROM (SELECT DISTINCT "table", topic, partition, first_offset, '
+                       'last_offset, rows FROM expired WHERE list_contains($topics, topic)) '
+                       'GROUP BY "table" ORDER BY "table"', {"topics": topics}).fetchall()
+    report.expired_by_table = {name: int(n) for name, n in rows}
+
+
 def _check_accounting(row: PartitionRow) -> None:
     """Equation 2: every bronze row is in exactly one of silver, quarantine, duplicates."""
     if row.lost:
@@ -320,6 +358,9 @@ def _check_accounting(row: PartitionRow) -> None:
         row.problems.append(f"{row.orphans} coordinate(s) in silver/quarantine/duplicates are not in bronze")
     if row.pending:
         row.notes.append(f"{row.pending} bronze row(s) not cleaned yet (the next run processes them)")
+    if row.expired_bronze or row.expired_downstream:
+        row.notes.append(f"retention deleted {row.expired_bronze} bronze row(s) and the silver/quarantine/"
+                         f"duplicates row(s) of {row.expired_downstream} record(s): expired, not lost")
 
 
 def _quarantine_counts(con, industries: list[str], report: Report) -> None:
@@ -336,7 +377,7 @@ def _quarantine_counts(con, industries: list[str], report: Report) -> None:
 # --------------------------------------------------------------------------- text output
 
 COLUMNS = ("topic", "partition", "kafka_consumed", "bronze_rows", "silver", "quarantine", "duplicates",
-           "pending", "lost", "doubled", "orphans", "gaps")
+           "pending", "expired_bronze", "expired_downstream", "lost", "doubled", "orphans", "gaps")
 
 
 def render(report: Report, everything: bool = False) -> str:
@@ -346,9 +387,16 @@ def render(report: Report, everything: bool = False) -> str:
     t = report.totals()
     verdict = "OK" if report.ok else "MISMATCH"
     out.append(f"reconcile {', '.join(report.industries)}: {verdict} - Kafka consumed {t['kafka_consumed']}, "
-               f"bronze {t['bronze_rows']} = silver {t['silver']} + quarantine {t['quarantine']} + duplicates "
-               f"{t['duplicates']}" + (f" + pending {t['pending']}" if t["pending"] else "")
+               f"bronze {t['bronze_rows']}" + (f" + expired {t['expired_bronze']}" if t["expired_bronze"] else "")
+               + f" = silver {t['silver']} + quarantine {t['quarantine']} + duplicates {t['duplicates']}"
+               + (f" + expired {t['expired_downstream']}" if t["expired_downstream"] else "")
+               + (f" + pending {t['pending']}" if t["pending"] else "")
                + f"; lost {t['lost']}, doubled {t['doubled']}, orphans {t['orphans']}, offset gaps {t['gaps']}")
+    if t["expired_bronze"] or t["expired_downstream"] or report.expired_by_table:
+        by_table = ", ".join(f"{name} {n}" for name, n in report.expired_by_table.items())
+        out.append(f"expired by retention (not lost): {t['expired_bronze']} offset(s) no longer in bronze, "
+                   f"{t['expired_downstream']} record(s) whose silver/quarantine/duplicates row is gone"
+                   + (f"; rows deleted: {by_table}" if by_table else ""))
     if rows:
         out.append("")
         out.append(_table([{c: ("-" if getattr(p, c) is None else getattr(p, c)) for c in COLUMNS} for p in rows],
@@ -389,6 +437,7 @@ class LedgerReport:
     acked: int = 0
     accounted: int = 0                                   # in exactly one of silver, quarantine, duplicates
     lost: int = 0                                        # acknowledged, found nowhere
+    expired: int = 0                                     # acknowledged, its row deleted by retention
     doubled: int = 0                                     # acknowledged, found in more than one place
     silver_repeats: int = 0                              # event_ids held by more than one silver row
     no_reason: int = 0                                   # quarantine rows without a reason
@@ -400,7 +449,8 @@ class LedgerReport:
 
     def render(self) -> str:
         verdict = "OK" if self.ok else "MISMATCH"
-        lines = [f"ledger: {verdict} - acknowledged {self.acked}, accounted {self.accounted}; lost {self.lost}, "
+        lines = [f"ledger: {verdict} - acknowledged {self.acked}, accounted {self.accounted}, expired by retention "
+                 f"{self.expired}; lost {self.lost}, "
                  f"doubled {self.doubled}, event_ids twice in silver {self.silver_repeats}, "
                  f"quarantined without a reason {self.no_reason}"]
         for key, items in self.samples.items():
@@ -413,7 +463,8 @@ def reconcile_ledger(cfg: Config, ledger: list[dict]) -> LedgerReport:
 
     Each acknowledged (topic, partition, offset) must be in exactly one of
     silver, quarantine (with a reason) or the counted duplicates, and no
-    event_id may be in silver twice. Records Kafka holds but the ledger does
+    event_id may be in silver twice. One found in none of them whose row
+    retention deleted (``quality.expired``) is counted as expired, not lost. Records Kafka holds but the ledger does
     not list (sent by someone else, or written but never acknowledged) are
     not judged here; `reconcile` covers them. Read without Spark, as `reconcile`.
     """
@@ -437,24 +488,38 @@ def reconcile_ledger(cfg: Config, ledger: list[dict]) -> LedgerReport:
             if load(con, place, cfg, name, ["topic", "partition", "offset", "event_id"]
                     + (["reason"] if place == "quarantine" else [])):
                 places.append(f"SELECT topic, partition, \"offset\", event_id, '{place}' FROM {place}")
-        if not places:
+        expired = load(con, "expired", cfg, EXPIRED, ["table", "topic", "partition", "first_offset",
+                                                      "last_offset"])
+        if not places and not expired:
             report.lost = report.acked
             return report
         con.execute('CREATE TABLE _acked AS SELECT unnest($t) AS topic, unnest($p)::INTEGER AS partition, '
                     'unnest($o)::BIGINT AS "offset"', {"t": [e["topic"] for e in ledger],
                                                        "p": [int(e["partition"]) for e in ledger],
                                                        "o": [int(e["offset"]) for e in ledger]})
+        places = places or ["SELECT NULL::VARCHAR, NULL::INTEGER, NULL::BIGINT, NULL::VARCHAR, NULL::VARCHAR "
+                            "WHERE FALSE"]
         con.execute(f"""
             CREATE TABLE found AS SELECT * FROM ({" UNION ALL ".join(places)}) AS f(topic, partition, "offset",
                 event_id, place) WHERE list_contains($topics, topic)""", {"topics": topics})
+        # Acknowledged records whose silver/quarantine/duplicates row retention deleted (bronze expiry
+        # alone does not matter here: the ledger is checked against the records' fates).
+        gone = ("SELECT a.topic, a.partition, a.\"offset\" FROM _acked a JOIN expired e ON e.topic = a.topic "
+                "AND e.partition = a.partition AND a.\"offset\" BETWEEN e.first_offset AND e.last_offset "
+                "WHERE e.\"table\" NOT LIKE 'bronze.%'") if expired else \
+            'SELECT topic, partition, "offset" FROM _acked WHERE FALSE'
+        con.execute(f"CREATE TABLE gone AS SELECT DISTINCT * FROM ({gone})")
         con.execute("""
             CREATE TABLE per AS
-            SELECT a.topic, a.partition, a."offset", coalesce(f.n, 0) AS n, coalesce(f.places, []) AS places
+            SELECT a.topic, a.partition, a."offset", coalesce(f.n, 0) AS n, coalesce(f.places, []) AS places,
+                   g.topic IS NOT NULL AS expired
             FROM _acked a LEFT JOIN (SELECT topic, partition, "offset", count(*) AS n, list(place ORDER BY place)
-                                     AS places FROM found GROUP BY ALL) f USING (topic, partition, "offset")""")
-        ok, lost, doubled = con.execute("SELECT count(*) FILTER (WHERE n = 1), count(*) FILTER (WHERE n = 0), "
-                                        "count(*) FILTER (WHERE n > 1) FROM per").fetchone()
-        report.accounted, report.lost, report.doubled = int(ok), int(lost), int(doubled)
+                                     AS places FROM found GROUP BY ALL) f USING (topic, partition, "offset")
+                          LEFT JOIN gone g USING (topic, partition, "offset")""")
+        ok, lost, doubled, gone_n = con.execute(
+            "SELECT count(*) FILTER (WHERE n = 1), count(*) FILTER (WHERE n = 0 AND NOT expired), "
+            "count(*) FILTER (WHERE n > 1), count(*) FILTER (WHERE n = 0 AND expired) FROM per").fetchone()
+        report.accounted, report.lost, report.doubled, report.expired = int(ok), int(lost), int(doubled), int(gone_n)
         repeats = ("SELECT event_id, count(*) AS count FROM found WHERE place = 'silver' AND event_id IS NOT NULL "
                    "GROUP BY event_id HAVING count(*) > 1")
         report.silver_repeats = con.execute(f"SELECT count(*) FROM ({repeats})").fetchone()[0]
@@ -462,7 +527,7 @@ def reconcile_ledger(cfg: Config, ledger: list[dict]) -> LedgerReport:
             report.no_reason = con.execute(
                 "SELECT count(*) FROM quarantine WHERE list_contains($topics, topic) "
                 "AND (reason IS NULL OR trim(reason) = '')", {"topics": topics}).fetchone()[0]
-        for key, cond in (("lost", "n = 0"), ("doubled", "n > 1")):
+        for key, cond in (("lost", "n = 0 AND NOT expired"), ("doubled", "n > 1")):
             rows = con.execute(f'SELECT topic, partition, "offset", places FROM per WHERE {cond} '
                                f'ORDER BY topic, partition, "offset" LIMIT {SAMPLE}').fetchall()
             if rows:

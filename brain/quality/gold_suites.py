@@ -27,7 +27,7 @@ KEY_COLUMNS = ("industry", "enterprise", "site", "area", "line", "carrier", "eve
 # Ratios by definition (ISO 22400 KPI components, GB/T 36344 scores, electrical factors).
 UNIT_INTERVAL = ("availability", "effectiveness", "quality_ratio", "oee", "scrap_ratio", "rework_ratio",
                  "first_pass_yield", "utilisation", "completeness", "timeliness", "validity", "uniqueness",
-                 "consistency", "overall", "power_factor", "load_factor")
+                 "consistency", "accuracy", "overall", "power_factor", "load_factor")
 # Amounts that cannot be negative besides integer counts: durations and quantities.
 _AMOUNT_SUFFIXES = ("_s", "_kwh", "_kw", "_t", "_m3", "consumption", "tce", "tco2", "readings_expected")
 _COUNT_TYPES = ("long", "integer", "int", "bigint", "short")

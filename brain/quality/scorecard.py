@@ -10,12 +10,17 @@ computed from, so a reader can re-derive it:
   ``(last - first reading's event time) / period + 1``: the seconds *covered*
   are the span between its first and last reading that day, so a device that
   starts at noon or a day still in progress is not penalised for hours it was
-  not expected to report, while gaps inside the span are. (A device silent the
-  whole day is not seen by this measure.) Each stream's received count is
-  capped at its expected count (a faster-than-registered sender is complete,
-  not "more than complete"). Summed over streams, then divided.
+  not expected to report, while gaps inside the span are. Each stream's
+  received count is capped at its expected count (a faster-than-registered
+  sender is complete, not "more than complete"). Summed over streams, then divided.
   Example: 1 s period, first reading 00:00:00, last 00:59:59, 3,000 readings
   -> 3,000 / 3,600 = 0.8333.
+  A stream the asset registry expects (every sensor of every registered device
+  of the site; every registered meter) that sent nothing that day while its
+  site sent something is *silent*: it counts 0 received of the readings its
+  period fits into the site's span that day (the site's first to last reading
+  of any stream), and ``silent_streams`` counts them. A site that sent nothing
+  at all has no row (nothing says the day happened there).
 - **timeliness** (GB/T 36344 时效性, at a point in time) is measured on *live*
   rows only: the share whose producer-to-ingest delay ``_ingest_ts - _kafka_ts``
   (the producer's send time, Kafka's record timestamp, to the lake commit) is at
@@ -40,8 +45,20 @@ computed from, so a reader can re-derive it:
   ``[start_ts, end_ts]`` (the state in force at ``start_ts`` is DOWN and the
   next state change is at or after ``end_ts``). Checked = reports of lines
   with at least one known machine state at ``start_ts``.
-- **overall** = the unweighted mean of the dimensions that have a value for
-  that site and day (a dimension without data is null, not 0 or 1).
+- **accuracy** (GB/T 36344 准确性) = 1 - failed / checked, over three checks
+  a record either passes or fails: a telemetry reading within its sensor's
+  *normal* band in conf/assets.yaml (``readings_out_of_normal``: the
+  instrument range is already enforced by quarantine, so what reaches silver
+  is physically possible; outside the normal band it is suspect, a process
+  excursion or a drifting transmitter); a production report whose
+  ``good + scrap + rework = produced`` (``production_unbalanced``; relative
+  tolerance 1e-9 for decimal tonnes); an inspection with ``passed <= inspected``
+  (``inspections_overpassed``). ``accuracy_checked`` counts the checks. By
+  event day.
+- **overall** = the mean of the dimensions that have a value for that site
+  and day, weighted by ``quality.scorecard_weights`` (default 1 each; a
+  dimension without data is null, not 0 or 1, and its weight leaves the
+  denominator too).
 
 The transforms below are pure (DataFrames in, DataFrame out);
 ``build_scorecard`` reads the lake and ``publish_scorecard`` writes the days
@@ -66,45 +83,70 @@ DEFAULT_HISTORICAL_AFTER_S = 3600
 UNKNOWN_SITE = "unattributed"
 KEY_SHAPE = r"^[^/]+/[^/]+/[^/]+$"
 KEYS = ("site", "event_date")
-DIMENSIONS = ("completeness", "timeliness", "validity", "uniqueness", "consistency")
+DIMENSIONS = ("completeness", "timeliness", "validity", "uniqueness", "consistency", "accuracy")
+BALANCE_TOLERANCE = 1e-9  # relative: good + scrap + rework may be decimal tonnes
 COLUMNS = ("industry", "site", "event_date",
-           "readings_received", "readings_expected", "completeness",
+           "readings_received", "readings_expected", "silent_streams", "completeness",
            "rows", "historical_rows", "on_time_rows", "timeliness", "ingest_lag_p95_s",
            "valid_records", "quarantined_records", "validity",
            "duplicate_records", "uniqueness",
            "production_checked", "production_inconsistent", "consistency",
+           "accuracy_checked", "readings_out_of_normal", "production_unbalanced", "inspections_overpassed",
+           "accuracy",
            "overall")
 
 # One type per column whichever dimensions a batch has: an industry without
 # production data must write the same schema as one with it.
-COUNTS = frozenset({"readings_received", "rows", "historical_rows", "on_time_rows", "valid_records",
-                    "quarantined_records", "duplicate_records", "production_checked", "production_inconsistent"})
+COUNTS = frozenset({"readings_received", "silent_streams", "rows", "historical_rows", "on_time_rows",
+                    "valid_records", "quarantined_records", "duplicate_records", "production_checked",
+                    "production_inconsistent", "accuracy_checked", "readings_out_of_normal",
+                    "production_unbalanced", "inspections_overpassed"})
 TYPES = {c: "long" if c in COUNTS else "double" for c in COLUMNS}
 TYPES.update({"industry": "string", "site": "string", "event_date": "date"})
 
 
 # --- pure transforms ----------------------------------------------------------------------
 
-def completeness(streams: "DataFrame") -> "DataFrame":
-    """(site, event_date, readings_received, readings_expected, completeness).
+def completeness(streams: "DataFrame", expected: "DataFrame | None" = None) -> "DataFrame":
+    """(site, event_date, readings_received, readings_expected, silent_streams, completeness).
 
     ``streams``: one row per reading with ``site``, ``event_date``, ``stream``
     (any id of the sending channel), ``event_ts_utc`` and ``period_s``.
+    ``expected``: the streams the registry expects (``site``, ``stream``, ``period_s``); one of them
+    without a reading on a day its site sent something is silent (0 received, expected over the
+    site's span that day). None: only the streams that sent something count.
     """
     from pyspark.sql import functions as F
 
-    per_stream = (streams.where(F.col("period_s") > 0)
-                  .groupBy("site", "event_date", "stream")
+    live = streams.where(F.col("period_s") > 0)
+    per_stream = (live.groupBy("site", "event_date", "stream")
                   .agg(F.count("*").alias("received"),
                        F.min("event_ts_utc").alias("first"), F.max("event_ts_utc").alias("last"),
                        F.max("period_s").alias("period_s"))
-                  .withColumn("expected", F.floor((_seconds(F.col("last")) - _seconds(F.col("first")))
-                                                  / F.col("period_s")) + 1)
-                  .withColumn("received", F.least(F.col("received"), F.col("expected"))))
+                  .withColumn("expected", _fits(F.col("first"), F.col("last"), F.col("period_s")))
+                  .withColumn("received", F.least(F.col("received"), F.col("expected")))
+                  .select(*KEYS, "stream", "received", "expected", F.lit(0).alias("silent")))
+    if expected is not None:
+        site_days = live.groupBy(*KEYS).agg(F.min("event_ts_utc").alias("first"),
+                                            F.max("event_ts_utc").alias("last"))
+        silent = (site_days.join(expected.where(F.col("period_s") > 0).select("site", "stream", "period_s"), "site")
+                  .join(per_stream.select(*KEYS, "stream"), [*KEYS, "stream"], "left_anti")
+                  .select(*KEYS, "stream", F.lit(0).cast("long").alias("received"),
+                          _fits(F.col("first"), F.col("last"), F.col("period_s")).alias("expected"),
+                          F.lit(1).alias("silent")))
+        per_stream = per_stream.unionByName(silent)
     return (per_stream.groupBy(*KEYS)
             .agg(F.sum("received").cast("long").alias("readings_received"),
-                 F.sum("expected").cast("double").alias("readings_expected"))
+                 F.sum("expected").cast("double").alias("readings_expected"),
+                 F.sum("silent").cast("long").alias("silent_streams"))
             .withColumn("completeness", _ratio(F.col("readings_received"), F.col("readings_expected"))))
+
+
+def _fits(first: "Column", last: "Column", period_s: "Column") -> "Column":
+    """Readings of period ``period_s`` from ``first`` to ``last``, both ends included."""
+    from pyspark.sql import functions as F
+
+    return F.floor((_seconds(last) - _seconds(first)) / period_s) + 1
 
 
 def timeliness(rows: "DataFrame", latency_s: float,
@@ -181,8 +223,69 @@ def consistency(production: "DataFrame", states: "DataFrame") -> "DataFrame":
                         1 - _ratio(F.col("production_inconsistent"), F.col("production_checked"))))
 
 
-def scorecard(industry: str, parts: Iterable["DataFrame"]) -> "DataFrame":
-    """Outer-join the dimension frames on (site, event_date); add ``industry`` and ``overall``."""
+def accuracy(readings: "DataFrame | None" = None, production: "DataFrame | None" = None,
+             inspections: "DataFrame | None" = None) -> "DataFrame":
+    """(site, event_date, accuracy_checked, readings_out_of_normal, production_unbalanced,
+    inspections_overpassed, accuracy).
+
+    ``readings``: ``site, event_date, value, normal_lo, normal_hi`` (a reading without a band, a
+    sensor the registry does not know, is not checked); ``production``: ``site, event_date, produced,
+    good, scrap, rework``; ``inspections``: ``site, event_date, inspected, passed``. Each row is one
+    check; nulls in a count make the check fail (the counts cannot be shown to add up).
+    """
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    checks = []
+    if readings is not None:
+        r = readings.where(F.col("normal_lo").isNotNull() & F.col("normal_hi").isNotNull()
+                           & F.col("value").isNotNull())
+        checks.append(r.select(*KEYS, F.lit("reading").alias("_check"),
+                               F.col("value").between(F.col("normal_lo"), F.col("normal_hi")).alias("_ok")))
+    if production is not None:
+        parts = F.col("good") + F.col("scrap") + F.col("rework")
+        tol = F.greatest(F.lit(1.0), F.abs(F.col("produced").cast("double"))) * BALANCE_TOLERANCE
+        ok = F.coalesce(F.abs(parts.cast("double") - F.col("produced").cast("double")) <= tol, F.lit(False))
+        checks.append(production.select(*KEYS, F.lit("production").alias("_check"), ok.alias("_ok")))
+    if inspections is not None:
+        ok = F.coalesce(F.col("passed") <= F.col("inspected"), F.lit(False))
+        checks.append(inspections.select(*KEYS, F.lit("inspection").alias("_check"), ok.alias("_ok")))
+    if not checks:
+        raise ValueError("accuracy needs at least one of readings, production, inspections")
+    failed = lambda kind: F.count(F.when((F.col("_check") == kind) & ~F.col("_ok"), 1))  # noqa: E731
+    return (reduce(lambda a, b: a.unionByName(b), checks).groupBy(*KEYS)
+            .agg(F.count("*").alias("accuracy_checked"), failed("reading").alias("readings_out_of_normal"),
+                 failed("production").alias("production_unbalanced"),
+                 failed("inspection").alias("inspections_overpassed"),
+                 F.count(F.when(~F.col("_ok"), 1)).alias("_failed"))
+            .withColumn("accuracy", 1 - _ratio(F.col("_failed"), F.col("accuracy_checked")))
+            .drop("_failed"))
+
+
+def dimension_weights(cfg: Config | None) -> dict[str, float]:
+    """``quality.scorecard_weights`` (dimension -> weight >= 0; a dimension left out weighs 1)."""
+    from brain.config import ConfigError
+
+    given = dict(cfg.get("quality.scorecard_weights", {}) or {}) if cfg is not None else {}
+    unknown = sorted(set(given) - set(DIMENSIONS))
+    if unknown:
+        raise ConfigError(f"quality.scorecard_weights: unknown dimension(s) {', '.join(unknown)} "
+                          f"(known: {', '.join(DIMENSIONS)})")
+    weights = {}
+    for d in DIMENSIONS:
+        w = given.get(d, 1)
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
+            raise ConfigError(f"quality.scorecard_weights.{d} = {w!r}: a weight is a number >= 0")
+        weights[d] = float(w)
+    if not any(weights.values()):
+        raise ConfigError("quality.scorecard_weights: every weight is 0; at least one dimension must count")
+    return weights
+
+
+def scorecard(industry: str, parts: Iterable["DataFrame"], weights: dict[str, float] | None = None) -> "DataFrame":
+    """Outer-join the dimension frames on (site, event_date); add ``industry`` and ``overall``, the
+    mean of the dimensions present weighted by ``weights`` (dimension -> weight, default 1 each)."""
     from functools import reduce
 
     from pyspark.sql import functions as F
@@ -194,9 +297,10 @@ def scorecard(industry: str, parts: Iterable["DataFrame"]) -> "DataFrame":
     for c in COLUMNS:
         if c not in out.columns and c not in ("industry", "overall"):
             out = out.withColumn(c, F.lit(None))
-    dims = [F.col(d) for d in DIMENSIONS]
-    present = sum((F.when(d.isNotNull(), 1).otherwise(0) for d in dims), F.lit(0))
-    total = sum((F.coalesce(d, F.lit(0.0)) for d in dims), F.lit(0.0))
+    w = {d: float((weights or {}).get(d, 1.0)) for d in DIMENSIONS}
+    dims = [(F.col(d), w[d]) for d in DIMENSIONS if w[d] > 0]
+    present = sum((F.when(d.isNotNull(), F.lit(wt)).otherwise(0.0) for d, wt in dims), F.lit(0.0))
+    total = sum((F.coalesce(d, F.lit(0.0)) * wt for d, wt in dims), F.lit(0.0))
     out = (out.withColumn("industry", F.lit(industry))
            .withColumn("overall", F.when(present > 0, total / present)))
     return out.select(*[F.col(c).cast(TYPES[c]).alias(c) for c in COLUMNS])
@@ -234,6 +338,40 @@ def sensor_periods(registry=None) -> dict[str, float]:
 
     reg = registry or load_registry()
     return {name: float(s.period_s) for name, s in reg.sensors.items()}
+
+
+def expected_streams(industry: str, record_types: Iterable[str], registry=None) -> list[tuple[str, str, float]]:
+    """(site, stream, period_s) of every stream the asset registry expects from ``industry``: each
+    sensor of each device of each line (telemetry: ``site/line/device/sensor``), and for energy every
+    site and line meter of the host industries' sites (``site/line/device/carrier``, the site meters on
+    line ``site-main``). The stream ids are the ones ``build_scorecard`` gives the readings."""
+    from brain.contracts import load_registry
+    from brain.contracts.assets import HOST_INDUSTRIES, SITE_METER_LINE, RegistryError
+
+    reg = registry or load_registry()
+    kinds = set(record_types)
+    out = []
+    if industry == "energy" and "energy_meter" in kinds:
+        for site in reg.fleet(HOST_INDUSTRIES):
+            out += [(site.id, f"{site.id}/{SITE_METER_LINE}/{m.device}/{m.carrier}", float(m.interval_s))
+                    for m in site.meters]
+            out += [(site.id, f"{site.id}/{ln.id}/{ln.meter.device}/{ln.meter.carrier}", float(ln.meter.interval_s))
+                    for ln in site.lines if ln.meter]
+    if "telemetry" in kinds:
+        try:
+            sites = reg.sites(industry)
+        except RegistryError:  # an industry without registered sites: nothing is expected
+            sites = []
+        out += [(site.id, f"{site.id}/{ln.id}/{d.id}/{spec.name}", float(spec.period_s))
+                for site in sites for ln in site.lines for d in ln.devices for spec in reg.device_sensors(d)]
+    return out
+
+
+def normal_bands(registry=None) -> dict[str, tuple[float, float]]:
+    """Sensor -> its normal band (lo, hi) in its canonical unit, from the asset registry."""
+    from brain.contracts import load_registry
+
+    return {name: s.normal for name, s in (registry or load_registry()).sensors.items()}
 
 
 def scorecard_days(record_type: str, days: Iterable[date]) -> set[date]:
@@ -293,7 +431,26 @@ def build_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Ite
             F.col("interval_s").cast("double").alias("period_s")))
     if streams:
         s = streams[0] if len(streams) == 1 else streams[0].unionByName(streams[1])
-        parts.append(completeness(s))
+        wanted = expected_streams(industry, silver)
+        expected = (spark.createDataFrame(wanted, "site string, stream string, period_s double") if wanted
+                    else None)
+        parts.append(completeness(s, expected))
+
+    checks = {}
+    if "telemetry" in silver:
+        bands = normal_bands()
+        lo = F.create_map(*chain.from_iterable((F.lit(k), F.lit(v[0])) for k, v in bands.items()))
+        hi = F.create_map(*chain.from_iterable((F.lit(k), F.lit(v[1])) for k, v in bands.items()))
+        checks["readings"] = silver["telemetry"].where(in_days).select(
+            *KEYS, F.col("value").cast("double").alias("value"),
+            lo[F.col("sensor")].alias("normal_lo"), hi[F.col("sensor")].alias("normal_hi"))
+    if "production" in silver:
+        checks["production"] = silver["production"].where(in_days).select(*KEYS, "produced", "good", "scrap",
+                                                                          "rework")
+    if "quality_inspection" in silver:
+        checks["inspections"] = silver["quality_inspection"].where(in_days).select(*KEYS, "inspected", "passed")
+    if checks:
+        parts.append(accuracy(**checks))
 
     arrived = F.to_date(F.col("_kafka_ts")).alias("event_date")
     valid = rows.select("site", arrived).where(in_days)
@@ -319,7 +476,7 @@ def build_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Ite
         states = silver["machine_state"].where(  # a state in force at a report's start may be older
             (F.col("event_date") <= max(days)) & (F.col("event_date") >= F.date_sub(F.lit(first), 1)))
         parts.append(consistency(silver["production"].where(in_days), states))
-    return scorecard(industry, parts)
+    return scorecard(industry, parts, dimension_weights(cfg))
 
 
 def publish_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Iterable[date],

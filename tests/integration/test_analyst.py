@@ -146,7 +146,7 @@ def test_report_dashboard_shows_every_chart_with_data(lake_cfg, tmp_path):
     assert charts["carbon"].count('class="bar"') == 6                            # 3 days x 2 sites
     assert ">0.6</text>" in charts["energy-intensity"]                           # S1 on day 3: 4800 kWh / 8000
     assert ">0.693</text>" in charts["energy-intensity"]                         # S2 on day 3: 3050 kWh / 4400
-    assert charts["dq-scorecard"].count('class="cell"') == 18 and "n/a" in charts["dq-scorecard"]
+    assert charts["dq-scorecard"].count('class="cell"') == 21 and "n/a" in charts["dq-scorecard"]  # 3 x 7
     assert charts["pdm-alerts"].count('class="bar"') == 3                        # (W), (A+W), ... per day/level
     pareto = charts["defect-pareto"]
     assert pareto.index("<title>SEAL_LEAK: 42") < pareto.index("<title>UNDERFILL: 23") < pareto.index("LABEL_SKEW: 9")

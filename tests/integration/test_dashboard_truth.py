@@ -31,11 +31,11 @@ SITES = ("cg-guangzhou", LONG_SITE)
 
 DQ_SCHEMA = ("industry string, site string, event_date date, rows long, historical_rows long, "
              "completeness double, timeliness double, validity double, uniqueness double, consistency double, "
-             "overall double")
+             "accuracy double, overall double")
 DQ_ROWS = [
-    ("consumer_goods", "cg-guangzhou", D3, 1000, 0, 0.99, 0.97, 0.995, 1.0, 1.0, 0.989),
-    ("equipment_manufacturing", LONG_SITE, D3, 800, 800, 1.0, None, 1.0, 1.0, None, 1.0),    # history only
-    ("equipment_manufacturing", "unattributed", D3, 0, 0, None, None, 0.0, None, None, 0.0),
+    ("consumer_goods", "cg-guangzhou", D3, 1000, 0, 0.99, 0.97, 0.995, 1.0, 1.0, 0.925, 0.98),
+    ("equipment_manufacturing", LONG_SITE, D3, 800, 800, 1.0, None, 1.0, 1.0, None, 1.0, 1.0),  # history only
+    ("equipment_manufacturing", "unattributed", D3, 0, 0, None, None, 0.0, None, None, None, 0.0),
 ]
 HOURLY_SCHEMA = ("enterprise string, site string, line string, event_date date, hour_start timestamp, "
                  "pbt_s double, apt_s double, ideal_run_s double, ideal_good_s double, flags array<string>, "
@@ -174,6 +174,7 @@ def test_scorecard_says_historical_load_and_unattributed(page):
     grid = _chart(dump_dom(out / "index.html"), "dq-scorecard")
     assert f"<title>equipment_manufacturing / {LONG_SITE} timeliness: historical load</title>" in grid
     assert "<title>consumer_goods / cg-guangzhou timeliness: 97.0%</title>" in grid
+    assert "<title>consumer_goods / cg-guangzhou accuracy: 92.5%</title>" in grid
     assert ">equipment_manufacturing / unattributed</text>" in grid
     assert "/ ?" not in grid and "timeliness: 0.0%" not in grid
 

@@ -19,7 +19,7 @@ ENTERPRISE = "gold.enterprise_brain"
 DQ = "gold.data_quality_daily"
 PDM = "gold.pdm_alerts"
 PARETO = "gold.<industry>_defect_pareto_daily"  # every industry with inspections has one
-DQ_DIMENSIONS = ("completeness", "timeliness", "validity", "uniqueness", "consistency", "overall")
+DQ_DIMENSIONS = ("completeness", "timeliness", "validity", "uniqueness", "consistency", "accuracy", "overall")
 ENERGY_HOURLY = "gold.energy_hourly_site"
 UNATTRIBUTED = "unattributed"  # brain.quality.scorecard.UNKNOWN_SITE; older scorecards wrote "?"
 

@@ -139,10 +139,12 @@ def test_publish_scorecard_replaces_only_its_industry_and_days(spark, isolated_c
 
     cfg = isolated_cfg
     ingest = T0 + timedelta(seconds=30)
-    rows = [(f"e{i}", "s1", "l1", "d1", "furnace_temp", DAY, T0 + timedelta(seconds=10 * i), ingest, ingest)
-            for i in range(6)]
+    # furnace_temp's normal band is [1480, 1540] degC: 1,600 is the one reading outside it.
+    rows = [(f"e{i}", "s1", "l1", "d1", "furnace_temp", 1600.0 if i == 5 else 1500.0, DAY,
+             T0 + timedelta(seconds=10 * i), ingest, ingest) for i in range(6)]
     (spark.createDataFrame(rows, "event_id string, site string, line string, device string, sensor string, "
-                                 "event_date date, event_ts_utc timestamp, _ingest_ts timestamp, _kafka_ts timestamp")
+                                 "value double, event_date date, event_ts_utc timestamp, _ingest_ts timestamp, "
+                                 "_kafka_ts timestamp")
      .write.format("delta").save(str(table_path(cfg, "silver.raw_materials_telemetry"))))
     assert sc.publish_scorecard(spark, cfg, "raw_materials", [DAY]) == 1
     assert sc.publish_scorecard(spark, cfg, "raw_materials", [DAY]) == 1  # idempotent
@@ -151,7 +153,12 @@ def test_publish_scorecard_replaces_only_its_industry_and_days(spark, isolated_c
     row = got[0]
     assert (row["readings_received"], row["readings_expected"], row["completeness"]) == (6, 6.0, 1.0)
     assert row["validity"] == 1.0 and row["uniqueness"] == 1.0 and row["consistency"] is None
-    assert row["timeliness"] == 1.0 and row["overall"] == 1.0
+    assert (row["accuracy_checked"], row["readings_out_of_normal"]) == (6, 1)
+    assert row["accuracy"] == pytest.approx(5 / 6)
+    # s1 is not in the asset registry: no stream is expected of it, none is silent.
+    assert row["silent_streams"] == 0
+    # completeness 1, timeliness 1, validity 1, uniqueness 1, accuracy 5/6, weights 1: (4 + 5/6) / 5
+    assert row["timeliness"] == 1.0 and row["overall"] == pytest.approx(29 / 30)
 
 
 def test_publish_scorecard_adds_historical_rows_to_a_table_written_before_it(spark, isolated_cfg):
@@ -161,10 +168,11 @@ def test_publish_scorecard_adds_historical_rows_to_a_table_written_before_it(spa
 
     cfg = isolated_cfg
     sent = T0 + timedelta(days=2)  # two days after the events: historical load
-    rows = [(f"e{i}", "s1", "l1", "d1", "furnace_temp", DAY, T0 + timedelta(seconds=10 * i), sent, sent)
+    rows = [(f"e{i}", "s1", "l1", "d1", "furnace_temp", 1500.0, DAY, T0 + timedelta(seconds=10 * i), sent, sent)
             for i in range(3)]
     (spark.createDataFrame(rows, "event_id string, site string, line string, device string, sensor string, "
-                                 "event_date date, event_ts_utc timestamp, _ingest_ts timestamp, _kafka_ts timestamp")
+                                 "value double, event_date date, event_ts_utc timestamp, _ingest_ts timestamp, "
+                                 "_kafka_ts timestamp")
      .write.format("delta").save(str(table_path(cfg, "silver.raw_materials_telemetry"))))
     # The scorecard as an older version wrote it: no historical_rows column, another industry's row in it.
     old_day = DAY - timedelta(days=1)
@@ -178,3 +186,93 @@ def test_publish_scorecard_adds_historical_rows_to_a_table_written_before_it(spa
     assert (row["rows"], row["historical_rows"], row["timeliness"]) == (3, 3, None)
     kept = sc.read_scorecard(spark, cfg, "energy", old_day)[0]
     assert (kept["timeliness"], kept["historical_rows"]) == (1.0, None)           # older rows: null, not 0
+
+
+def test_completeness_counts_a_registered_stream_that_sent_nothing(spark):
+    STREAMS = "site string, event_date date, stream string, event_ts_utc timestamp, period_s double"
+    day2 = DAY + timedelta(days=1)
+    rows = [("s1", DAY, "a", T0 + timedelta(seconds=10 * i), 10.0) for i in range(10)]  # 0..90 s: 10 of 10
+    rows += [("s1", DAY, "b", T0 + timedelta(seconds=s), 30.0) for s in (0, 30)]       # 0..30 s: 2 of 2
+    rows += [("s1", day2, "a", T0 + timedelta(days=1), 10.0)]                            # one reading
+    expected = spark.createDataFrame([("s1", "a", 10.0), ("s1", "b", 30.0), ("s1", "c", 5.0),
+                                      ("s2", "z", 1.0)], "site string, stream string, period_s double")
+    got = {r["event_date"]: r.asDict() for r in sc.completeness(spark.createDataFrame(rows, STREAMS), expected)
+           .collect()}
+    # Day 1: s1 reported from 0 to 90 s; c (every 5 s) sent nothing: 90 / 5 + 1 = 19 readings missing.
+    # (10 + 2 + 0) / (10 + 2 + 19) = 12 / 31.
+    d1 = got[DAY]
+    assert (d1["readings_received"], d1["readings_expected"], d1["silent_streams"]) == (12, 31.0, 1)
+    assert d1["completeness"] == pytest.approx(12 / 31)
+    # Day 2: a single reading, so a span of 0 s: b and c each miss 1 reading: 1 / 3.
+    d2 = got[day2]
+    assert (d2["readings_received"], d2["readings_expected"], d2["silent_streams"]) == (1, 3.0, 2)
+    # s2 sent nothing at all: no row (nothing says its day happened).
+    assert {r["site"] for r in sc.completeness(spark.createDataFrame(rows, STREAMS), expected).collect()} == {"s1"}
+    # Without the registry's list the silent stream is invisible, as before: 12 / 12.
+    assert _one(sc.completeness(spark.createDataFrame(rows[:12], STREAMS)))["completeness"] == 1.0
+
+
+def test_accuracy_normal_band_and_counts_that_add_up(spark):
+    readings = spark.createDataFrame([
+        ("s1", DAY, 9.9, 10.0, 20.0),    # below the band: fails
+        ("s1", DAY, 10.0, 10.0, 20.0),   # the band includes its ends
+        ("s1", DAY, 15.0, 10.0, 20.0),
+        ("s1", DAY, 20.0, 10.0, 20.0),
+        ("s1", DAY, 20.5, 10.0, 20.0),   # above: fails
+        ("s1", DAY, 99.0, None, None),   # a sensor without a band: not checked
+    ], "site string, event_date date, value double, normal_lo double, normal_hi double")
+    production = spark.createDataFrame([
+        ("s1", DAY, 10.0, 7.0, 2.0, 1.0),   # 7 + 2 + 1 = 10
+        ("s1", DAY, 10.0, 7.0, 2.0, 0.0),   # 9 != 10: fails
+        ("s1", DAY, 1.5, 1.2, 0.2, 0.1),    # tonnes: 1.2 + 0.2 + 0.1 is 1.5000000000000002 in floating point
+    ], "site string, event_date date, produced double, good double, scrap double, rework double")
+    inspections = spark.createDataFrame([("s1", DAY, 8, 8), ("s1", DAY, 8, 9), ("s1", DAY, 0, 0)],
+                                        "site string, event_date date, inspected long, passed long")
+    got = _one(sc.accuracy(readings, production, inspections))
+    # 5 readings + 3 reports + 3 inspections checked; 2 + 1 + 1 failed: 1 - 4 / 11 = 7 / 11.
+    assert (got["accuracy_checked"], got["readings_out_of_normal"], got["production_unbalanced"],
+            got["inspections_overpassed"]) == (11, 2, 1, 1)
+    assert got["accuracy"] == pytest.approx(7 / 11)
+    only = _one(sc.accuracy(inspections=inspections))
+    assert (only["accuracy_checked"], only["accuracy"]) == (3, pytest.approx(2 / 3))
+
+
+def test_overall_weighs_the_dimensions_from_config(spark):
+    from brain import config
+
+    dims = spark.createDataFrame([("s1", DAY, 0.8, 0.6, 0.5)],
+                                 "site string, event_date date, completeness double, timeliness double, "
+                                 "accuracy double")
+    # Equal weights: (0.8 + 0.6 + 0.5) / 3.
+    assert _one(sc.scorecard("energy", [dims]))["overall"] == pytest.approx(1.9 / 3)
+    cfg = config.load(environ={"BRAIN_ENV": "local", "BRAIN__QUALITY__SCORECARD_WEIGHTS__COMPLETENESS": "2",
+                               "BRAIN__QUALITY__SCORECARD_WEIGHTS__ACCURACY": "0"})
+    weights = sc.dimension_weights(cfg)
+    assert weights["completeness"] == 2 and weights["accuracy"] == 0 and weights["validity"] == 1
+    # (2 x 0.8 + 1 x 0.6) / (2 + 1): accuracy weighs nothing; validity has no value, so no weight either.
+    assert _one(sc.scorecard("energy", [dims], weights))["overall"] == pytest.approx(2.2 / 3)
+
+
+@pytest.mark.parametrize("key,value,match", [("SPEED", "1", "unknown dimension"), ("ACCURACY", "-1", ">= 0")])
+def test_a_bad_weight_names_its_key(key, value, match):
+    from brain import config
+    from brain.config import ConfigError
+
+    cfg = config.load(environ={"BRAIN_ENV": "local", f"BRAIN__QUALITY__SCORECARD_WEIGHTS__{key}": value})
+    with pytest.raises(ConfigError, match=match):
+        sc.dimension_weights(cfg)
+
+
+def test_expected_streams_come_from_the_asset_registry():
+    tele = sc.expected_streams("raw_materials", ["telemetry", "production"])
+    baotou = sorted(s for site, s, _ in tele if site == "rm-baotou")
+    # conf/assets.yaml: bf-1 and bf-2 each hold a blast_furnace (3 sensors), a blower (2), a cast_house (1).
+    assert len(baotou) == 2 * (3 + 2 + 1)
+    assert ("rm-baotou", "rm-baotou/bf-1/furnace/furnace_temp", 10.0) in tele
+    energy = [(s, p) for site, s, p in sc.expected_streams("energy", ["energy_meter"]) if site == "rm-baotou"]
+    # Two site meters (gas-main, coal-scale: hourly) and the em-main electricity meter of each line (15 min).
+    assert sorted(energy) == [("rm-baotou/bf-1/em-main/electricity", 900.0),
+                              ("rm-baotou/bf-2/em-main/electricity", 900.0),
+                              ("rm-baotou/site-main/coal-scale/coal", 3600.0),
+                              ("rm-baotou/site-main/gas-main/natural_gas", 3600.0)]
+    assert sc.expected_streams("energy", ["telemetry"]) == []   # energy has no registered telemetry
