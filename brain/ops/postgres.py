@@ -130,11 +130,37 @@ def status(cfg: Config) -> ProcessStatus:
     return ProcessStatus(bool(pid), pid, HOST, p, reachable, detail)
 
 
+def _unreachable_ancestor(path: Path, user: str) -> Path | None:
+    """The first folder above ``path`` that ``user`` may not enter (pytest's 0700 tmp dirs, /root)."""
+    import pwd
+
+    pw = pwd.getpwnam(user)
+    for folder in reversed(path.resolve().parents):
+        if not folder.exists():
+            break  # created below by root, for the user
+        st = folder.stat()
+        if st.st_uid == pw.pw_uid:
+            allowed = st.st_mode & 0o100
+        elif st.st_gid == pw.pw_gid:
+            allowed = st.st_mode & 0o010
+        else:
+            allowed = st.st_mode & 0o001
+        if not allowed:
+            return folder
+    return None
+
+
 def _initdb(cfg: Config, user: str | None, log) -> None:
     data = data_dir(cfg)
     if (data / "PG_VERSION").exists():
         return
     data.mkdir(parents=True, exist_ok=True)
+    blocked = _unreachable_ancestor(data, user) if user else None
+    if blocked is not None:
+        raise PostgresError(f"the server runs as {user!r} (cluster.postgres.os_user), which cannot enter {blocked} "
+                            f"(mode {blocked.stat().st_mode & 0o777:o}) on the way to {data}; put "
+                            f"cluster.postgres.state_dir (or paths.state) where {user!r} can reach it, "
+                            f"e.g. under the project's .state")
     _chown(home(cfg).home, user)
     os.chmod(data, 0o700)
     cmd = [str(bin_dir(cfg) / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8", "--no-locale",

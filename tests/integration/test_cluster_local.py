@@ -46,7 +46,10 @@ def cluster_env(tmp_path):
            "BRAIN__SPARK_CONNECT__PORT": str(CONNECT),
            # cluster-local.yaml's lake in the object store (the session's local test lake would win).
            "BRAIN__LAKE__ROOT": "s3a://brain-lake/lake",
-           "BRAIN__LAKE__CHECKPOINTS": "s3a://brain-lake/checkpoints"}
+           "BRAIN__LAKE__CHECKPOINTS": "s3a://brain-lake/checkpoints",
+           # Airflow on PostgreSQL is test_airflow_scheduler's (with the embedded broker): both at once
+           # do not fit two cores, and PostgreSQL cannot reach this 0700 pytest folder as `postgres`.
+           "BRAIN__CLUSTER__AIRFLOW__ENABLED": "false"}
     yield env
     # Whatever happened, leave nothing running.
     _brain(env, "cluster", "down", check=False)
