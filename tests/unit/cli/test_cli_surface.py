@@ -16,7 +16,8 @@ REPORTING = [["run"], ["ingest"], ["backfill", "--start", "2026-01-01", "--end",
              ["spark", "status"], ["mqtt", "status"], ["bridge", "status"], ["bridge", "mqtt"],
              ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "replay"], ["topics", "list"],
              ["simulate"], ["produce", "f.jsonl", "--topic", "t"], ["demo"], ["lineage", "silver.x"],
-             ["cluster", "status"], ["explain", "gold.x", "--where", "a='b'"]]
+             ["cluster", "status"], ["explain", "gold.x", "--where", "a='b'"], ["catalog"],
+             ["catalog", "silver.x"]]
 
 
 def test_bare_quality_is_the_scorecard_and_keeps_its_options():
