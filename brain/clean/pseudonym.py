@@ -75,12 +75,18 @@ def load_key(cfg: Config) -> PseudonymKey:
     path = key_file(cfg, key_id)
     if not path.is_file() and cfg.get("privacy.generate_missing_key", True):
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # O_EXCL: two processes starting at once must not write two different keys
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32) + "\n")
+        # Written aside, then linked into place: two processes starting at once must not end up with
+        # two different keys, nor read a file the other has created but not written yet.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(tmp, path)
         except FileExistsError:
             pass
+        finally:
+            tmp.unlink()
     if not path.is_file():
         raise MissingSecret(f"the pseudonymisation key {key_id!r} is missing: set the environment variable {env} "
                             f"or create the file {path} (see docs/contracts.md, Personal information)")
