@@ -2,14 +2,15 @@
 
 The contract checks (brain.clean.fate) quarantine a record before it reaches
 silver; an expectation (brain.quality) judges it once it is there, so the
-move goes the other way: silver -> quarantine, with the raw payload taken
-back from bronze.
+move goes the other way: silver -> quarantine, with the payload taken back
+from bronze (personal fields pseudonymised in it, as for every quarantine row).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from brain.clean.pseudonym import PseudonymKey, load_key, personal_fields, scrub_payload
 from brain.clean.writes import merge_insert
 from brain.config import Config
 from brain.contracts.specs import RecordSpec
@@ -41,10 +42,12 @@ def move_to_quarantine(spark: "SparkSession", cfg: Config, spec: RecordSpec, sil
     bronze = spark.read.format("delta").load(str(table_path(cfg, bronze_name)))
     days = ([r[0] for r in rows.select(F.to_date("_ingest_ts")).distinct().collect() if r[0] is not None]
             if "_ingest_ts" in extra else [])
-    quarantine = _with_payload(rows, bronze.where(F.col("ingest_date").isin(days)) if days else bronze, spec)
+    key, personal = load_key(cfg), personal_fields(cfg)  # the payload leaves bronze pseudonymised
+    quarantine = _with_payload(rows, bronze.where(F.col("ingest_date").isin(days)) if days else bronze, spec,
+                               personal, key)
     found = quarantine.count()
     if found != n and days:  # an ingest day that does not match bronze's: look in all of it
-        quarantine = _with_payload(rows, bronze, spec)
+        quarantine = _with_payload(rows, bronze, spec, personal, key)
         found = quarantine.count()
     if found != n:
         raise RuntimeError(f"{n - found} of {n} {silver_name} rows to move to quarantine have no bronze row "
@@ -65,16 +68,18 @@ def move_to_quarantine(spark: "SparkSession", cfg: Config, spec: RecordSpec, sil
     return n
 
 
-def _with_payload(rows: "DataFrame", bronze: "DataFrame", spec: RecordSpec) -> "DataFrame":
-    """Quarantine rows for ``rows`` with their raw payload from ``bronze``, by Kafka coordinates
-    (materialised: the silver delete that follows must not change what was found)."""
+def _with_payload(rows: "DataFrame", bronze: "DataFrame", spec: RecordSpec, personal: tuple[str, ...],
+                  key: PseudonymKey) -> "DataFrame":
+    """Quarantine rows for ``rows`` with their payload from ``bronze``, by Kafka coordinates, personal
+    fields pseudonymised in it (materialised: the silver delete that follows must not change what was
+    found)."""
     from pyspark.sql import functions as F
 
     small = F.broadcast(rows)  # a few failing rows against all of bronze: no shuffle of bronze
-    return (small.join(bronze, (small["_topic"] == bronze["topic"]) & (small["_partition"] == bronze["partition"])
-                       & (small["_offset"] == bronze["offset"]))
-            .select(F.lit(spec.industry).alias("industry"), F.lit(spec.record_type).alias("record_type"),
-                    F.concat(F.lit("expectation:"), F.col("reason")).alias("reason"), "event_id", "payload",
-                    "topic", "partition", "offset", "kafka_ts", "key",
-                    F.current_timestamp().alias("quarantined_at"))
-            .localCheckpoint())
+    found = (small.join(bronze, (small["_topic"] == bronze["topic"]) & (small["_partition"] == bronze["partition"])
+                        & (small["_offset"] == bronze["offset"]))
+             .select(F.lit(spec.industry).alias("industry"), F.lit(spec.record_type).alias("record_type"),
+                     F.concat(F.lit("expectation:"), F.col("reason")).alias("reason"), "event_id", "payload",
+                     "topic", "partition", "offset", "kafka_ts", "key",
+                     F.current_timestamp().alias("quarantined_at")))
+    return scrub_payload(found, personal, key).localCheckpoint()

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from brain.lake.classified import stamp_grades
 from brain.lake.tables import is_delta
 from brain.lake.writers import retry_conflicts
 
@@ -97,6 +98,8 @@ def evolve(spark: "SparkSession", path: str, rows: "StructType", contract_versio
             added.append(col)
 
     retry_conflicts(add_missing)
+    if added:  # the new columns' grades, next to the others (brain.lake.classified)
+        stamp_grades(spark, path)
     recorded = DeltaTable.forPath(spark, path).detail().first()["properties"].get(CONTRACT_PROPERTY)
     if newer_version(contract_version, recorded):
         retry_conflicts(lambda: spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES "

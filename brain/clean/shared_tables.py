@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from brain.config import Config
+from brain.lake.classified import stamp_grades
 from brain.lake.tables import DUPLICATES, QUARANTINE, TOUCHED, is_delta, table_path
 from brain.lake.writers import retry_conflicts
 
@@ -27,8 +28,9 @@ def ensure_shared_tables(spark: "SparkSession", cfg: Config) -> None:
     for name, (ddl, partition_by) in SHARED_TABLES.items():
         path = table_path(cfg, name)
 
-        def create(path=path, ddl=ddl, partition_by=partition_by):
+        def create(path=path, ddl=ddl, partition_by=partition_by, name=name):
             if not is_delta(path):  # checked again on a retry: the other creator may have won
                 writer = spark.createDataFrame([], ddl).write.format("delta").mode("append")
                 (writer.partitionBy(*partition_by) if partition_by else writer).save(str(path))
+                stamp_grades(spark, path, name)
         retry_conflicts(create)

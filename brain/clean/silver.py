@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from brain.clean.dedupe import duplicates_frame, mark_duplicates, recent_silver, split_duplicates, stored_silver
 from brain.clean.fate import Limits, classify, decode, parse, to_quarantine, to_silver, undeclared_fields
+from brain.clean.pseudonym import load_key, personal_fields, pseudonymise, scrub_payload
 from brain.clean.schema_evolution import evolve
 from brain.clean.writes import not_recorded, record_touched, streaming_target_exists, write
 from brain.concurrency import run_side_by_side
@@ -155,7 +156,7 @@ def judge(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str
                              limits(cfg).late_horizon_days)
     # A record already in quarantine (e.g. moved there by an expectation)
     # stays there when bronze is reprocessed by a backfill.
-    fated = mark_duplicates(_valid(judged.classified, spec, run_id), existing)
+    fated = mark_duplicates(_valid(cfg, judged.classified, spec, run_id), existing)
     judged.fated = (fated if known_new else _not_in_quarantine(spark, cfg, fated, spec.industry)).localCheckpoint()
     counts = {bool(r["_dup"]): int(r["n"])
               for r in judged.fated.groupBy("_dup").agg(F.count(F.lit(1)).alias("n")).collect()}
@@ -208,7 +209,7 @@ def write_judged(spark: "SparkSession", cfg: Config, batch: list[Judged], run_id
     # An empty idempotent append is a Delta commit that changes nothing (and a
     # replay of this batch is just as empty): skip it.
     if any(j.result.quarantined for j in batch) or not streaming_target_exists(cfg, QUARANTINE, txn):
-        rows = _union([to_quarantine(j.classified, j.spec) for j in batch])
+        rows = _union([quarantine_rows(cfg, j.classified, j.spec) for j in batch])
         write(spark, str(table_path(cfg, QUARANTINE)), seen(QUARANTINE, rows),
               ["topic", "partition", "offset"], ["industry"],
               {"brain.layer": "quarantine", "brain.owner": cfg.get("project.owner")}, txn)
@@ -248,10 +249,20 @@ def _classified(cfg: Config, spec: RecordSpec, bronze_rows: "DataFrame") -> "Dat
     return classify(parse(decode(bronze_rows), spec), spec, limits(cfg)).localCheckpoint()
 
 
-def _valid(classified: "DataFrame", spec: RecordSpec, run_id: str) -> "DataFrame":
+def _valid(cfg: Config, classified: "DataFrame", spec: RecordSpec, run_id: str) -> "DataFrame":
+    """Silver rows: personal fields pseudonymised here, before anything is written (brain.clean.pseudonym)."""
     from pyspark.sql import functions as F
 
-    return to_silver(classified, spec).withColumn("_run_id", F.lit(run_id))
+    rows = to_silver(classified, spec)
+    personal = tuple(f for f in personal_fields(cfg) if f in rows.columns)
+    if personal:
+        rows = pseudonymise(rows, personal, load_key(cfg))
+    return rows.withColumn("_run_id", F.lit(run_id))
+
+
+def quarantine_rows(cfg: Config, classified: "DataFrame", spec: RecordSpec) -> "DataFrame":
+    """Quarantine rows with personal fields pseudonymised inside their payload (brain.clean.pseudonym)."""
+    return scrub_payload(to_quarantine(classified, spec), personal_fields(cfg), load_key(cfg))
 
 
 def _write_silver(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_path: str, new: "DataFrame",
@@ -292,7 +303,7 @@ def reclassify(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name
     """
     silver_path = str(table_path(cfg, silver_name))
     classified = _classified(cfg, spec, bronze_rows)
-    new, dups = split_duplicates(_valid(classified, spec, run_id), stored_silver(spark, silver_path))
+    new, dups = split_duplicates(_valid(cfg, classified, spec, run_id), stored_silver(spark, silver_path))
     # Materialised: the counts below and the caller's delete are defined against silver, which this changes.
     new, dups = new.localCheckpoint(), dups.localCheckpoint()
     found = Reclassified(classified, new.count(), dups.count(),

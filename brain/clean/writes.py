@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from brain.config import Config
+from brain.lake.classified import classification_props
 from brain.lake.tables import TOUCHED, is_delta, table_path
 from brain.lake.writers import retry_conflicts
 
@@ -44,7 +45,8 @@ def append(spark: "SparkSession", path: str, df: "DataFrame", partition_by: list
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(path)
-    if created and props:
+    if created:  # every new table carries its columns' classification (brain.lake.classified)
+        props = {**props, **classification_props(path, df.columns)}
         spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({_props_sql(props)})")
 
 

@@ -273,6 +273,7 @@ def _add_show(sub) -> None:
 
 def _add_delegated(sub) -> None:
     """Subcommands whose arguments and behaviour live with their module."""
+    from brain.cli import catalog as catalog_cli
     from brain.cli import cluster, demo, edge, ops, users
     from brain.cli import explain as explain_cli
     from brain.cli import quality as qcli
@@ -310,6 +311,8 @@ def _add_delegated(sub) -> None:
          lineage.add_arguments, lineage.run_cli),
         ("explain", "a gold KPI row back to its silver rows, Kafka offsets, quarantine and duplicates, with its "
                     "formula", explain_cli.add_arguments, explain_cli.run_cli),
+        ("catalog", "every lake column's classification level (GB/T 43697), domain, unit and personal-data flag",
+         catalog_cli.add_arguments, catalog_cli.run_cli),
         ("report", "write the offline HTML dashboard (reports/index.html)", dashboard.add_arguments,
          dashboard.run_cli),
         ("announce", "send gold.enterprise_brain to Kafka topic brain.metrics, per site-day then per site-hour",

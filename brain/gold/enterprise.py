@@ -39,6 +39,7 @@ from brain.config import Config
 from brain.gold.kpi import formulas as kpi
 from brain.gold.kpi.columns import kpi_column
 from brain.gold.rollup import rollup_components, with_ratios
+from brain.lake.classified import stamp_grades
 from brain.lake.tables import is_delta, table_path
 
 if TYPE_CHECKING:
@@ -282,10 +283,13 @@ def _write_days(cfg: Config, name: str, df: "DataFrame", days: list[date]) -> in
     out = df.localCheckpoint()
     path = table_path(cfg, name)
     writer = out.write.format("delta").partitionBy("event_date")
-    if is_delta(path):
+    created = not is_delta(path)
+    if not created:
         in_list = ", ".join(f"DATE'{d.isoformat()}'" for d in days)
         writer = writer.mode("overwrite").option("replaceWhere", f"event_date IN ({in_list})")
     else:
         writer = writer.mode("append")
     writer.save(str(path))
+    if created:
+        stamp_grades(out.sparkSession, path, name)
     return out.count()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from brain.concurrency import run_side_by_side
 from brain.config import Config
+from brain.lake.classified import stamp_grades
 from brain.lake.frames import local_frame
 from brain.lake.tables import TOUCHED, is_delta, table_path
 
@@ -182,13 +183,16 @@ def publish(spark: "SparkSession", cfg: Config, gold_name: str, sources: dict[st
     # mergeSchema: a KPI column added in a new release lands in an existing table
     # (older partitions read it as null until their days are recomputed).
     writer = out.write.format("delta").partitionBy("event_date", *scope).option("mergeSchema", "true")
-    if is_delta(table_path(cfg, gold_name)):
+    created = not is_delta(table_path(cfg, gold_name))
+    if not created:
         in_list = ", ".join(f"DATE'{d.isoformat()}'" for d in days)
         where = f"event_date IN ({in_list})" + "".join(f" AND {k} = '{v}'" for k, v in scope.items())
         writer = writer.mode("overwrite").option("replaceWhere", where)
     else:
         writer = writer.mode("append")
     writer.save(path)
+    if created:  # its columns' grades (a KPI column added later: `brain catalog --stamp`)
+        stamp_grades(spark, path, gold_name)
     return PublishResult(gold_name, tuple(days), out.count())
 
 

@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from brain.config import Config
+from brain.lake.classified import stamp_grades
 from brain.lake.frames import local_frame
 from brain.lake.tables import is_delta, table_path
 
@@ -75,6 +76,7 @@ def record_results(spark: SparkSession, outcome: "ValidationOutcome | list[Valid
         owner = str(cfg.get("project.owner")).replace("'", "")
         spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES "
                   f"('brain.layer' = 'quality', 'brain.owner' = '{owner}')")
+        stamp_grades(spark, path, RESULTS_TABLE)
     return len(rows)
 
 

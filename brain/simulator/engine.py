@@ -26,11 +26,13 @@ from brain.contracts.assets import (
 from brain.simulator.calendar import compile_calendar
 from brain.simulator.physics import DeviceSim, LineSim, SiteMeterSim
 from brain.simulator.records import (
+    OPERATOR_TYPES,
     Meta,
     TsFormat,
     dumps,
     envelope,
     id_maker,
+    operator_id,
     telemetry_template,
 )
 
@@ -223,6 +225,8 @@ class Engine:
         rec = dict(env)
         rec["event_id"], rec["event_ts"] = self.event_id(), fmt.value(ts)
         rec.update(fields)
+        if meta.record_type in OPERATOR_TYPES:
+            rec["operator_id"] = operator_id(env, ts)
         self._buf.append((ts, meta, dumps(rec)))
 
     def _report_due(self, r: _Report, ts: int) -> None:

@@ -16,6 +16,11 @@ from random import Random
 from brain.contracts.assets import SensorSpec
 
 SCHEMA_VERSION = "1.0"
+# Record types whose contract 1.1 adds the optional operator_id (personal information: bronze keeps
+# it raw, silver only its pseudonym, docs/contracts.md); the simulator sends it with 1.1.
+OPERATOR_VERSION = "1.1"
+OPERATOR_TYPES = frozenset({"machine_state", "production", "quality_inspection"})
+SHIFT_MS = 8 * 3_600_000
 _UUID_MASK = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
 _UUID_BITS = (0x4 << 76) | (0x2 << 62)   # version 4, RFC 4122 variant
 
@@ -68,9 +73,15 @@ class Meta:
 
 def envelope(record_type: str, industry: str, enterprise: str, site: str, area: str, line: str,
              device: str) -> dict:
-    return {"schema_version": SCHEMA_VERSION, "event_id": None, "record_type": record_type,
+    version = OPERATOR_VERSION if record_type in OPERATOR_TYPES else SCHEMA_VERSION
+    return {"schema_version": version, "event_id": None, "record_type": record_type,
             "industry": industry, "enterprise": enterprise, "site": site, "area": area, "line": line,
             "device": device, "event_ts": None, "quality": "GOOD"}
+
+
+def operator_id(env: dict, ts: int) -> str:
+    """The operator on duty at the record's line: one of three crews taking 8-hour shifts in turn."""
+    return f"op-{env['site']}-{env['line']}-{'ABC'[(ts // SHIFT_MS) % 3]}"
 
 
 def telemetry_template(env: dict, spec: SensorSpec) -> str:

@@ -77,6 +77,9 @@ DECISIONS: dict[str, tuple[str, str]] = {
               "tests/integration/test_explain.py checks a real cycle's"),
     "explain gold.consumer_goods_oee_daily_line --where line='F1' AND event_date='2026-03-01' --json":
         (RUN, "as explain"),
+    "catalog": (HELP, "the hand-made tables of this test lake are not the pipeline's; "
+                      "tests/integration/test_catalog_privacy.py runs it on a real cycle's lake"),
+    "catalog --json": (HELP, "as catalog"),
     "report": (RUN, "writes to a temporary folder"),
     "announce": (RUN, "to this test's prefixed brain.metrics topic"),
     "quality": (RUN, "the scorecard of the test lake"),

@@ -17,7 +17,8 @@ REPORTING = [["run"], ["ingest"], ["backfill", "--start", "2026-01-01", "--end",
              ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "replay"], ["topics", "list"],
              ["simulate"], ["produce", "f.jsonl", "--topic", "t"], ["demo"], ["lineage", "silver.x"],
              ["cluster", "status"], ["explain", "gold.x", "--where", "a='b'"],
-             ["users", "list"], ["users", "add-factory", "s"], ["users", "remove", "s"]]
+             ["users", "list"], ["users", "add-factory", "s"], ["users", "remove", "s"], ["catalog"],
+             ["catalog", "silver.x"]]
 
 
 def test_bare_quality_is_the_scorecard_and_keeps_its_options():

@@ -52,15 +52,17 @@ def _types(node: dict) -> set[str]:
 
 @pytest.fixture
 def copy(tmp_path):
-    """conf/contracts copied, and a way to edit one schema file of the copy."""
+    """conf/contracts copied, and a way to edit one record type's schema files in the copy."""
     folder = tmp_path / "contracts"
     shutil.copytree(CONTRACTS, folder)
 
     def edit(record_type: str, change) -> None:
-        path = folder / f"{record_type}.schema.json"
-        schema = json.loads(path.read_text())
-        change(schema)
-        path.write_text(json.dumps(schema, indent=2))
+        # Every version's file (``<type>.schema.json``, ``<type>-1.1.schema.json``...), so the
+        # spec, which follows the newest, sees the change and the minors still agree.
+        for path in [folder / f"{record_type}.schema.json", *folder.glob(f"{record_type}-*.schema.json")]:
+            schema = json.loads(path.read_text())
+            change(schema)
+            path.write_text(json.dumps(schema, indent=2))
 
     edit.folder = folder
     return edit
@@ -103,7 +105,8 @@ def test_every_schema_property_is_enforced_as_the_schema_states_it(base_cfg):
             assert not {"exclusiveMinimum", "exclusiveMaximum", "multipleOf"} & set(node), at
             enum = node.get("enum", [node["const"]] if "const" in node else None)
             if f.name == "schema_version":
-                assert list(f.allowed) == enum == [spec.contract_version], at
+                # Every minor of the major that has a file, the newest (the spec's) last.
+                assert list(f.allowed) == enum and enum[-1] == spec.contract_version, at
             elif f.name == "record_type":
                 assert enum == [spec.record_type], at     # the topic check pins it (wrong_topic)
             elif f.name == "industry":
@@ -143,7 +146,7 @@ def test_envelope_constants_are_the_envelope_files():
     assert tuple(env["required"]) == ENVELOPE_FIELDS
     assert tuple(env["properties"]["record_type"]["enum"]) == RECORD_TYPES == record_types()
     assert tuple(env["properties"]["quality"]["enum"]) == QUALITY_FLAGS
-    assert env["properties"]["schema_version"]["enum"] == ["1.0"]
+    assert env["properties"]["schema_version"]["enum"] == ["1.0", "1.1"]
 
 
 def test_a_record_type_refuses_an_industry_its_contract_does_not_name():
@@ -255,6 +258,11 @@ def test_units_per_carrier_must_agree_with_units_yaml(base_cfg, copy):
 INGEST = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 
 
+def _next_minor(version: str) -> str:
+    major, minor = version.split(".")
+    return f"{major}.{int(minor) + 1}"
+
+
 def test_examples_pass_and_schema_versions_are_exactly_the_declared_ones(spark):
     from brain.clean.fate import Limits, classify, decode, parse
 
@@ -263,7 +271,7 @@ def test_examples_pass_and_schema_versions_are_exactly_the_declared_ones(spark):
         example = json.loads((CONTRACTS / "examples" / f"{rt}.json").read_text())
         spec = record_spec(example["industry"], rt)
         records = [example] + [{**example, "schema_version": v, "event_id": str(uuid.uuid4())}
-                               for v in ("1.1", "1.01", "2.0", "1")]
+                               for v in (_next_minor(spec.contract_version), "1.01", "2.0", "1")]
         rows = [(json.dumps(r).encode(), None, "t", 0, i, INGEST, INGEST) for i, r in enumerate(records)]
         df = spark.createDataFrame(rows, "payload binary, key binary, topic string, partition int, offset long, "
                                          "kafka_ts timestamp, ingest_ts timestamp")

@@ -1,0 +1,45 @@
+"""Writing each table's classification (brain.contracts.classification) into the Delta table itself.
+
+The grades live in the table property ``brain.classification`` (compact JSON,
+column -> [level, domain, unit, personal]), set in the same ALTER that gives a
+new table its other properties, again when a table gains columns, and by
+``brain catalog --stamp`` for tables written elsewhere. A table property, not
+column metadata: Delta changes column metadata only by rewriting the schema,
+while a property is one small commit that appends never conflict with
+logically (they are retried like any other commit race).
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from brain.contracts.classification import PROPERTY, property_value
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+def name_of(path) -> str:
+    """``<layer>.<table>`` from a table's path (``.../<layer>/<table>``, local or a URI)."""
+    parts = PurePosixPath(str(path).rstrip("/")).parts
+    return f"{parts[-2]}.{parts[-1]}"
+
+
+def classification_props(path, columns: list[str]) -> dict[str, str]:
+    """The property to add to a new table's properties."""
+    return {PROPERTY: property_value(name_of(path), list(columns))}
+
+
+def stamp_grades(spark: "SparkSession", path, name: str | None = None) -> bool:
+    """Set the table's ``brain.classification`` to its columns' grades; False when it already says that."""
+    from delta.tables import DeltaTable
+
+    from brain.lake.writers import retry_conflicts
+
+    table = DeltaTable.forPath(spark, str(path))
+    value = property_value(name or name_of(path), table.toDF().columns)
+    if table.detail().first()["properties"].get(PROPERTY) == value:
+        return False
+    retry_conflicts(lambda: spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{PROPERTY}' = '{value}')"))
+    return True
