@@ -16,6 +16,8 @@ from brain.contracts.classification import ClassificationError, Grade, load, par
 from brain.contracts.specs import record_spec
 from brain.gold.enterprise import ENTERPRISE_BRAIN, ENTERPRISE_BRAIN_HOURLY, EXTRA, columns
 from brain.lake.tables import bronze_table, silver_table
+from brain.quality.scorecard import COLUMNS as SCORECARD_COLUMNS
+from brain.quality.scorecard import SCORECARD
 
 
 def _silver_tables(cfg):
@@ -46,7 +48,8 @@ def test_shared_tables_quarantine_bronze_and_enterprise_gold_have_levels(base_cf
     bronze_cols = kafka_to_bronze_frame(kafka).columns
     tables = {bronze_table("energy", "energy_meter"): bronze_cols, "silver.quarantine": list(QUARANTINE_COLUMNS),
               ENTERPRISE_BRAIN: [n for n, _ in columns(False) + EXTRA],
-              ENTERPRISE_BRAIN_HOURLY: [n for n, _ in columns(True) + EXTRA]}
+              ENTERPRISE_BRAIN_HOURLY: [n for n, _ in columns(True) + EXTRA],
+              SCORECARD: list(SCORECARD_COLUMNS)}
     tables.update({name: [part.split()[0].strip("`") for part in ddl.split(",")]
                    for name, (ddl, _) in SHARED_TABLES.items()})
     assert {t: c.ungraded(t, cols) for t, cols in tables.items() if c.ungraded(t, cols)} == {}
