@@ -21,7 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from brain.config import Config
-from brain.ops.processes import ProcessHome, ProcessStatus, pid_alive, port_open, tail, terminate, wait_until_ready
+from brain.ops.processes import (
+    ProcessHome,
+    ProcessStatus,
+    pid_alive,
+    port_open,
+    process_status,
+    tail,
+    terminate,
+    wait_until_ready,
+)
 
 
 class MqttError(Exception):
@@ -117,17 +126,7 @@ def _read_pid(mp: MqttPaths) -> int | None:
 def status(cfg: Config) -> ProcessStatus:
     mp = paths(cfg)
     host, port = cfg.get("mqtt.host", type_=str), cfg.get("mqtt.port", type_=int)
-    pid = _read_pid(mp)
-    reachable = port_open(host, port)
-    if pid and reachable:
-        detail = f"running (pid {pid}) on {host}:{port}"
-    elif pid:
-        detail = f"process {pid} alive but {host}:{port} not accepting connections (see {mp.logs})"
-    elif reachable:
-        detail = f"{host}:{port} is answered by a process this project did not start"
-    else:
-        detail = "not running (start it with `brain mqtt start`)"
-    return ProcessStatus(bool(pid), pid, host, port, reachable, detail)
+    return process_status(_read_pid(mp), host, port, mp.logs, hint="brain mqtt start")
 
 
 def ready(cfg: Config, timeout: float = 3.0) -> bool:

@@ -26,6 +26,7 @@ from brain.ops.processes import (
     cmdline,
     pid_alive,
     port_open,
+    process_status,
     tail,
     terminate,
     wait_until_ready,
@@ -242,17 +243,7 @@ def status(cfg: Config) -> BrokerStatus:
     bp = paths(cfg)
     host = cfg.get("kafka.embedded.host", type_=str)
     port = cfg.get("kafka.embedded.port", type_=int)
-    pid = read_pid(bp)
-    reachable = port_open(host, port)
-    if pid and reachable:
-        detail = f"running (pid {pid}) on {host}:{port}"
-    elif pid:
-        detail = f"process {pid} alive but {host}:{port} not accepting connections (starting, or stuck: see {bp.logs})"
-    elif reachable:
-        detail = f"{host}:{port} is answered by a process this project did not start"
-    else:
-        detail = "not running (start it with `brain kafka start`)"
-    return BrokerStatus(bool(pid), pid, host, port, reachable, detail)
+    return process_status(read_pid(bp), host, port, bp.logs, hint="brain kafka start")
 
 
 def _ready(cfg: Config) -> bool:

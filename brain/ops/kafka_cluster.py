@@ -15,7 +15,7 @@ from pathlib import Path
 
 from brain.config import Config
 from brain.ops import broker
-from brain.ops.processes import ProcessStatus, port_open, tail, terminate, wait_until_ready
+from brain.ops.processes import ProcessStatus, port_open, process_status, tail, terminate, wait_until_ready
 
 # Loopback only: the brokers have no authentication.
 HOST = "127.0.0.1"
@@ -65,17 +65,7 @@ def _cluster_id(cfg: Config) -> str:
 
 def node_status(cfg: Config, node: broker.KafkaNode) -> ProcessStatus:
     bp = node_paths(cfg, node)
-    pid = broker.read_pid(bp)
-    reachable = port_open(node.host, node.port)
-    if pid and reachable:
-        detail = f"node {node.node_id} running (pid {pid}) on {node.bootstrap}"
-    elif pid:
-        detail = f"node {node.node_id} pid {pid} alive but {node.bootstrap} not accepting connections (see {bp.logs})"
-    elif reachable:
-        detail = f"{node.bootstrap} is answered by a process this project did not start"
-    else:
-        detail = f"node {node.node_id} not running"
-    return ProcessStatus(bool(pid), pid, node.host, node.port, reachable, detail)
+    return process_status(broker.read_pid(bp), node.host, node.port, bp.logs, name=f"node {node.node_id}")
 
 
 def live_brokers(cfg: Config) -> int:

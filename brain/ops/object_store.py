@@ -24,10 +24,10 @@ from brain.config import Config
 from brain.jars import jars
 from brain.ops.processes import (
     ProcessHome,
-    ProcessStatus,
     cmdline,
     pid_alive,
     port_open,
+    process_status,
     tail,
     terminate,
     wait_until_ready,
@@ -113,20 +113,15 @@ def _answers(cfg: Config) -> bool:
 
 
 def status(cfg: Config) -> dict:
-    pid = read_pid(cfg)
-    reachable = port_open(HOST, port(cfg))
-    ready = bool(pid and reachable and _answers(cfg))
-    bucket = str(cfg.get("object_store.bucket", type_=str))
-    if ready:
-        detail = f"s3proxy running (pid {pid}) at http://{HOST}:{port(cfg)}, data in {data_dir(cfg)}"
-    elif pid:
-        detail = f"s3proxy pid {pid} alive but not answering at {HOST}:{port(cfg)} (see {home(cfg).stdout})"
-    elif reachable:
-        detail = f"{HOST}:{port(cfg)} is answered by a process this project did not start"
-    else:
-        detail = "s3proxy not running"
-    st = ProcessStatus(bool(pid), pid, HOST, port(cfg), reachable, detail).as_dict()
-    st |= {"ready": ready, "endpoint": f"http://{HOST}:{port(cfg)}", "bucket": bucket}
+    st = process_status(read_pid(cfg), HOST, port(cfg), home(cfg).stdout, name="s3proxy").as_dict()
+    ready = bool(st["running"] and st["reachable"] and _answers(cfg))
+    if st["running"] and st["reachable"] and not ready:
+        st["detail"] = (f"s3proxy pid {st['pid']} open on {HOST}:{port(cfg)} but no authenticated listing yet "
+                        f"(starting, or wrong keys: see {home(cfg).stdout})")
+    elif ready:
+        st["detail"] += f", data in {data_dir(cfg)}"
+    st |= {"ready": ready, "endpoint": f"http://{HOST}:{port(cfg)}",
+           "bucket": str(cfg.get("object_store.bucket", type_=str))}
     return st
 
 

@@ -24,7 +24,17 @@ from pathlib import Path
 
 from brain.config import Config
 from brain.ops import generated_secrets
-from brain.ops.processes import ProcessHome, ProcessStatus, cmdline, pid_alive, port_open, reap, tail, wait_until_ready
+from brain.ops.processes import (
+    ProcessHome,
+    ProcessStatus,
+    cmdline,
+    pid_alive,
+    port_open,
+    process_status,
+    reap,
+    tail,
+    wait_until_ready,
+)
 
 HOST = "127.0.0.1"
 PASSWORD_SECRET = "postgres-airflow-password"
@@ -116,18 +126,7 @@ def ready(cfg: Config) -> bool:
 
 
 def status(cfg: Config) -> ProcessStatus:
-    pid = read_pid(cfg)
-    p = port(cfg)
-    reachable = port_open(HOST, p)
-    if pid and reachable:
-        detail = f"postgres running (pid {pid}) on {HOST}:{p}, data {data_dir(cfg)}"
-    elif pid:
-        detail = f"postgres pid {pid} alive but {HOST}:{p} not accepting connections (see {home(cfg).stdout})"
-    elif reachable:
-        detail = f"{HOST}:{p} is answered by a process this project did not start"
-    else:
-        detail = "postgres not running"
-    return ProcessStatus(bool(pid), pid, HOST, p, reachable, detail)
+    return process_status(read_pid(cfg), HOST, port(cfg), home(cfg).stdout, name="postgres")
 
 
 def _unreachable_ancestor(path: Path, user: str) -> Path | None:

@@ -26,6 +26,24 @@ class ProcessStatus:
         return self.__dict__.copy()
 
 
+def process_status(pid: int | None, host: str, port: int, see, name: str = "", hint: str = "") -> ProcessStatus:
+    """The four states every managed service reports alike: its process answers; runs but its port
+    does not (yet); the port is someone else's; nothing runs. ``see``: where its log is; ``name``:
+    which part, for a service of several (``node 2``, ``master``); ``hint``: the command that starts it."""
+    reachable = port_open(host, port)
+    who, where = f"{name} " if name else "", f"{host}:{port}"
+    if pid and reachable:
+        detail = f"{who}running (pid {pid}) on {where}"
+    elif pid:
+        detail = (f"{who or 'process '}{'pid ' if name else ''}{pid} alive but {where} not accepting "
+                  f"connections (starting, or stuck: see {see})")
+    elif reachable:
+        detail = f"{where} is answered by a process this project did not start"
+    else:
+        detail = f"{who}not running" + (f" (start it with `{hint}`)" if hint else "")
+    return ProcessStatus(bool(pid), pid, host, port, reachable, detail)
+
+
 @dataclass(frozen=True)
 class ProcessHome:
     """A managed process's folder under the state dir: its pidfile and its captured output."""

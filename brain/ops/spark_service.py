@@ -26,6 +26,7 @@ from brain.ops.processes import (
     cmdline,
     pid_alive,
     port_open,
+    process_status,
     tail,
     terminate,
     wait_until_ready,
@@ -131,21 +132,13 @@ def _started_port(pid: int) -> int | None:
 def status(cfg: Config) -> ServiceStatus:
     sp = paths(cfg)
     p = port(cfg)
-    pid = _read_pid(sp)
-    reachable = port_open(HOST, p)
-    started = _started_port(pid) if pid else None
-    if pid and reachable:
-        detail = f"running (pid {pid}) at {url(cfg)}"
-    elif pid and started not in (None, p):
-        detail = (f"process {pid} serves port {started}, but spark_connect.port is now {p}; "
+    st = process_status(_read_pid(sp), HOST, p, sp.stdout, hint="brain spark start")
+    detail = f"running (pid {st.pid}) at {url(cfg)}" if st.pid and st.reachable else st.detail
+    started = _started_port(st.pid) if st.pid and not st.reachable else None
+    if started not in (None, p):
+        detail = (f"process {st.pid} serves port {started}, but spark_connect.port is now {p}; "
                   f"restart it: `brain spark stop && brain spark start`")
-    elif pid:
-        detail = f"process {pid} alive but {HOST}:{p} not accepting connections (starting, or stuck: see {sp.stdout})"
-    elif reachable:
-        detail = f"{HOST}:{p} is answered by a process this project did not start"
-    else:
-        detail = "not running (start it with `brain spark start`)"
-    return ServiceStatus(bool(pid), pid, HOST, p, reachable, detail, url(cfg))
+    return ServiceStatus(st.running, st.pid, HOST, p, st.reachable, detail, url(cfg))
 
 
 def probe(cfg: Config) -> None:

@@ -24,6 +24,7 @@ from brain.ops.processes import (
     cmdline,
     pid_alive,
     port_open,
+    process_status,
     tail,
     terminate,
     wait_until_ready,
@@ -117,17 +118,7 @@ def read_pid(d: Daemon) -> int | None:
 
 
 def daemon_status(d: Daemon) -> ProcessStatus:
-    pid = read_pid(d)
-    reachable = port_open(HOST, d.port)
-    if pid and reachable:
-        detail = f"{d.name} running (pid {pid}) on {HOST}:{d.port}"
-    elif pid:
-        detail = f"{d.name} pid {pid} alive but {HOST}:{d.port} not accepting connections (see {d.home.stdout})"
-    elif reachable:
-        detail = f"{HOST}:{d.port} is answered by a process this project did not start"
-    else:
-        detail = f"{d.name} not running"
-    return ProcessStatus(bool(pid), pid, HOST, d.port, reachable, detail)
+    return process_status(read_pid(d), HOST, d.port, d.home.stdout, name=d.name)
 
 
 def master_state(cfg: Config) -> dict | None:
