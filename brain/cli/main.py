@@ -295,7 +295,8 @@ def _add_delegated(sub) -> None:
          ops.run_quarantine),
         ("spark", "start/stop/status of the warm Spark Connect server (127.0.0.1)", ops.add_spark_arguments,
          ops.run_spark),
-        ("cluster", "up/down/status of the loopback cluster: 3 Kafka brokers, Spark master + workers, Connect",
+        ("cluster", "up/down/status of the loopback cluster: 3 Kafka brokers, Spark master + workers, "
+                    "Connect, s3proxy, Airflow on PostgreSQL",
          cluster.add_arguments, cluster.run),
         ("users", "Kafka logins and ACLs (kafka.security sasl_ssl): add-factory SITE, remove SITE, list",
          users.add_arguments, users.run),
