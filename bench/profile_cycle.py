@@ -1,6 +1,6 @@
 """Where a small cycle's Spark jobs come from: a warm run_cycle, job by job, grouped by the step that ran them.
 
-    python -m bench.profile_cycle [--records 2000] [--industry all] [--top 40] [--json]
+    python -m bench.profile_cycle [--records 2000] [--industry all] [--top 40] [--json] [--conf KEY=VALUE]
 
 Runs in the bench's isolated world (its own broker on the bench port, a
 fresh lake): simulates ``--records`` records (5 % bad), runs one cycle to
@@ -143,14 +143,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--industry", default="all", help="one industry or all (default)")
     p.add_argument("--top", type=int, default=40, help="rows of the table (default 40)")
     p.add_argument("--json", action="store_true", help="print the whole profile as JSON")
+    p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="an extra Spark setting for both cycles, to compare one against the default (repeatable)")
     args = p.parse_args(argv)
 
     work = env.new_workdir()
     env.isolate(work)
     log_dir = work / "eventlog"
     log_dir.mkdir()
+    extra = dict(c.split("=", 1) for c in args.conf)
     os.environ["BRAIN__SPARK__EXTRA_CONF"] = json.dumps({
-        "spark.eventLog.enabled": "true", "spark.eventLog.dir": str(log_dir), "spark.eventLog.compress": "false"})
+        **extra, "spark.eventLog.enabled": "true", "spark.eventLog.dir": str(log_dir),
+        "spark.eventLog.compress": "false"})
     from brain import config
 
     cfg = config.load()
@@ -166,24 +170,28 @@ def main(argv: list[str] | None = None) -> int:
         get_session(cfg)
         label_steps()
         cfg = env.scoped(work, "profile", env.new_prefix("profile"))
-        runs = []
+        runs, firsts = [], []
         for seed in (21, 22):  # the first cycle warms the session and creates every table
             sim = run_simulation(cfg, industry=industries, records=args.records, seed=seed,
                                  bad_ratio=cycles.BAD_RATIO)
             since = int(time.time() * 1000)
+            firsts.append(since)
             res = cycles.cycle(cfg, industries, sim.total, [])
             runs.append(res)
             say(f"cycle with seed {seed}: {res['seconds']} s, {res['totals']}")
         get_session(cfg).stop()  # flushes the event log
     jobs = read_jobs(log_dir, since)
+    cold_jobs = len(read_jobs(log_dir, firsts[0])) - len(jobs)
     rows = summarise(jobs)
     out = {"records": args.records, "industries": industries, "cycle_s": runs[-1]["seconds"],
+           "cold_cycle_s": runs[0]["seconds"], "cold_jobs": cold_jobs, "conf": extra,
            "stages_s": runs[-1]["stages_s"], "jobs": len(jobs), "by_site": rows}
     if args.json:
         print(json.dumps(out, indent=1))
         return 0
     print(f"{len(jobs)} Spark jobs in a warm cycle of {args.records:,} records over {len(industries)} "
-          f"industries ({runs[-1]['seconds']} s wall)")
+          f"industries ({runs[-1]['seconds']} s wall; the cold first cycle: {cold_jobs} jobs, "
+          f"{runs[0]['seconds']} s)")
     print(f"{'jobs':>5} {'job s':>7}  {'step':<48} what")
     for r in rows[:args.top]:
         print(f"{r['jobs']:>5} {r['seconds']:>7.1f}  {r['where'][:48]:<48} {r['what']}")
