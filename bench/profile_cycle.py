@@ -1,6 +1,6 @@
 """Where a small cycle's Spark jobs come from: a warm run_cycle, job by job, grouped by the step that ran them.
 
-    python -m bench.profile_cycle [--records 2000] [--industry all] [--top 40] [--json] [--conf KEY=VALUE]
+    python -m bench.profile_cycle [--records 2000] [--industry all] [--top 40] [--json] [--conf KEY=VALUE] [--cold]
 
 Runs in the bench's isolated world (its own broker on the bench port, a
 fresh lake): simulates ``--records`` records (5 % bad), runs one cycle to
@@ -88,9 +88,9 @@ def label_steps() -> None:
         setattr(mod, name, wrap(getattr(mod, name), label))
 
 
-def read_jobs(log_dir: Path, since_ms: int) -> list[dict]:
-    """Jobs submitted at or after ``since_ms`` (epoch ms), from the uncompressed event log under ``log_dir``
-    (Spark 4 rolls it over files in a folder of its own).
+def read_jobs(log_dir: Path, since_ms: int, until_ms: float = float("inf")) -> list[dict]:
+    """Jobs submitted at or after ``since_ms`` and before ``until_ms`` (epoch ms), from the
+    uncompressed event log under ``log_dir`` (Spark 4 rolls it over files in a folder of its own).
 
     A job's "where" is the call site of the SQL query at the root of the one
     that ran it: adaptive execution's shuffle stages and Delta's log work run
@@ -105,7 +105,7 @@ def read_jobs(log_dir: Path, since_ms: int) -> list[dict]:
             if kind.endswith("SparkListenerSQLExecutionStart"):
                 if ev.get("rootExecutionId", ev["executionId"]) == ev["executionId"]:
                     queries[str(ev["executionId"])] = ev.get("description", "")
-            elif kind == "SparkListenerJobStart" and ev["Submission Time"] >= since_ms:
+            elif kind == "SparkListenerJobStart" and since_ms <= ev["Submission Time"] < until_ms:
                 props = ev.get("Properties") or {}
                 stages = ev.get("Stage Infos") or [{}]
                 starts[ev["Job ID"]] = {"where": props.get(GROUP) or props.get("callSite.short", ""),
@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the whole profile as JSON")
     p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                    help="an extra Spark setting for both cycles, to compare one against the default (repeatable)")
+    p.add_argument("--cold", action="store_true",
+                   help="profile the first cycle (fresh lake: every table created, JIT cold) instead of the second")
     args = p.parse_args(argv)
 
     work = env.new_workdir()
@@ -180,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(res)
             say(f"cycle with seed {seed}: {res['seconds']} s, {res['totals']}")
         get_session(cfg).stop()  # flushes the event log
-    jobs = read_jobs(log_dir, since)
-    cold_jobs = len(read_jobs(log_dir, firsts[0])) - len(jobs)
+    cold = read_jobs(log_dir, firsts[0], firsts[1])
+    jobs = cold if args.cold else read_jobs(log_dir, since)
+    cold_jobs = len(cold)
     rows = summarise(jobs)
     out = {"records": args.records, "industries": industries, "cycle_s": runs[-1]["seconds"],
            "cold_cycle_s": runs[0]["seconds"], "cold_jobs": cold_jobs, "conf": extra,
@@ -189,8 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(out, indent=1))
         return 0
-    print(f"{len(jobs)} Spark jobs in a warm cycle of {args.records:,} records over {len(industries)} "
-          f"industries ({runs[-1]['seconds']} s wall; the cold first cycle: {cold_jobs} jobs, "
+    which = runs[0] if args.cold else runs[-1]
+    kind = "the cold first" if args.cold else "a warm"
+    print(f"{len(jobs)} Spark jobs in {kind} cycle of {args.records:,} records over {len(industries)} "
+          f"industries ({which['seconds']} s wall; the cold first cycle: {cold_jobs} jobs, "
           f"{runs[0]['seconds']} s)")
     print(f"{'jobs':>5} {'job s':>7}  {'step':<48} what")
     for r in rows[:args.top]:
