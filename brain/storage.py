@@ -126,6 +126,15 @@ def location(cfg: Config, key: str) -> "Path | S3Path":
     return cfg.path(key)
 
 
+def location_uri(cfg: Config, key: str) -> str:
+    """``str(location(cfg, key))`` without reaching the store (no credentials needed): the
+    normalised ``s3a://`` URI, or the absolute local path."""
+    value = str(cfg.get(key, type_=str))
+    if is_remote(value):
+        return str(S3Path(None, *split_uri(value)))
+    return str(cfg.path(key))
+
+
 def as_location(path: "Path | S3Path | str") -> "Path | S3Path":
     """A location given as a Path, an S3Path or the string of either."""
     if isinstance(path, (Path, S3Path)):
