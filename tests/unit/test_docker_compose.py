@@ -37,6 +37,7 @@ SERVICE_KEYS = {"image", "build", "command", "entrypoint", "environment", "env_f
 BUILD_KEYS = {"context", "dockerfile", "target", "args", "labels", "cache_from", "network", "shm_size"}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 RESTART = {"no", "always", "on-failure", "unless-stopped"}
+HEALTHCHECK_KEYS = {"test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"}
 
 # ${NAME}, ${NAME:-x}, ${NAME-x}, ${NAME:?x}, ${NAME?x}; $$ is a literal $ (for the container's shell).
 VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
@@ -193,6 +194,14 @@ def test_top_level_and_service_keys_are_compose_keys(compose):
         assert not unknown, f"service {name}: not compose service keys: {unknown}"
         if "restart" in svc:
             assert svc["restart"].split(":")[0] in RESTART, f"{name}: restart {svc['restart']!r}"
+        command = svc.get("command", [])
+        assert isinstance(command, str) or all(isinstance(a, str) for a in command), f"{name}: command {command!r}"
+        for key, value in (svc.get("environment") or {}).items():
+            assert isinstance(value, (str, int, float, bool)) or value is None, f"{name}: {key} = {value!r}"
+        check = svc.get("healthcheck")
+        if check:
+            assert set(check) <= HEALTHCHECK_KEYS, f"{name}: healthcheck keys {set(check) - HEALTHCHECK_KEYS}"
+            assert check["test"][0] in ("CMD", "CMD-SHELL", "NONE"), f"{name}: healthcheck test {check['test']!r}"
 
 
 def test_every_service_has_an_image_or_a_build_whose_target_exists(compose):
