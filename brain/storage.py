@@ -80,8 +80,17 @@ def endpoint(cfg: Config) -> str:
 
 
 def settings(cfg: Config) -> S3Settings:
-    """The object store's address and credentials: the env pair if set, else the managed store's file."""
+    """The object store's address and credentials: the env pair if set, else the managed store's file.
+
+    With ``object_store.endpoint`` set (a store of the site's, conf/env/cluster.yaml) only the
+    environment counts: the loopback s3proxy's generated file is no key to another store."""
     access, secret = os.environ.get(ACCESS_KEY_ENV), os.environ.get(SECRET_KEY_ENV)
+    configured = str(cfg.get("object_store.endpoint", "") or "")
+    if configured and not (access and secret):
+        missing = [name for name, value in ((ACCESS_KEY_ENV, access), (SECRET_KEY_ENV, secret)) if not value]
+        raise StorageError(
+            f"{' and '.join(missing)} not set: the object store at {endpoint(cfg)} (object_store.endpoint, set "
+            f"in {cfg.source_of('object_store.endpoint')}) takes its credentials from the environment only")
     if not (access and secret):
         path = credentials_file(cfg)
         try:
@@ -115,6 +124,15 @@ def location(cfg: Config, key: str) -> "Path | S3Path":
         s = _BUCKETS[bucket] = settings(cfg)
         return S3Path(_filesystem(s), bucket, prefix)
     return cfg.path(key)
+
+
+def location_uri(cfg: Config, key: str) -> str:
+    """``str(location(cfg, key))`` without reaching the store (no credentials needed): the
+    normalised ``s3a://`` URI, or the absolute local path."""
+    value = str(cfg.get(key, type_=str))
+    if is_remote(value):
+        return str(S3Path(None, *split_uri(value)))
+    return str(cfg.path(key))
 
 
 def as_location(path: "Path | S3Path | str") -> "Path | S3Path":

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from brain.config import Config
-from brain.storage import S3Path, as_location, location
+from brain.storage import S3Path, as_location, location, location_uri
 
 LAYERS = ("bronze", "silver", "gold", "quality")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -34,6 +34,12 @@ def table_path(cfg: Config, name: str) -> Path | S3Path:
     either is what Spark loads."""
     layer, table = split_name(name)
     return location(cfg, "lake.root") / layer / table
+
+
+def table_uri(cfg: Config, name: str) -> str:
+    """``str(table_path(cfg, name))`` without reaching the object store (no credentials needed)."""
+    layer, table = split_name(name)
+    return f"{location_uri(cfg, 'lake.root')}/{layer}/{table}"
 
 
 def checkpoint_path(cfg: Config, query_name: str) -> Path | S3Path:

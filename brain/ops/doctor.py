@@ -44,9 +44,42 @@ def _java(cfg: Config) -> tuple[str, str]:
 
 
 def _jars(cfg: Config) -> tuple[str, str]:
-    from brain.jars import kafka_jars, spark_jars
+    """Every Maven-resolved group this config needs; one message naming each that is missing."""
+    from brain.jars import JarsMissing, jar_dir, jars
 
-    return f"{len(spark_jars(cfg))} Spark jars, {len(kafka_jars(cfg))} Kafka broker jars", ""
+    found, missing = [], []
+    for group, required, label, why in needed_jar_groups(cfg):
+        try:
+            found.append(f"{len(jars(cfg, group, required))} {label} jars" + (f" ({why})" if why else ""))
+        except JarsMissing as exc:
+            if not why:
+                missing.append(str(exc))
+            else:
+                missing.append(f"{jar_dir(cfg, group)} lacks {', '.join(r.rstrip('-_') for r in required)}, "
+                               f"needed because {why}: run `make jars` (Maven resolves jvm/{group}/pom.xml; "
+                               f"this group alone: `make .jars/{group}/.resolved`)")
+    if missing:
+        raise JarsMissing("; ".join(missing))
+    return ", ".join(found), ""
+
+
+def needed_jar_groups(cfg: Config) -> list[tuple[str, tuple[str, ...], str, str]]:
+    """(jvm/ group, artifacts it must hold, label, why it is needed beyond the base stack): the s3a
+    connector when the lake or the checkpoints are on s3a://, s3proxy when `brain cluster up`
+    starts the object store (object_store.managed)."""
+    from brain import storage
+    from brain.jars import KAFKA_REQUIRED, SPARK_REQUIRED
+    from brain.ops import object_store
+
+    groups = [("spark", SPARK_REQUIRED, "Spark", ""), ("kafka", KAFKA_REQUIRED, "Kafka broker", "")]
+    if storage.uses_object_store(cfg):
+        remote = [k for k in storage.LOCATION_KEYS if storage.is_remote(cfg.get(k, type_=str))]
+        groups.append(("s3a", storage.S3A_REQUIRED, "s3a connector",
+                       f"{' and '.join(remote)} {'is' if len(remote) == 1 else 'are'} on s3a://"))
+    if cfg.get("object_store.managed", False, type_=bool):
+        groups.append(("s3proxy", object_store.REQUIRED, "s3proxy",
+                       "object_store.managed: `brain cluster up` starts s3proxy"))
+    return groups
 
 
 def _kafka(cfg: Config) -> tuple[str, str]:
@@ -170,7 +203,7 @@ def _airflow(cfg: Config) -> tuple[str, str]:
 
 FIXES = {
     "java": "install OpenJDK 17 (apt-get install openjdk-17-jre-headless) and put `java` on PATH",
-    "jars": "run `make jars` (Maven resolves them from jvm/*/pom.xml into .jars/)",
+    "jars": "run `make jars` (Maven resolves them from jvm/*/pom.xml into .jars/; see the message for which)",
     "kafka": "start the broker: `brain kafka start` (or check kafka.bootstrap_servers)",
     "spark": "check Java and `make setup`; see the error above",
     "delta": "the Delta jars must match Spark: `make jars`",

@@ -4,7 +4,9 @@ The Spark listener and the Airflow provider write run events (docs/lineage.md) a
 one event a line, into files under ``lineage.dir``. Every run links each of its input
 datasets to each of its output datasets; the walk follows those links up or down from
 one dataset. Datasets are named by location (``kafka://host:port`` + topic, ``file`` +
-Delta table path), so events from Spark and from Airflow meet on the same names.
+Delta table path, ``s3://bucket`` + key for a lake on s3a://), so events from Spark and from
+Airflow meet on the same names. A lake table is shown as ``layer.table``, anything else in
+an object store by its ``s3a://`` URI.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from brain.config import Config
-from brain.lake.tables import LAYERS, UnknownTable, table_path
+from brain.lake.tables import LAYERS, UnknownTable, table_uri
+from brain.storage import location_uri
 
 Dataset = tuple[str, str]  # (namespace, name), as OpenLineage names a dataset
 DIRECTIONS = ("upstream", "downstream")
@@ -110,30 +113,48 @@ def walk(graph: Graph, start: Dataset, direction: str) -> list[Hop]:
     return hops
 
 
-def label(ds: Dataset, lake_root: Path) -> str:
-    """A dataset as people here say it: a lake path as ``layer.table``, a topic as ``kafka:topic``."""
+OBJECT_STORE_NAMESPACES = ("s3://", "s3a://", "s3n://")
+
+
+def location(ds: Dataset) -> str | None:
+    """Where a dataset lives, as the lake config writes locations: a local path, or an
+    ``s3a://bucket/key`` URI for an object-store dataset (namespace ``s3://bucket``); None for a topic."""
+    namespace, name = ds
+    if namespace.startswith(OBJECT_STORE_NAMESPACES):
+        bucket = namespace.split("://", 1)[1].strip("/")
+        return f"s3a://{bucket}/{name.strip('/')}" if name.strip("/") else f"s3a://{bucket}"
+    if namespace in ("file", ""):
+        return name
+    return None
+
+
+def label(ds: Dataset, lake_root: Path | str) -> str:
+    """A dataset as people here say it: a lake table as ``layer.table``, a topic as ``kafka:topic``,
+    another object-store dataset as its ``s3a://`` URI."""
     namespace, name = ds
     if namespace.startswith("kafka"):
         return f"kafka:{name}"
-    if namespace.startswith("file"):
-        try:
-            parts = Path(name).relative_to(lake_root).parts
-        except ValueError:
-            return name
+    where = location(ds)
+    if where is None:
+        return f"{namespace}/{name}"
+    root = str(lake_root).rstrip("/") + "/"
+    if where.startswith(root):
+        parts = where[len(root):].strip("/").split("/")
         if len(parts) == 2 and parts[0] in LAYERS:
             return ".".join(parts)
-    return name if namespace in ("file", "") else f"{namespace}/{name}"
+    return where
 
 
 def resolve(graph: Graph, what: str, cfg: Config) -> Dataset:
-    """``layer.table`` -> its Delta path; anything else is a Kafka topic or a dataset name as recorded."""
-    lake_root = cfg.path("lake.root")
+    """``layer.table`` -> its Delta location; anything else is a Kafka topic or a dataset name as recorded."""
+    lake_root = location_uri(cfg, "lake.root")
     try:
-        path = str(table_path(cfg, what))
+        path = table_uri(cfg, what)
     except UnknownTable:
         path = None
     known = graph.datasets()
-    matches = [d for d in known if (path and d[1] == path) or d[1] == what or label(d, lake_root) == what]
+    matches = [d for d in known
+               if (path and location(d) == path) or d[1] == what or label(d, lake_root) == what]
     if not matches:
         raise NoLineage(f"no OpenLineage event names {what!r} (looked in {cfg.path('lineage.dir')}; "
                         f"is lineage.enabled on, and has a run written it since?)")
@@ -143,7 +164,7 @@ def resolve(graph: Graph, what: str, cfg: Config) -> Dataset:
 def lineage(cfg: Config, what: str, directions: Iterable[str] = DIRECTIONS) -> dict:
     graph = build_graph(read_events(cfg.path("lineage.dir")))
     start = resolve(graph, what, cfg)
-    root = cfg.path("lake.root")
+    root = location_uri(cfg, "lake.root")
 
     def as_dict(h: Hop) -> dict:
         return {"name": label(h.dataset, root), "namespace": h.dataset[0], "dataset": h.dataset[1],

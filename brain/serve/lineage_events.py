@@ -6,7 +6,9 @@ plan left that names its source; so Spark reports every table write without inpu
 and the Kafka read inside ``foreachBatch`` as a job without outputs (docs/lineage.md).
 These events say, at the grain of a pipeline stage, what each stage read and wrote,
 with datasets named exactly as the listener names them: ``kafka://<first bootstrap
-server>`` + topic, ``file`` + the Delta table's absolute path.
+server>`` + topic, ``file`` + the Delta table's absolute path, or for a lake on s3a://
+``s3://<bucket>`` + the table's key (OpenLineage's object-storage naming writes s3a and s3n
+locations with the scheme s3).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Iterable
 
 from brain import __version__
 from brain.config import Config
-from brain.lake.tables import table_path
+from brain.lake.tables import table_path, table_uri
+from brain.storage import is_remote, split_uri
 
 log = logging.getLogger(__name__)
 PRODUCER = f"urn:enterprise-brain:brain.pipeline:{__version__}"  # a URI, as the spec asks; no web page of ours
@@ -29,7 +32,16 @@ def enabled(cfg: Config) -> bool:
 
 
 def table_dataset(cfg: Config, name: str) -> tuple[str, str]:
-    return "file", str(table_path(cfg, name))
+    return location_dataset(table_uri(cfg, name))
+
+
+def location_dataset(location: str) -> tuple[str, str]:
+    """A lake location as an OpenLineage (namespace, name): ``file`` + its path, or for
+    ``s3a://bucket/key`` ``s3://bucket`` + ``key``, as the Spark listener names them."""
+    if is_remote(location):
+        bucket, key = split_uri(location)
+        return f"s3://{bucket}", key
+    return "file", location
 
 
 def topic_dataset(cfg: Config, topic: str) -> tuple[str, str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from brain import config
+from brain import config, storage
 from brain.ops import object_store
 from tests.conftest import ROOT, SESSION_DIR, TEST_KAFKA_PORT
 
@@ -125,3 +125,26 @@ def test_a_pipeline_cycle_with_lake_and_checkpoints_on_s3_reconciles(store_env, 
     # Bronze, silver, gold and the streaming checkpoint are objects in the store.
     stored = {p.relative_to(object_store.data_dir(cfg) / BUCKET / run).parts[:2] for p in _stored_files(cfg, run)}
     assert {("lake", "bronze"), ("lake", "silver"), ("lake", "gold"), ("checkpoints", "pass.energy")} <= stored
+
+
+def test_the_compose_init_creates_the_lake_bucket_under_brain_env_cluster(store_env):
+    """docker/create_bucket.py (compose's brain-init) as the real-cluster config runs it: BRAIN_ENV=cluster,
+    the store at object_store.endpoint, credentials from BRAIN_S3_* only. Without them it stops naming
+    both; with them the bucket exists afterwards, and a second run is a no-op."""
+    cfg, env, run = store_env
+    creds = json.loads(storage.credentials_file(cfg).read_text())
+    bucket = f"deploy-{run}"
+    cluster = {k: v for k, v in env.items() if not k.startswith(("BRAIN__", "BRAIN_S3_"))}
+    cluster |= {"BRAIN_ENV": "cluster", "BRAIN__OBJECT_STORE__ENDPOINT": f"http://127.0.0.1:{S3_PORT}",
+                "BRAIN__OBJECT_STORE__BUCKET": bucket, "BRAIN__PATHS__STATE": str(SESSION_DIR / "deploy-state")}
+    script = [sys.executable, str(ROOT / "docker" / "create_bucket.py")]
+    refused = _run(script, cluster, timeout=120)
+    assert refused.returncode == 2
+    assert "BRAIN_S3_ACCESS_KEY and BRAIN_S3_SECRET_KEY not set" in refused.stderr, refused.stderr[-2000:]
+    assert not (object_store.data_dir(cfg) / bucket).exists()
+    cluster |= {"BRAIN_S3_ACCESS_KEY": creds["access_key"], "BRAIN_S3_SECRET_KEY": creds["secret_key"]}
+    for _ in range(2):
+        made = _run(script, cluster, timeout=120)
+        assert made.returncode == 0, made.stderr[-2000:]
+        assert f"bucket {bucket} ready" in made.stdout
+    assert (object_store.data_dir(cfg) / bucket).is_dir()

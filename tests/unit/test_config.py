@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from brain.config import ConfigError, load, project_root
 
@@ -18,6 +19,50 @@ def test_cluster_overlay_points_at_services():
     cfg = load(env="cluster", environ={})
     assert cfg.get("spark.master") == "spark://spark-master:7077"
     assert cfg.get("kafka.embedded.managed") is False
+    assert len(cfg.get("kafka.bootstrap_servers").split(",")) == 3
+    assert (cfg.get("kafka.topics.replication_factor"), cfg.get("kafka.topics.min_insync_replicas")) == (3, 2)
+    assert cfg.get("kafka.producer.acks") == "all"
+    assert cfg.get("lake.root").startswith("s3a://") and cfg.get("lake.checkpoints").startswith("s3a://")
+    assert cfg.get("object_store.endpoint") and cfg.get("object_store.managed") is False
+    # Every host must pseudonymise with the same key: it comes from the environment, never generated.
+    assert cfg.get("privacy.generate_missing_key") is False
+
+
+ENV_OVERLAYS = sorted((ROOT / "conf" / "env").glob("*.yaml"))
+
+
+def _unknown_keys(overlay: dict, defaults: dict, prefix: str = "") -> list[str]:
+    """Keys of ``overlay`` that defaults.yaml does not have. A mapping that is empty in the
+    defaults (spark.extra_conf, quality.policies, ...) is free-form: anything goes under it."""
+    found = []
+    for key, value in overlay.items():
+        dotted = f"{prefix}{key}"
+        if key not in defaults:
+            found.append(dotted)
+        elif isinstance(value, dict) and isinstance(defaults[key], dict) and defaults[key]:
+            found += _unknown_keys(value, defaults[key], dotted + ".")
+    return found
+
+
+def test_the_overlay_key_check_finds_a_typo():
+    defaults = {"kafka": {"topics": {"replication_factor": 1}}, "spark": {"extra_conf": {}}}
+    typo = {"kafka": {"topics": {"replication_factr": 3}}}
+    assert _unknown_keys(typo, defaults) == ["kafka.topics.replication_factr"]
+    assert _unknown_keys({"spark": {"extra_conf": {"spark.driver.host": "h"}}}, defaults) == []
+
+
+@pytest.mark.parametrize("overlay", ENV_OVERLAYS, ids=lambda p: p.stem)
+def test_every_environment_loads_and_names_only_known_keys(overlay):
+    # config.load accepts keys the defaults do not have (a typo would be silently ignored), so
+    # this test is what catches one in conf/env/.
+    cfg = load(env=overlay.stem, environ={})
+    assert cfg.env == overlay.stem
+    defaults = yaml.safe_load((ROOT / "conf" / "defaults.yaml").read_text())
+    assert _unknown_keys(yaml.safe_load(overlay.read_text()) or {}, defaults) == []
+
+
+def test_the_environments_include_local_loopback_and_real_cluster():
+    assert {p.stem for p in ENV_OVERLAYS} >= {"local", "cluster-local", "cluster"}
 
 
 def test_env_var_overrides_one_key_with_its_yaml_type():

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,9 +29,6 @@ URL_PASSWORD = re.compile(r"://[^/\s:@\"']+:([^@\s/\"'{}$<>]+)@")
 ALLOWED = {
     # A wrong password on purpose: the broker must refuse it.
     ("tests/integration/test_kafka_security.py", "not-the-password"),
-    # docker/compose.yaml's Airflow database login (service-internal, compose network only); issue #14
-    # item 3 wants it out of the repository: whoever moves Airflow's secrets removes this line.
-    ("docker/compose.yaml", "airflow"),
 }
 
 
@@ -96,3 +94,50 @@ def test_no_secret_is_committed():
             continue
         found += findings(path, data.decode("utf-8", errors="replace"))
     assert found == [], "committed secrets:\n" + "\n".join(found)
+
+
+# Config keys that would hold a secret's value (not the name of where it comes from).
+SECRET_KEY_NAME = re.compile(r"(password|passwd|secret|token|credential|access_key|fernet|jwt)", re.I)
+REFERENCE_SUFFIXES = ("_env", "_file", "_dir", "_prefix", "_user", "_id", "_binary")  # where, not what
+
+
+def secret_valued_keys(node, prefix: str = "") -> list[str]:
+    """Dotted keys named like a secret that carry a value in a config mapping."""
+    found = []
+    for key, value in (node or {}).items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            found += secret_valued_keys(value, dotted + ".")
+        elif (SECRET_KEY_NAME.search(str(key)) and not str(key).lower().endswith(REFERENCE_SUFFIXES)
+              and value not in (None, "")):
+            found.append(f"{dotted} = {value!r}")
+    return found
+
+
+def test_the_secret_key_check_finds_a_value_and_leaves_references_alone():
+    assert secret_valued_keys({"object_store": {"secret_key": "abc"}}) == ["object_store.secret_key = 'abc'"]
+    assert secret_valued_keys({"mqtt": {"password_env": "BRAIN_MQTT_PASSWORD", "password_file": "x"}}) == []
+
+
+@pytest.mark.parametrize("path", ["conf/defaults.yaml", *sorted(
+    str(p.relative_to(ROOT)) for p in (ROOT / "conf" / "env").glob("*.yaml"))])
+def test_no_config_file_holds_a_secret_value(path):
+    # conf/env/cluster.yaml is a real deployment's config: its secrets come from the environment
+    # (BRAIN_S3_*, BRAIN_PSEUDONYM_KEY, ...), so no key in it may carry one.
+    text = (ROOT / path).read_text()
+    assert findings(path, text) == []
+    assert secret_valued_keys(yaml.safe_load(text)) == []
+
+
+def test_compose_takes_every_secret_from_a_variable():
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
+    literal = []
+    for name, svc in compose["services"].items():
+        for key, value in (svc.get("environment") or {}).items():
+            if SECRET_KEY_NAME.search(key) and not str(key).upper().endswith(("_FILE", "_ENV")):
+                if not re.fullmatch(r"\$\{[A-Z0-9_]+:\?[^}]*\}", str(value)):
+                    literal.append(f"{name}: {key}={value!r}")
+        url = (svc.get("environment") or {}).get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+        if url and not re.search(r"://\w+:\$\{[A-Z0-9_]+:\?[^}]*\}@", url):
+            literal.append(f"{name}: the metadata database URL's password is not a required variable")
+    assert literal == []

@@ -48,6 +48,23 @@ def test_a_missing_secret_names_what_to_set(tmp_path):
         storage.settings(cfg)
 
 
+def test_a_stores_own_endpoint_takes_credentials_from_the_environment_only(tmp_path, monkeypatch):
+    # conf/env/cluster.yaml: the site's store. A credentials file the loopback s3proxy left behind
+    # is not a key to it; a missing variable is named.
+    cfg = _s3(tmp_path, BRAIN__OBJECT_STORE__ENDPOINT="https://s3.plant.example")
+    object_store.ensure_credentials(cfg)
+    with pytest.raises(storage.StorageError) as err:
+        storage.settings(cfg)
+    assert storage.ACCESS_KEY_ENV in str(err.value) and "BRAIN__OBJECT_STORE__ENDPOINT" in str(err.value)
+    monkeypatch.setenv(storage.ACCESS_KEY_ENV, "AK")
+    with pytest.raises(storage.StorageError) as err:
+        storage.settings(cfg)
+    assert storage.SECRET_KEY_ENV in str(err.value) and storage.ACCESS_KEY_ENV not in str(err.value)
+    monkeypatch.setenv(storage.SECRET_KEY_ENV, "SK")
+    s = storage.settings(cfg)
+    assert (s.access_key, s.secret_key, s.endpoint, s.secure) == ("AK", "SK", "https://s3.plant.example", True)
+
+
 def test_credentials_come_from_the_environment_or_the_managed_stores_file(tmp_path, monkeypatch):
     cfg = _s3(tmp_path)
     made = object_store.ensure_credentials(cfg)

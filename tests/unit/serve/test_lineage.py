@@ -246,3 +246,47 @@ def test_a_stage_event_inside_an_airflow_task_names_its_task_and_dag_run_as_pare
 
 def test_outside_an_airflow_task_there_is_no_parent():
     assert lineage_events.airflow_parent() is None
+
+
+def _s3(table):
+    """An s3a lake table as the openlineage-spark listener names it: namespace s3://<bucket>, name the key."""
+    return ("s3://brain-lake", f"lake/{table.replace('.', '/')}")
+
+
+def _s3_cfg(tmp_path):
+    # No BRAIN_S3_* variables and no credentials file: naming datasets must not need the store.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRAIN_S3_")}
+    return config.load(environ={**env, "BRAIN__PATHS__STATE": str(tmp_path),
+                                "BRAIN__LAKE__ROOT": "s3a://brain-lake/lake/",
+                                "BRAIN__LAKE__CHECKPOINTS": "s3a://brain-lake/checkpoints",
+                                "BRAIN__LINEAGE__DIR": str(tmp_path / "lineage"),
+                                "BRAIN__KAFKA__BOOTSTRAP_SERVERS": "127.0.0.1:9092"})
+
+
+def test_a_lake_on_s3a_is_named_as_the_spark_listener_names_it_without_credentials(tmp_path):
+    cfg = _s3_cfg(tmp_path)
+    assert lineage_events.table_dataset(cfg, "silver.energy_meter") == _s3("silver.energy_meter")
+    assert lineage_events.location_dataset("/x/lake/silver/t") == ("file", "/x/lake/silver/t")
+
+
+def test_lineage_of_an_s3a_lake_shows_tables_and_other_objects_by_their_s3a_uri(tmp_path):
+    cfg = _s3_cfg(tmp_path)
+    topic = (KAFKA, "energy.energy_meter")
+    bronze, silver, gold = _s3("bronze.energy_meter"), _s3("silver.energy_meter"), _s3("gold.energy_daily_site")
+    export = ("s3://brain-lake", "exports/energy/2026-12-04")  # not a lake table
+    folder = tmp_path / "lineage"
+    folder.mkdir()
+    events = [_event("r1", "ingest", [topic], [bronze]), _event("r2", "clean", [bronze], [silver]),
+              _event("r3", "publish", [silver], [gold]), _event("r4", "export", [gold], [export])]
+    (folder / "spark-1.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n")
+
+    out = lineage.lineage(cfg, "silver.energy_meter")
+    assert (out["namespace"], out["dataset"]) == silver
+    assert [h["name"] for h in out["upstream"]] == ["bronze.energy_meter", "kafka:energy.energy_meter"]
+    assert [h["name"] for h in out["downstream"]] == ["gold.energy_daily_site",
+                                                      "s3a://brain-lake/exports/energy/2026-12-04"]
+    # A dataset is found by its s3a URI as well as by its table name.
+    by_uri = lineage.lineage(cfg, "s3a://brain-lake/exports/energy/2026-12-04", ["upstream"])
+    assert (by_uri["namespace"], by_uri["dataset"]) == export
+    assert lineage.location(("s3a://brain-lake/", "/lake/x/")) == "s3a://brain-lake/lake/x"
+    assert lineage.location(topic) is None
