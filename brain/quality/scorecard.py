@@ -285,7 +285,13 @@ def dimension_weights(cfg: Config | None) -> dict[str, float]:
 
 def scorecard(industry: str, parts: Iterable["DataFrame"], weights: dict[str, float] | None = None) -> "DataFrame":
     """Outer-join the dimension frames on (site, event_date); add ``industry`` and ``overall``, the
-    mean of the dimensions present weighted by ``weights`` (dimension -> weight, default 1 each)."""
+    mean of the dimensions present weighted by ``weights`` (dimension -> weight, default 1 each).
+
+    Each frame has at most one row per (site, event_date) and columns of its own, so the outer join
+    is the frames stacked and grouped once: a (site, day) a frame lacks reads its columns as null,
+    as the join would give. A chain of full joins shuffles and sorts the growing result once per
+    dimension; this is one shuffle for all six.
+    """
     from functools import reduce
 
     from pyspark.sql import functions as F
@@ -293,7 +299,11 @@ def scorecard(industry: str, parts: Iterable["DataFrame"], weights: dict[str, fl
     frames = list(parts)
     if not frames:
         raise ValueError("scorecard needs at least one dimension frame")
-    out = reduce(lambda a, b: a.join(b, list(KEYS), "full"), frames)
+    owned = [c for f in frames for c in f.columns if c not in KEYS]
+    if len(owned) != len(set(owned)):
+        raise ValueError(f"scorecard: two dimension frames share a column ({sorted(owned)})")
+    stacked = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+    out = stacked.groupBy(*KEYS).agg(*[F.max(c).alias(c) for c in owned])
     for c in COLUMNS:
         if c not in out.columns and c not in ("industry", "overall"):
             out = out.withColumn(c, F.lit(None))

@@ -134,6 +134,22 @@ def test_scorecard_overall_is_mean_of_available_dimensions(spark):
     assert got["s2"]["overall"] == 1.0 and got["s2"]["timeliness"] is None
 
 
+def test_scorecard_keeps_every_site_day_of_any_dimension_as_an_outer_join_would(spark):
+    a = spark.createDataFrame([("s1", DAY, 0.5)], "site string, event_date date, completeness double")
+    b = spark.createDataFrame([("s2", DAY, 10, 4, 0.4)],
+                              "site string, event_date date, valid_records long, quarantined_records long, "
+                              "validity double")
+    c = spark.createDataFrame([("s1", DAY, 1.0), ("s3", DAY, 0.0)], "site string, event_date date, uniqueness double")
+    got = {r["site"]: r.asDict() for r in sc.scorecard("energy", [a, b, c]).collect()}
+    assert sorted(got) == ["s1", "s2", "s3"]
+    assert (got["s1"]["completeness"], got["s1"]["uniqueness"], got["s1"]["validity"]) == (0.5, 1.0, None)
+    assert (got["s2"]["valid_records"], got["s2"]["quarantined_records"], got["s2"]["completeness"]) == (10, 4, None)
+    assert got["s3"]["uniqueness"] == 0.0 and got["s3"]["overall"] == 0.0
+    assert got["s1"]["overall"] == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="share a column"):
+        sc.scorecard("energy", [a, a])
+
+
 def test_publish_scorecard_replaces_only_its_industry_and_days(spark, isolated_cfg):
     from brain.lake.tables import table_path
 
