@@ -92,14 +92,20 @@ run: setup
 	$(BRAIN) demo
 
 # The tests start their own broker (tests/conftest.py: ports 19092/19093,
-# data in .state/test) and stop it at the end, and the edge tests their own
+# data in .state/test; shared by the xdist workers, stopped below), and the edge tests their own
 # mosquitto (port 11883, BRAIN_TEST_MQTT_PORT); the stops below catch brokers
 # left behind by an interrupted run.
 TEST_BROKER_ENV := BRAIN__PATHS__STATE=.state/test BRAIN__KAFKA__EMBEDDED__PORT=19092 \
 	BRAIN__KAFKA__EMBEDDED__CONTROLLER_PORT=19093 BRAIN__KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:19092
 
+# Two pytest-xdist workers, a test file each at a time (a module's fixtures stay in one process):
+# much of a test's time is waiting (Kafka, Delta commits, subprocesses, Airflow), which the other
+# worker fills. TEST_WORKERS=1 runs them one by one in this process.
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
+
 test: setup browser mqtt
-	@set +e; $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; $(TEST_BROKER_ENV) $(BRAIN) kafka stop >/dev/null; \
+	@set +e; $(BIN)/pytest $(XDIST) $(PYTEST_ARGS); rc=$$?; $(TEST_BROKER_ENV) $(BRAIN) kafka stop >/dev/null; \
 	  $(TEST_BROKER_ENV) BRAIN__MQTT__PORT=$${BRAIN_TEST_MQTT_PORT:-11883} $(BRAIN) mqtt stop >/dev/null; exit $$rc
 
 test-fast: PYTEST_ARGS += -m "not e2e and not slow"

@@ -64,13 +64,24 @@ def base_cfg():
 
 @pytest.fixture(scope="session")
 def broker(base_cfg):
-    """The real test broker; started once, stopped at the end if this session started it."""
+    """The real test broker; started once, stopped at the end if this session started it.
+
+    Under pytest-xdist (``make test`` runs two workers) every worker shares the one broker: the
+    start is serialised by a file lock, and no worker stops it (another may still be using it);
+    ``make test`` stops it after the run.
+    """
+    import fcntl
+
     from brain.ops import broker as kafka_broker
 
-    was_running = kafka_broker.status(base_cfg).running
-    kafka_broker.start(base_cfg, log=lambda m: None)
+    lock = base_cfg.path("paths.state") / "kafka-start.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        was_running = kafka_broker.status(base_cfg).running
+        kafka_broker.start(base_cfg, log=lambda m: None)
     yield base_cfg.get("kafka.bootstrap_servers")
-    if not was_running:
+    if not was_running and not os.environ.get("PYTEST_XDIST_WORKER"):
         kafka_broker.stop(base_cfg, log=lambda m: None)
 
 
