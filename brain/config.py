@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import yaml
 
@@ -43,6 +43,16 @@ REQUIRED: dict[str, type | tuple[type, ...]] = {
 
 class ConfigError(Exception):
     """A configuration key is missing or has the wrong type or value."""
+
+
+def reject_unknown(given: Iterable[str], known: Iterable[str], where: str, what: str = "key(s)",
+                   hint: str = "") -> None:
+    """Keys of a config section the code does not read: a typo there would otherwise change nothing,
+    silently. Raises ConfigError naming them and the known ones."""
+    known = list(known)
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown {what} {', '.join(unknown)} (known: {', '.join(known)}{hint})")
 
 
 def project_root() -> Path:

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from brain.config import Config, ConfigError
+from brain.config import Config, ConfigError, reject_unknown
 
 EXPIRED = "quality.expired"
 LAYER_KEYS = ("kafka_days", "bronze_days", "silver_days", "gold_days")
@@ -52,10 +52,7 @@ def horizons(cfg: Config, industry: str | None) -> Horizons:
     """The global ``retention`` days overridden by ``industries.<industry>.retention`` (None: the global ones)."""
     base = dict(cfg.get("retention", {}) or {})
     over = dict(cfg.get(f"industries.{industry}.retention", {}) or {}) if industry else {}
-    unknown = sorted(set(over) - set(LAYER_KEYS))
-    if unknown:
-        raise ConfigError(f"industries.{industry}.retention: unknown key(s) {', '.join(unknown)} "
-                          f"(known: {', '.join(LAYER_KEYS)}; set in {cfg.source_of('industries')})")
+    reject_unknown(over, LAYER_KEYS, f"industries.{industry}.retention", hint=f"; set in {cfg.source_of('industries')}")
     days = {}
     for key in LAYER_KEYS:
         value = over.get(key, base.get(key))

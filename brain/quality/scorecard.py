@@ -265,13 +265,10 @@ def accuracy(readings: "DataFrame | None" = None, production: "DataFrame | None"
 
 def dimension_weights(cfg: Config | None) -> dict[str, float]:
     """``quality.scorecard_weights`` (dimension -> weight >= 0; a dimension left out weighs 1)."""
-    from brain.config import ConfigError
+    from brain.config import ConfigError, reject_unknown
 
     given = dict(cfg.get("quality.scorecard_weights", {}) or {}) if cfg is not None else {}
-    unknown = sorted(set(given) - set(DIMENSIONS))
-    if unknown:
-        raise ConfigError(f"quality.scorecard_weights: unknown dimension(s) {', '.join(unknown)} "
-                          f"(known: {', '.join(DIMENSIONS)})")
+    reject_unknown(given, DIMENSIONS, "quality.scorecard_weights", what="dimension(s)")
     weights = {}
     for d in DIMENSIONS:
         w = given.get(d, 1)
