@@ -3,8 +3,11 @@
 Started with pyspark's own ``spark-submit`` (its ``jars/`` already hold the
 Connect server, so no ``--jars`` or application jar is needed) and configured
 with exactly the settings of the in-process session (``brain.spark.session_conf``),
-so a client attached at ``sc://127.0.0.1:<spark_connect.port>`` sees the same
-Delta, Kafka and warehouse setup. Pid and log live under
+so a client attached at ``sc://localhost:<spark_connect.port>`` sees the same
+Delta, Kafka and warehouse setup. The server binds to 127.0.0.1 and takes only
+clients that present its token (``client_url``): any local user could otherwise
+attach and read or write the whole lake. The token is a generated secret
+(brain.ops.generated_secrets, git-ignored state). Pid and log live under
 ``<paths.state>/spark_connect``. ``start`` is idempotent and returns once a
 Connect session has run a query; ``stop`` is graceful (SIGTERM, then SIGKILL)
 and waits until the port is free.
@@ -36,6 +39,13 @@ from brain.ops.processes import (
 # client that reaches it can read and write the whole lake.
 HOST = "127.0.0.1"
 MAIN_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+# pyspark sends a token over a plaintext channel only to the host named "localhost" (gRPC local
+# credentials); to any other name, 127.0.0.1 included, it insists on TLS, which the server lacks.
+ATTACH_HOST = "localhost"
+TOKEN_SECRET = "spark-connect-token"
+# The server reads its token from this variable (spark.connect.authenticate.token would put it
+# on the command line, readable by every local user in the process list).
+TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"
 # Settings spark-submit takes as options of its own rather than as --conf.
 _OWN_OPTIONS = {"spark.master": "--master", "spark.app.name": "--name"}
 
@@ -59,7 +69,26 @@ def port(cfg: Config) -> int:
 
 
 def url(cfg: Config) -> str:
-    return f"sc://{HOST}:{port(cfg)}"
+    """Where clients attach, without the token (safe to print)."""
+    return f"sc://{ATTACH_HOST}:{port(cfg)}"
+
+
+def token(cfg: Config) -> str:
+    """The server's pre-shared token, generated on first use."""
+    from brain.ops import generated_secrets
+
+    return generated_secrets.ensure(cfg, TOKEN_SECRET)
+
+
+def secret_file(cfg: Config) -> Path:
+    from brain.ops import generated_secrets
+
+    return generated_secrets.secret_path(cfg, TOKEN_SECRET)
+
+
+def client_url(cfg: Config) -> str:
+    """``url`` with the token: what a client attaches with. Never print it."""
+    return f"{url(cfg)}/;token={token(cfg)}"
 
 
 def spark_submit() -> Path:
@@ -95,9 +124,10 @@ def command(cfg: Config, launcher: Path | None = None) -> list[str]:
     return cmd
 
 
-def launch_env(environ: Mapping[str, str], launcher: Path, python: str) -> dict[str, str]:
-    """The server's environment: pyspark's Spark, our Python, never in Connect-client mode itself."""
+def launch_env(environ: Mapping[str, str], launcher: Path, python: str, token: str) -> dict[str, str]:
+    """The server's environment: pyspark's Spark, our Python, its token, never in Connect-client mode itself."""
     env = {k: v for k, v in environ.items() if k not in ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED")}
+    env[TOKEN_ENV] = token
     # A SPARK_HOME pointing at another Spark would run that build's server, not the client's.
     env["SPARK_HOME"] = str(launcher.parent.parent)
     # 1 would make spark-submit start a client application against a server, not the server.
@@ -147,7 +177,7 @@ def probe(cfg: Config) -> None:
     from pyspark.sql.connect.session import SparkSession as RemoteSession
 
     # create(), not getOrCreate(): a session of its own, so stopping it never stops the caller's.
-    session = RemoteSession.builder.remote(url(cfg)).create()
+    session = RemoteSession.builder.remote(client_url(cfg)).create()
     try:
         # The default policy retries an unavailable server for 10 minutes; a probe must answer soon.
         session.client.set_retry_policies([DefaultPolicy(max_retries=3, max_backoff=2000)])
@@ -198,7 +228,8 @@ def start(cfg: Config, log=print) -> ServiceStatus:
         # java, so this pid is the server's own.
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, cwd=sp.home,
-                                env=launch_env(os.environ, launcher, server_conf(cfg)["spark.pyspark.python"]))
+                                env=launch_env(os.environ, launcher, server_conf(cfg)["spark.pyspark.python"],
+                                               token(cfg)))
     sp.pidfile.write_text(str(proc.pid))
     log(f"spark: starting Spark Connect server pid {proc.pid} at {url(cfg)} "
         f"(master {cfg.get('spark.master')}, log {sp.stdout})")
@@ -210,7 +241,8 @@ def start(cfg: Config, log=print) -> ServiceStatus:
         why = f"exited with status {exited}" if exited is not None else f"did not answer within {timeout:.0f}s"
         raise SparkServiceError(f"Spark Connect server {why}; last log lines ({sp.stdout}):\n{tail(sp.stdout)}")
     st = status(cfg)
-    log(f"spark: ready ({st.detail}); attach with SparkSession.builder.remote({st.url!r}).getOrCreate()")
+    log(f"spark: ready ({st.detail}); attach with spark.remote: service (env BRAIN__SPARK__REMOTE=service), "
+        f"or {st.url}/;token=<the token in {secret_file(cfg)}>")
     return st
 
 

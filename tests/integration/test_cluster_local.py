@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from brain import config
+from brain.ops import spark_service
 from brain.ops.processes import pid_alive, port_open
 
 pytestmark = [pytest.mark.cluster, pytest.mark.integration, pytest.mark.slow]
@@ -139,7 +140,7 @@ def test_cluster_survives_a_broker_and_runs_spark_on_its_workers(cluster_env):
     # A Spark job through Connect runs on the standalone master's executors.
     from pyspark.sql.connect.session import SparkSession as RemoteSession
 
-    session = RemoteSession.builder.remote(f"sc://127.0.0.1:{CONNECT}").create()
+    session = RemoteSession.builder.remote(spark_service.client_url(cfg)).create()
     try:
         assert session.range(1000).count() == 1000
         assert session.conf.get("spark.master") == f"spark://127.0.0.1:{MASTER}"

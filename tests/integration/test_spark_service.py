@@ -44,7 +44,14 @@ def test_start_attach_delta_round_trip_and_stop(service_cfg, tmp_path, capsys, m
     # pyspark.sql.functions builds Connect columns only while this process-wide flag is set (the
     # classic builder's .remote() sets it for good); set here, it is unset again after the test.
     monkeypatch.setenv("SPARK_CONNECT_MODE_ENABLED", "1")
-    spark = RemoteSession.builder.remote(svc.url(cfg)).create()
+    # Without the server's token a client is turned away.
+    stranger = RemoteSession.builder.remote(svc.url(cfg)).create()
+    try:
+        with pytest.raises(Exception, match="(?i)unauthenticated|token|authoriz"):
+            stranger.range(1).count()
+    finally:
+        stranger.stop()
+    spark = RemoteSession.builder.remote(svc.client_url(cfg)).create()
     try:
         # The server runs with the in-process session's settings: Delta's extension is there.
         assert spark.conf.get("spark.sql.extensions") == "io.delta.sql.DeltaSparkSessionExtension"

@@ -53,7 +53,17 @@ def test_server_binds_to_loopback_on_the_configured_port(cfg):
     confs = _confs(svc.command(cfg, LAUNCHER))
     assert confs["spark.connect.grpc.binding.address"] == "127.0.0.1"
     assert confs["spark.connect.grpc.binding.port"] == "15123"
-    assert svc.url(cfg) == "sc://127.0.0.1:15123"
+    # Clients name "localhost": pyspark sends the token in plaintext to that host only.
+    assert svc.url(cfg) == "sc://localhost:15123"
+
+
+def test_clients_attach_with_the_generated_token_and_it_is_not_on_the_command_line(cfg):
+    token = svc.token(cfg)
+    assert len(token) >= 40 and svc.token(cfg) == token  # generated once, then read back
+    assert svc.client_url(cfg) == f"sc://localhost:15123/;token={token}"
+    assert (svc.secret_file(cfg).stat().st_mode & 0o077) == 0  # readable by its owner only
+    assert not any(token in arg for arg in svc.command(cfg, LAUNCHER))
+    assert svc.launch_env({}, LAUNCHER, "/venv/bin/python", token)["SPARK_CONNECT_AUTHENTICATE_TOKEN"] == token
 
 
 def test_extra_conf_is_passed_but_cannot_move_the_binding(tmp_path):
@@ -67,7 +77,7 @@ def test_extra_conf_is_passed_but_cannot_move_the_binding(tmp_path):
 
 def test_launch_env_pins_spark_home_and_python_and_is_not_a_connect_client():
     env = svc.launch_env({"SPARK_HOME": "/elsewhere/spark", "SPARK_REMOTE": "sc://x", "PATH": "/bin",
-                          "SPARK_CONNECT_MODE_ENABLED": "1"}, LAUNCHER, "/venv/bin/python")
+                          "SPARK_CONNECT_MODE_ENABLED": "1"}, LAUNCHER, "/venv/bin/python", "t0ken")
     assert env["SPARK_HOME"] == "/opt/pyspark"
     assert env["SPARK_CONNECT_MODE"] == "0"
     assert "SPARK_REMOTE" not in env and "SPARK_CONNECT_MODE_ENABLED" not in env
@@ -87,7 +97,7 @@ def test_status_without_a_server_says_how_to_start_it(cfg):
     st = svc.status(cfg)
     assert not st.running and not st.reachable and st.pid is None
     assert "brain spark start" in st.detail
-    assert st.as_dict()["url"] == "sc://127.0.0.1:15123"
+    assert st.as_dict()["url"] == "sc://localhost:15123"
 
 
 def test_a_pidfile_naming_another_process_is_ignored(cfg):
