@@ -60,6 +60,8 @@ class EdgeMap:
     registry: Registry
     # (group, edge node, device) -> Place: the registry's hierarchy is rebuilt by every
     # Registry.sites call, which per message was a quarter of the bridge's translation time.
+    # Never stale: raw and registry are read once when the bridge starts and never reloaded
+    # while it runs; a changed mapping is a new EdgeMap (a restarted bridge) with its own cache.
     _places: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
