@@ -110,6 +110,7 @@ class Bridge:
         self.translator = Translator(edge_mapping.load(edge_mapping.mapping_file(cfg)), self.sessions,
                                      self.namespace, cfg.get("bridge.json_prefix", type_=str))
         self.dlq = dead_letter_topic(cfg)
+        self.topics: dict[tuple[str, str], str] = {}   # (industry, record_type) -> topic; config is fixed per run
         self.qos = cfg.get("bridge.qos", type_=int)
         self.max_pending = cfg.get("bridge.max_pending", type_=int)
         self.kafka_timeout = float(cfg.get("bridge.kafka_timeout_s"))
@@ -190,9 +191,11 @@ class Bridge:
             reason, detail = outcome.dead_letter
             item.sends.append((self.dlq, msg.topic.encode(),
                                dead_letter_value(msg.topic, msg.payload, reason, detail, msg.qos, now_ms)))
+        topics_, encode, key_of = self.topics, kafka_io.encode, kafka_io.record_key
         for rec in outcome.records:
-            item.sends.append((topic_for(self.cfg, rec["industry"], rec["record_type"]), kafka_io.record_key(rec),
-                               kafka_io.encode(rec)))
+            where = (rec["industry"], rec["record_type"])
+            topic = topics_.get(where) or topics_.setdefault(where, topic_for(self.cfg, *where))
+            item.sends.append((topic, key_of(rec), encode(rec)))
         self._send(item)
         if outcome.rebirth:
             self._request_rebirth(*outcome.rebirth)

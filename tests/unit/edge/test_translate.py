@@ -178,3 +178,21 @@ def test_places_are_looked_up_once_per_device_and_belong_to_their_mapping(tmp_pa
     moved.write_text(text.replace("gw-bf-1: {line: bf-1}", "gw-bf-1: {line: bf-2}"))
     assert mapping.load(moved).place("baotou-steel", "gw-bf-1", "BlastFurnace").line == "bf-2"
     assert edge_map.place("baotou-steel", "gw-bf-1", "BlastFurnace") is first
+
+
+@pytest.mark.parametrize("source,metric,ms", [
+    ("baotou-steel/gw-bf-1/BlastFurnace", "Furnace/Temperature", TS),
+    ("g/n/", "bdSeq", 0), ("grüße/knoten/gerät", "Temperatur °C|x", 2**53 + 1)])
+def test_event_id_is_the_uuid5_of_the_reading(source, metric, ms):
+    import uuid
+
+    assert mapping.event_id(source, metric, ms) == str(uuid.uuid5(mapping.EVENT_NAMESPACE, f"{source}|{metric}|{ms}"))
+
+
+def test_a_metric_target_is_the_same_looked_up_again(tr):
+    place = tr.map.place("baotou-steel", "gw-bf-1", "BlastFurnace")
+    first = [tr.map.target("baotou-steel", place, m) for m in ("Furnace/Temperature", "Machine/State", "Vendor/X")]
+    assert [t and (t.record_type, t.sensor, t.unit) for t in first] == [
+        ("telemetry", "furnace_temp", "degC"), ("machine_state", None, None), None]
+    assert [tr.map.target("baotou-steel", place, m) for m in ("Furnace/Temperature", "Machine/State", "Vendor/X")] \
+        == first
