@@ -116,7 +116,6 @@ class Bridge:
         self.kafka_timeout = float(cfg.get("bridge.kafka_timeout_s"))
         self.backoff = float(cfg.get("bridge.retry_backoff_s"))
         self.rebirth_interval = float(cfg.get("bridge.rebirth_interval_s"))
-        self.linger_ms = cfg.get("bridge.linger_ms", type_=int)
         self.pending: deque[Pending] = deque()
         self.retry: deque[Pending] = deque()     # QoS 0 messages whose sends Kafka did not confirm
         self.last_rebirth: dict[tuple[str, str], float] = {}
@@ -311,8 +310,7 @@ class Bridge:
         # the same partitioner as the other clients); every delivery reported, not only failures.
         self.producer = Producer(confluent_config(
             self.cfg, **{"client.id": "brain-bridge", "delivery.report.only.error": False,
-                         "message.timeout.ms": ms, "request.timeout.ms": max(1000, ms // 2),
-                         "linger.ms": self.linger_ms}))
+                         "message.timeout.ms": ms, "request.timeout.ms": max(1000, ms // 2)}))
         try:
             # librdkafka connects lazily: ask for the cluster's metadata so that a Kafka still down
             # fails here, before the bridge reads MQTT messages it could not send.
