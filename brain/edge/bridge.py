@@ -413,8 +413,11 @@ class Bridge:
                     self._kafka_failed()
                     break
         if self.connected:
-            self.client.publish(self.state_topic, self._state(False), qos=1, retain=True)
+            offline = self.client.publish(self.state_topic, self._state(False), qos=1, retain=True)
+            # Its PUBACK means the broker has read everything sent before it, the PUBACKs included.
             for _ in range(5):
+                if offline.is_published():
+                    break
                 self.client.loop(0.05)
             self.client.disconnect()
             self.client.loop(0.1)
