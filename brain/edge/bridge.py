@@ -2,15 +2,20 @@
 
 One thread: paho's ``loop`` reads MQTT and calls ``_on_message``, which translates
 the message (brain.edge.translate) and sends its records, or its dead letter, with
-the idempotent Kafka producer. The MQTT message is acknowledged (manual PUBACK, in
-arrival order as MQTT requires) only once Kafka has acknowledged all of them. So:
+the idempotent Kafka producer (confluent-kafka, acks=all: kafka-python's pure
+Python send capped one bridge at about 6 k records/s, docs/benchmarks.md). Its
+delivery reports, served by ``poll`` in the same loop, count down each message's
+records; the MQTT message is acknowledged (manual PUBACK, in arrival order as MQTT
+requires) only once Kafka has acknowledged all of them. So:
 
 - QoS 1 and a persistent session (clean_session false): what arrives while the
   bridge is away or busy waits at the broker;
 - at most ``bridge.max_pending`` messages await Kafka; past that the bridge stops
   reading until Kafka catches up (and the broker's ``max_inflight_messages`` stops
   sending), which is the back-pressure;
-- if Kafka does not acknowledge within ``bridge.kafka_timeout_s``, the bridge drops
+- if Kafka does not acknowledge within ``bridge.kafka_timeout_s`` (librdkafka's
+  ``message.timeout.ms``; a record its local queue cannot take for that long, or
+  one it refuses, counts the same), the bridge drops
   the MQTT connection without acknowledging and reconnects after
   ``bridge.retry_backoff_s``: the broker redelivers those messages (QoS 1, DUP
   set; the session tracker takes them as replays, not gaps). Records resent that
@@ -40,10 +45,36 @@ from brain.edge.ledger import Ledger, state_dir, write_json
 from brain.edge.sessions import SessionTable
 from brain.edge.translate import Outcome, Translator
 from brain.ingest import kafka_io
+from brain.simulator.sinks import confluent_config
+
+# librdkafka scans for timed-out messages about once a second: a report that late is still on time.
+TIMEOUT_GRACE_S = 2.0
 
 
 class BridgeError(RuntimeError):
     pass
+
+
+class Attempt:
+    """One sending of a message's records: Kafka's delivery reports count it down. A message sent
+    again (QoS 0, after a Kafka failure) gets a new one, so a late report of the abandoned
+    producer cannot settle the new sending."""
+
+    __slots__ = ("outstanding", "error", "deadline")
+
+    def __init__(self, records: int, deadline: float):
+        self.outstanding, self.error, self.deadline = records, None, deadline
+
+    def delivered(self, err, msg) -> None:
+        if err is not None and self.error is None:
+            self.error = err
+        self.outstanding -= 1
+
+    def refused(self, unsent: int, error) -> None:
+        """``unsent`` records never reached the producer's queue: no report will come for them."""
+        self.outstanding -= unsent
+        if self.error is None:
+            self.error = error
 
 
 @dataclass
@@ -52,7 +83,7 @@ class Pending:
     qos: int
     outcome: Outcome
     sends: list[tuple[str, bytes | None, bytes]] = field(default_factory=list)   # (topic, key, value)
-    futures: list = field(default_factory=list)
+    attempt: Attempt | None = None
 
 
 def dead_letter_topic(cfg: Config) -> str:
@@ -79,6 +110,7 @@ class Bridge:
         self.translator = Translator(edge_mapping.load(edge_mapping.mapping_file(cfg)), self.sessions,
                                      self.namespace, cfg.get("bridge.json_prefix", type_=str))
         self.dlq = dead_letter_topic(cfg)
+        self.topics: dict[tuple[str, str], str] = {}   # (industry, record_type) -> topic; config is fixed per run
         self.qos = cfg.get("bridge.qos", type_=int)
         self.max_pending = cfg.get("bridge.max_pending", type_=int)
         self.kafka_timeout = float(cfg.get("bridge.kafka_timeout_s"))
@@ -158,21 +190,35 @@ class Bridge:
             reason, detail = outcome.dead_letter
             item.sends.append((self.dlq, msg.topic.encode(),
                                dead_letter_value(msg.topic, msg.payload, reason, detail, msg.qos, now_ms)))
+        topics_, encode, key_of = self.topics, kafka_io.encode, kafka_io.record_key
         for rec in outcome.records:
-            item.sends.append((topic_for(self.cfg, rec["industry"], rec["record_type"]), kafka_io.record_key(rec),
-                               kafka_io.encode(rec)))
+            where = (rec["industry"], rec["record_type"])
+            topic = topics_.get(where) or topics_.setdefault(where, topic_for(self.cfg, *where))
+            item.sends.append((topic, key_of(rec), encode(rec)))
         self._send(item)
         if outcome.rebirth:
             self._request_rebirth(*outcome.rebirth)
 
     def _send(self, item: Pending) -> None:
         self.pending.append(item)
-        item.futures = []
-        try:
-            for topic, key, value in item.sends:
-                item.futures.append(self.producer.send(topic, key=key, value=value))
-        except Exception as exc:  # noqa: BLE001 - any send failure means: Kafka did not take it
-            item.futures.append(_Failed(exc))
+        deadline = time.monotonic() + self.kafka_timeout
+        item.attempt = attempt = Attempt(len(item.sends), deadline)
+        produce, report = self.producer.produce, attempt.delivered
+        for i, (topic, key, value) in enumerate(item.sends):
+            while True:
+                try:
+                    produce(topic, value, key, on_delivery=report)
+                    break
+                except BufferError:
+                    # The producer's local queue is full: serve its reports until it has room,
+                    # as long as kafka-python's send blocked (max_block_ms = kafka_timeout_s).
+                    if time.monotonic() > deadline:
+                        attempt.refused(len(item.sends) - i, "the producer's queue stayed full")
+                        return
+                    self.producer.poll(0.05)
+                except Exception as exc:  # noqa: BLE001 - any produce error means: Kafka did not take it
+                    attempt.refused(len(item.sends) - i, exc)
+                    return
 
     def _request_rebirth(self, group: str, node: str) -> None:
         now = time.monotonic()
@@ -184,22 +230,29 @@ class Bridge:
         self.log(f"bridge: asked {group}/{node} to rebirth")
 
     def _settle(self, block: bool) -> bool:
-        """Acknowledge, in order, the messages Kafka has fully acknowledged. False when Kafka failed."""
+        """Acknowledge, in order, the messages Kafka has fully acknowledged; with ``block``, first wait
+        for the oldest one. False when Kafka failed: a record's delivery failed, or its report has not
+        come by the message's deadline (librdkafka reports a timeout itself at message.timeout.ms;
+        the grace covers its once-a-second scan for them)."""
+        if self.producer is not None:
+            self.producer.poll(0)     # serve the delivery reports that have arrived
         while self.pending:
             item = self.pending[0]
-            if block:
-                for fut in item.futures:
-                    try:
-                        fut.get(timeout=self.kafka_timeout)
-                    except Exception:  # noqa: BLE001 - reported below through failed()
-                        pass
-            if not all(f.is_done for f in item.futures):
-                return True
-            if any(f.failed() for f in item.futures):
+            attempt = item.attempt
+            if attempt.error is not None:
                 return False
+            if attempt.outstanding > 0:
+                late = time.monotonic() - attempt.deadline - TIMEOUT_GRACE_S
+                if late > 0:
+                    return False
+                if not block:
+                    return True
+                self.producer.poll(min(-late, 0.1))
+                continue
             self.pending.popleft()
             self.client.ack(item.mid, item.qos)
             self._count(item)
+            block = False
         return True
 
     def _count(self, item: Pending) -> None:
@@ -246,17 +299,39 @@ class Bridge:
         # Without the PUBACKs, the broker keeps these messages for the session and sends them again.
         self.client.disconnect()
         self.connected = False
-        try:
-            self.producer.close(timeout=5)
-        except Exception:  # noqa: BLE001 - the producer is being replaced anyway
-            pass
-        self.producer = None
+        self._close_producer(purge=True)
 
     # -- the service -------------------------------------------------------------------------------
     def _open_producer(self):
+        from confluent_kafka import Producer
+
         ms = int(self.kafka_timeout * 1000)
-        self.producer = kafka_io.producer(self.cfg, client_id="brain-bridge", max_block_ms=ms,
-                                          request_timeout_ms=max(1000, ms // 2), delivery_timeout_ms=ms)
+        # The project's librdkafka settings (security from kafka_security, acks=all, idempotence,
+        # the same partitioner as the other clients); every delivery reported, not only failures.
+        self.producer = Producer(confluent_config(
+            self.cfg, **{"client.id": "brain-bridge", "delivery.report.only.error": False,
+                         "message.timeout.ms": ms, "request.timeout.ms": max(1000, ms // 2)}))
+        try:
+            # librdkafka connects lazily: ask for the cluster's metadata so that a Kafka still down
+            # fails here, before the bridge reads MQTT messages it could not send.
+            self.producer.list_topics(timeout=self.kafka_timeout)
+        except Exception as exc:  # noqa: BLE001 - KafkaException: no broker answered
+            self._close_producer(purge=True)
+            raise BridgeError(f"Kafka at {self.cfg.get('kafka.bootstrap_servers')} did not answer: {exc}") from None
+
+    def _close_producer(self, purge: bool) -> None:
+        """Let the producer go; with ``purge`` (Kafka failed) without waiting for what it still holds:
+        those messages are left unacknowledged or kept to resend, so a late write is a duplicate the
+        pipeline removes by event_id, never a loss."""
+        producer, self.producer = self.producer, None
+        if producer is None:
+            return
+        try:
+            if purge:
+                producer.purge(in_queue=True, in_flight=True, blocking=False)
+            producer.flush(5 if purge else self.kafka_timeout)
+        except Exception:  # noqa: BLE001 - the producer is being dropped anyway
+            pass
 
     def _reconnect(self) -> None:
         """Kafka first (no point reading what cannot be sent), then MQTT; retried until they answer."""
@@ -296,9 +371,14 @@ class Bridge:
                                           "the broker's session for the next run")
                     self._reconnect()
                     continue
-                if len(self.pending) < self.max_pending:
-                    self.client.loop(0.05)
-                if not self._settle(block=len(self.pending) >= self.max_pending):
+                full = len(self.pending) >= self.max_pending
+                if not full:
+                    received = self.run_counts["received"]
+                    # Awaiting Kafka: only look at MQTT, then wait for delivery reports instead.
+                    self.client.loop(0 if self.pending else 0.05)
+                    if self.pending and self.run_counts["received"] == received:
+                        self.producer.poll(0.005)
+                if not self._settle(block=full):
                     self.log(f"bridge: Kafka did not acknowledge; {len(self.pending)} MQTT message(s) left "
                              f"unacknowledged for redelivery; retrying in {self.backoff:.0f}s")
                     self._kafka_failed()
@@ -327,35 +407,24 @@ class Bridge:
     def _drain(self) -> None:
         """Settle what is pending, say offline, and leave cleanly (PUBACKs written before DISCONNECT)."""
         if self.producer is not None:
-            self.producer.flush(timeout=self.kafka_timeout)
-            if not self._settle(block=True):
-                self._kafka_failed()
+            self.producer.flush(self.kafka_timeout)
+            while self.pending:
+                if not self._settle(block=True):
+                    self._kafka_failed()
+                    break
         if self.connected:
-            self.client.publish(self.state_topic, self._state(False), qos=1, retain=True)
+            offline = self.client.publish(self.state_topic, self._state(False), qos=1, retain=True)
+            # Its PUBACK means the broker has read everything sent before it, the PUBACKs included.
             for _ in range(5):
+                if offline.is_published():
+                    break
                 self.client.loop(0.05)
             self.client.disconnect()
             self.client.loop(0.1)
-        if self.producer is not None:
-            self.producer.close(timeout=self.kafka_timeout)
-            self.producer = None
+        self._close_producer(purge=False)
 
     def _stop(self, signum, frame) -> None:
         self.stopping = True
-
-
-class _Failed:
-    """A send that raised before Kafka ever had the record (e.g. no metadata within max_block_ms)."""
-
-    def __init__(self, exc: Exception):
-        self.exception = exc
-        self.is_done = True
-
-    def failed(self) -> bool:
-        return True
-
-    def get(self, timeout=None):
-        raise self.exception
 
 
 def _read_json(path) -> dict:

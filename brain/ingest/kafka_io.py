@@ -153,8 +153,12 @@ def producer(cfg: Config, **overrides):
     return KafkaProducer(**conf)
 
 
+# json.dumps with arguments builds a new encoder on every call; the bridge encodes once per record.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def encode(record: dict) -> bytes:
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODE(record).encode()
 
 
 def produce(cfg: Config, messages: Iterable[tuple[str, bytes | None, bytes]],

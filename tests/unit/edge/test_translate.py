@@ -148,3 +148,51 @@ def test_the_ledger_balances_and_survives_a_reload(tmp_path):
     assert again.balanced() and again.dead_letters_by_reason == {"no_birth": 1}
     again.received += 1
     assert not again.balanced()
+
+
+def test_places_are_looked_up_once_per_device_and_belong_to_their_mapping(tmp_path, monkeypatch):
+    """EdgeMap.place caches each (group, edge node, device) for the mapping it was loaded from:
+    the registry's hierarchy is built once per device, not per message; what it cannot place is
+    asked again (and fails again), and a mapping loaded anew (a restarted bridge) has its own places."""
+    from brain.contracts.assets import Registry
+
+    text = (mapping.conf_dir() / "edge.yaml").read_text()
+    edge_map = mapping.load(mapping.conf_dir() / "edge.yaml")
+    built = []
+    real_sites = Registry.sites
+    monkeypatch.setattr(Registry, "sites", lambda self, industry, *a, **k: built.append(industry) or
+                        real_sites(self, industry, *a, **k))
+
+    first = edge_map.place("baotou-steel", "gw-bf-1", "BlastFurnace")
+    assert (first.site, first.area, first.line, first.device) == ("rm-baotou", "ironmaking", "bf-1", "furnace")
+    assert [edge_map.place("baotou-steel", "gw-bf-1", "BlastFurnace") for _ in range(50)] == [first] * 50
+    assert edge_map.place("baotou-steel", "gw-bf-1", "Blower").device == "blower"
+    assert built == ["raw_materials", "raw_materials"]        # one build per device, not per call
+
+    for _ in range(2):
+        with pytest.raises(mapping.UnknownPlace, match="no-such-device"):
+            edge_map.place("baotou-steel", "gw-bf-1", "no-such-device")
+    assert len(built) == 4                                    # not cached: looked up (and refused) each time
+
+    moved = tmp_path / "edge.yaml"
+    moved.write_text(text.replace("gw-bf-1: {line: bf-1}", "gw-bf-1: {line: bf-2}"))
+    assert mapping.load(moved).place("baotou-steel", "gw-bf-1", "BlastFurnace").line == "bf-2"
+    assert edge_map.place("baotou-steel", "gw-bf-1", "BlastFurnace") is first
+
+
+@pytest.mark.parametrize("source,metric,ms", [
+    ("baotou-steel/gw-bf-1/BlastFurnace", "Furnace/Temperature", TS),
+    ("g/n/", "bdSeq", 0), ("grüße/knoten/gerät", "Temperatur °C|x", 2**53 + 1)])
+def test_event_id_is_the_uuid5_of_the_reading(source, metric, ms):
+    import uuid
+
+    assert mapping.event_id(source, metric, ms) == str(uuid.uuid5(mapping.EVENT_NAMESPACE, f"{source}|{metric}|{ms}"))
+
+
+def test_a_metric_target_is_the_same_looked_up_again(tr):
+    place = tr.map.place("baotou-steel", "gw-bf-1", "BlastFurnace")
+    first = [tr.map.target("baotou-steel", place, m) for m in ("Furnace/Temperature", "Machine/State", "Vendor/X")]
+    assert [t and (t.record_type, t.sensor, t.unit) for t in first] == [
+        ("telemetry", "furnace_temp", "degC"), ("machine_state", None, None), None]
+    assert [tr.map.target("baotou-steel", place, m) for m in ("Furnace/Temperature", "Machine/State", "Vendor/X")] \
+        == first
