@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from brain.config import Config
-from brain.lake.classified import stamp_grades
+from brain.lake.classified import stamp_created
 from brain.lake.tables import DUPLICATES, QUARANTINE, TOUCHED, is_delta, table_path
 from brain.lake.writers import retry_conflicts
 
@@ -30,7 +30,8 @@ def ensure_shared_tables(spark: "SparkSession", cfg: Config) -> None:
 
         def create(path=path, ddl=ddl, partition_by=partition_by, name=name):
             if not is_delta(path):  # checked again on a retry: the other creator may have won
-                writer = spark.createDataFrame([], ddl).write.format("delta").mode("append")
+                empty = spark.createDataFrame([], ddl)
+                writer = empty.write.format("delta").mode("append")
                 (writer.partitionBy(*partition_by) if partition_by else writer).save(str(path))
-                stamp_grades(spark, path, name)
+                stamp_created(spark, path, empty.columns, name)
         retry_conflicts(create)

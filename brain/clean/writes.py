@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from brain.config import Config
-from brain.lake.classified import classification_props
+from brain.lake.classified import stamp_created
 from brain.lake.tables import TOUCHED, is_delta, table_path
 from brain.lake.writers import retry_conflicts
 
@@ -46,8 +46,7 @@ def append(spark: "SparkSession", path: str, df: "DataFrame", partition_by: list
         writer = writer.partitionBy(*partition_by)
     writer.save(path)
     if created:  # every new table carries its columns' classification (brain.lake.classified)
-        props = {**props, **classification_props(path, df.columns)}
-        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({_props_sql(props)})")
+        stamp_created(spark, path, df.columns, also=props)
 
 
 def write(spark: "SparkSession", path: str, df: "DataFrame", keys: list[str], partition_by: list[str],
@@ -58,9 +57,6 @@ def write(spark: "SparkSession", path: str, df: "DataFrame", keys: list[str], pa
     else:
         merge_insert(spark, path, df, keys, partition_by, props)
 
-
-def _props_sql(props: dict[str, str]) -> str:
-    return ", ".join(f"'{k}' = '{str(v).replace(chr(39), '')}'" for k, v in props.items())
 
 
 def not_recorded(spark: "SparkSession", cfg: Config, name: str, rows: "DataFrame", industry: str,

@@ -39,7 +39,7 @@ from brain.config import Config
 from brain.gold.kpi import formulas as kpi
 from brain.gold.kpi.columns import kpi_column
 from brain.gold.rollup import rollup_components, with_ratios
-from brain.lake.classified import stamp_grades
+from brain.lake.classified import stamp_created
 from brain.lake.tables import is_delta, table_path
 
 if TYPE_CHECKING:
@@ -291,5 +291,5 @@ def _write_days(cfg: Config, name: str, df: "DataFrame", days: list[date]) -> in
         writer = writer.mode("append")
     writer.save(str(path))
     if created:
-        stamp_grades(out.sparkSession, path, name)
+        stamp_created(out.sparkSession, path, out.columns, name)
     return out.count()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from brain.concurrency import run_side_by_side
 from brain.config import Config
-from brain.lake.classified import stamp_grades
+from brain.lake.classified import stamp_created
 from brain.lake.frames import local_frame
 from brain.lake.tables import TOUCHED, is_delta, table_path
 
@@ -192,7 +192,7 @@ def publish(spark: "SparkSession", cfg: Config, gold_name: str, sources: dict[st
         writer = writer.mode("append")
     writer.save(path)
     if created:  # its columns' grades (a KPI column added later: `brain catalog --stamp`)
-        stamp_grades(spark, path, gold_name)
+        stamp_created(spark, path, out.columns, gold_name)
     return PublishResult(gold_name, tuple(days), out.count())
 
 

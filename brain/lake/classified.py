@@ -3,7 +3,8 @@
 The grades live in the table property ``brain.classification`` (compact JSON,
 column -> [level, domain, unit, personal]), set in the same ALTER that gives a
 new table its other properties, again when a table gains columns, and by
-``brain catalog --stamp`` for tables written elsewhere. A table property, not
+``brain catalog --stamp`` for tables written elsewhere (``stamp_grades``; a table the
+caller has just created gets them from the columns it wrote: ``stamp_created``). A table property, not
 column metadata: Delta changes column metadata only by rewriting the schema,
 while a property is one small commit that appends never conflict with
 logically (they are retried like any other commit race).
@@ -26,9 +27,19 @@ def name_of(path) -> str:
     return f"{parts[-2]}.{parts[-1]}"
 
 
-def classification_props(path, columns: list[str]) -> dict[str, str]:
-    """The property to add to a new table's properties."""
-    return {PROPERTY: property_value(name_of(path), list(columns))}
+def stamp_created(spark: "SparkSession", path, columns: list[str], name: str | None = None,
+                  also: dict[str, str] | None = None) -> None:
+    """The grades of a table the caller has just created, from the columns it wrote, with ``also``'s
+    properties in the same commit.
+
+    ``stamp_grades`` would read the columns and properties back: each read rebuilds the snapshot of a
+    table one commit old, a Spark job or two per new table (most of a cold cycle's extra jobs).
+    """
+    from brain.lake.writers import retry_conflicts
+
+    props = {**(also or {}), PROPERTY: property_value(name or name_of(path), list(columns))}
+    listed = ", ".join(f"'{k}' = '{str(v).replace(chr(39), '')}'" for k, v in props.items())
+    retry_conflicts(lambda: spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({listed})"))
 
 
 def stamp_grades(spark: "SparkSession", path, name: str | None = None) -> bool:

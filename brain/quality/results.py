@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from brain.config import Config
-from brain.lake.classified import stamp_grades
+from brain.lake.classified import stamp_created
 from brain.lake.frames import local_frame
 from brain.lake.tables import is_delta, table_path
 
@@ -72,11 +72,9 @@ def record_results(spark: SparkSession, outcome: "ValidationOutcome | list[Valid
             if attempt == _RETRIES - 1:
                 raise
             time.sleep(0.5 * (attempt + 1))
-    if created:
-        owner = str(cfg.get("project.owner")).replace("'", "")
-        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES "
-                  f"('brain.layer' = 'quality', 'brain.owner' = '{owner}')")
-        stamp_grades(spark, path, RESULTS_TABLE)
+    if created:  # one commit for its layer, owner and columns' grades
+        stamp_created(spark, path, df.columns, RESULTS_TABLE,
+                      also={"brain.layer": "quality", "brain.owner": str(cfg.get("project.owner"))})
     return len(rows)
 
 
