@@ -68,7 +68,7 @@ asked for, replacing exactly (industry, those days).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from brain.config import Config
@@ -384,8 +384,6 @@ def normal_bands(registry=None) -> dict[str, tuple[float, float]]:
 def scorecard_days(record_type: str, days: Iterable[date]) -> set[date]:
     """The silver days of ``record_type`` the scorecard of ``days`` reads: the days themselves, and for
     machine states the day before the first (a state in force at a report's start may be older)."""
-    from datetime import timedelta
-
     days = sorted(set(days))
     if record_type == "machine_state" and days:
         lo, hi = min(days) - timedelta(days=1), max(days)
@@ -463,7 +461,12 @@ def build_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Ite
     valid = rows.select("site", arrived).where(in_days)
     q = _read(spark, cfg, QUARANTINE)
     if q is not None:
-        quarantined = (q.where(F.col("industry") == industry)
+        # The arrival-day range as a plain predicate on kafka_ts as well: Delta skips the files whose
+        # kafka_ts statistics lie outside it, so the read does not grow with quarantine's history.
+        first_ts = F.to_timestamp(F.lit(min(days).isoformat()))
+        after_ts = F.to_timestamp(F.lit((max(days) + timedelta(days=1)).isoformat()))
+        quarantined = (q.where((F.col("industry") == industry)
+                               & (F.col("kafka_ts") >= first_ts) & (F.col("kafka_ts") < after_ts))
                        .select(key_site(F.col("key")).alias("site"),
                                F.to_date("kafka_ts").alias("event_date"))
                        .where(in_days))

@@ -177,6 +177,36 @@ def test_publish_scorecard_replaces_only_its_industry_and_days(spark, isolated_c
     assert row["timeliness"] == 1.0 and row["overall"] == pytest.approx(29 / 30)
 
 
+def test_validity_counts_the_quarantined_records_that_arrived_on_the_day_exactly(spark, isolated_cfg):
+    """Quarantined rows are read by arrival day; the first and last instants of the day count, the
+    instants either side do not (the read prunes quarantine's files by kafka_ts)."""
+    from brain.clean.shared_tables import ensure_shared_tables
+    from brain.lake.tables import QUARANTINE, table_path
+
+    cfg = isolated_cfg
+    ensure_shared_tables(spark, cfg)
+    start = datetime(2025, 1, 6)
+    arrivals = [start - timedelta(microseconds=1), start, start + timedelta(days=1) - timedelta(microseconds=1),
+                start + timedelta(days=1)]
+    for i, at in enumerate(arrivals):  # one file each, so file skipping has something to skip
+        (spark.createDataFrame([("raw_materials", "telemetry", "malformed_json", None, b"x", "t", 0, i, at,
+                                 b"s1/l1/d1", at)],
+                               "industry string, record_type string, reason string, event_id string, payload binary, "
+                               "topic string, partition int, offset long, kafka_ts timestamp, key binary, "
+                               "quarantined_at timestamp")
+         .write.format("delta").mode("append").save(str(table_path(cfg, QUARANTINE))))
+    rows = [(f"e{i}", "s1", "l1", "d1", "furnace_temp", 1500.0, DAY, T0 + timedelta(seconds=10 * i), T0, T0)
+            for i in range(3)]
+    (spark.createDataFrame(rows, "event_id string, site string, line string, device string, sensor string, "
+                                 "value double, event_date date, event_ts_utc timestamp, _ingest_ts timestamp, "
+                                 "_kafka_ts timestamp")
+     .write.format("delta").save(str(table_path(cfg, "silver.raw_materials_telemetry"))))
+    sc.publish_scorecard(spark, cfg, "raw_materials", [DAY])
+    row = sc.read_scorecard(spark, cfg, "raw_materials", DAY)[0]
+    assert (row["valid_records"], row["quarantined_records"]) == (3, 2)
+    assert row["validity"] == pytest.approx(3 / 5)
+
+
 def test_publish_scorecard_adds_historical_rows_to_a_table_written_before_it(spark, isolated_cfg):
     from pyspark.sql import functions as F
 
