@@ -5,9 +5,10 @@ quarantine row with exactly one ``reason``. The checks form one table
 (``check_table``: reason, priority, test); the first failing check by
 priority is the reason, so every record gets one, stable reason.
 
-Parse once. Every row is read by one typed ``from_json`` (``parse``: numbers
-and booleans typed, strings, timestamps and lists as VARIANT so their JSON
-type stays exact) plus the list of its top-level keys. The check table run
+Parse once. Every row is read by one typed ``from_json`` (``parse``: every
+field typed, timestamps and number-like enums such as ``schema_version`` as
+VARIANT so their JSON type stays exact, string values that could be another
+JSON type's text left to the diagnosis) plus the list of its top-level keys. The check table run
 over that one parse (the *quick* view) passes the great majority of rows;
 only the rest (``classify``) get the detailed diagnosis: the all-strings parse
 and the strict VARIANT parse the table's *full* view reads, which names the
@@ -71,10 +72,13 @@ def raw_schema(spec: RecordSpec):
     return StructType(cols + [StructField("_corrupt", StringType())])
 
 
-# Field types the quick parse reads as VARIANT: from_json would turn any JSON value into a
-# string (7, {"a": 1} and "7" alike), and a timestamp is a JSON string or integer; the
-# variant keeps the JSON type, which schema_of_variant then names exactly.
-VARIANT_TYPES = ("string", "timestamp", "array<string>")
+# from_json reads any JSON value into a string field (7, true, {"a": 1} and "7" alike), as the
+# text Jackson writes for it: a JSON number, true/false, or text starting with {, [ or " (a
+# quoted Infinity). A string field's value looking like one of these may not have been a JSON
+# string, so the quick view does not vouch for it (the diagnosis sees the JSON type); any
+# other text can only have come from a JSON string.
+OTHER_JSON_TEXT = r'^(-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false|[\[{"][\s\S]*)$'
+SURROGATE_ESCAPE = r"\\u[dD][89a-fA-F]"
 # from_json typed: a JSON value of another type makes the row corrupt (1.5 or "1" for an int,
 # "true" for a boolean, "" for a number), so these need no VARIANT. Strict JSON: no NaN/Infinity,
 # no single quotes (both allowed by Spark's defaults, refused by the VARIANT parse).
@@ -85,9 +89,23 @@ QUICK_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt",
 QUICK_MAX_BYTES = 8 * 1024 * 1024
 
 
+def needs_variant(f: Field) -> bool:
+    """Whether the quick parse reads ``f`` as VARIANT: a timestamp (a JSON string or an integer,
+    told apart by its JSON type), or a string field whose allowed values look like other JSON
+    (``schema_version`` "1.0": the number 1.0 reads the same into a string field, and every record
+    would go to the diagnosis). Every other field is read typed: a VARIANT field costs a variant
+    built and its JSON type named, per row."""
+    import re
+
+    if f.type == "timestamp":
+        return True
+    return f.type == "string" and any(re.match(OTHER_JSON_TEXT, str(v)) for v in f.allowed or ())
+
+
 def quick_schema(spec: RecordSpec):
-    """The one typed parse: native types for numbers and booleans, VARIANT for the rest."""
+    """The one typed parse: native types, VARIANT where ``needs_variant``."""
     from pyspark.sql.types import (
+        ArrayType,
         BooleanType,
         DoubleType,
         IntegerType,
@@ -98,9 +116,9 @@ def quick_schema(spec: RecordSpec):
         VariantType,
     )
 
-    native = {"double": DoubleType(), "long": LongType(), "int": IntegerType(), "boolean": BooleanType()}
-    cols = [StructField(f.name, VariantType() if f.type in VARIANT_TYPES else native[f.type])
-            for f in all_fields(spec)]
+    native = {"double": DoubleType(), "long": LongType(), "int": IntegerType(), "boolean": BooleanType(),
+              "string": StringType(), "array<string>": ArrayType(StringType())}
+    cols = [StructField(f.name, VariantType() if needs_variant(f) else native[f.type]) for f in all_fields(spec)]
     return StructType(cols + [StructField("_corrupt", StringType())])
 
 
@@ -116,7 +134,7 @@ def decode(bronze: "DataFrame") -> "DataFrame":
 
 def parse(decoded: "DataFrame", spec: RecordSpec) -> "DataFrame":
     """Adds ``_p`` (the one typed parse), ``_keys`` (the top-level keys, in order, repeats kept),
-    each VARIANT field's JSON type and one typed column per field, as the quick view reads them.
+    each field's raw text and JSON type and one typed column per field, as the quick view reads them.
 
     One projection per step instead of a withColumn per field: each withColumn
     re-analyses the whole plan, a fixed cost every micro-batch pays per record type.
@@ -134,9 +152,8 @@ def _parse_steps(spec: RecordSpec) -> list[dict[str, "Column"]]:
     steps = [{"_p": F.from_json(F.col("_text"), quick_schema(spec), QUICK_OPTIONS),
               # The keys from_json skips or overwrites: undeclared ones and repeated ones.
               "_keys": F.json_object_keys(F.col("_text"))},
-             # Computed once per field: the checks read a field's JSON type up to four times.
-             {_qt(f.name): F.schema_of_variant(F.col(f"_p.{f.name}")) for f in all_fields(spec)
-              if f.type in VARIANT_TYPES}]
+             {_qt(f.name): view.jtype_expr(f.name) for f in all_fields(spec)},
+             {_qr(f.name): view.raw_expr(f.name) for f in all_fields(spec)}]
     return steps + _typed_steps(spec, view)
 
 
@@ -186,6 +203,10 @@ def _jt(name: str) -> str:
 
 def _qt(name: str) -> str:
     return f"_qt_{name}"
+
+
+def _qr(name: str) -> str:
+    return f"_qr_{name}"
 
 
 def _timestamp(raw: "Column", jtype: "Column") -> "Column":
@@ -240,13 +261,21 @@ class _Full(_View):
 
 
 # A JSON type the typed parse accepted for a field of this type (JSON_TYPES matches it): from_json
-# refused every other, making the row corrupt, so the name stands for whichever it was.
-_ACCEPTED = {"double": "DOUBLE", "long": "BIGINT", "int": "BIGINT", "boolean": "BOOLEAN"}
+# refused every other, making the row corrupt (numbers, booleans), or the quick view does not vouch
+# for the row (strings and list items that look like other JSON), so the name stands for whichever it was.
+_ACCEPTED = {"double": "DOUBLE", "long": "BIGINT", "int": "BIGINT", "boolean": "BOOLEAN", "string": "STRING",
+             "array<string>": "ARRAY<STRING>"}
 
 
 class _Quick(_View):
-    """The one typed parse (``_p``, ``_keys``, ``_qt_<name>``): conservative, so a row it cannot
-    vouch for is unreadable here and goes to the full view, which names its reason."""
+    """The one typed parse (``_p``, ``_keys``): conservative, so a row it cannot vouch for is
+    unreadable here and goes to the full view, which names its reason.
+
+    Each field's raw text and JSON type are columns (``_qr_<name>``, ``_qt_<name>``, made by
+    ``parse``), as the full view's are: the checks read them up to five times each, and Spark
+    does not share one expression between the branches of a CASE, so an expression here would
+    be computed again for every check that reads it.
+    """
 
     def __init__(self, spec: RecordSpec):
         self.fields = {f.name: f for f in all_fields(spec)}
@@ -254,30 +283,44 @@ class _Quick(_View):
     def raw(self, name: str) -> "Column":
         from pyspark.sql import functions as F
 
-        value, f = F.col(f"_p.{name}"), self.fields[name]
-        if f.type not in VARIANT_TYPES:
-            return value.cast("string")  # null exactly when absent or JSON null; its text is never read
-        present = self.jtype(name) != "VOID"
-        if f.type.startswith("array<"):
-            return F.when(present, F.to_json(value))  # the list's JSON text, as the all-strings parse keeps it
-        # A string's content, a number's digits (as the all-strings parse has them); anything else
-        # (an object, a list) some non-null text, which the type checks then refuse.
-        return F.when(present, F.coalesce(F.try_variant_get(value, "$", "string"), F.to_json(value)))
+        return F.col(_qr(name))
 
     def jtype(self, name: str) -> "Column":
         from pyspark.sql import functions as F
 
-        f = self.fields[name]
-        if f.type in VARIANT_TYPES:
-            return F.col(_qt(name))
-        value = F.col(f"_p.{name}")
+        return F.col(_qt(name))
+
+    def jtype_expr(self, name: str) -> "Column":
+        from pyspark.sql import functions as F
+
+        value, f = F.col(f"_p.{name}"), self.fields[name]
+        if needs_variant(f):
+            return F.schema_of_variant(value)
         return F.when(value.isNotNull(), F.lit(_ACCEPTED[f.type])).when(
             F.array_contains(F.col("_keys"), name), F.lit("VOID"))
+
+    def raw_expr(self, name: str) -> "Column":
+        """Needs ``_qt_<name>``."""
+        from pyspark.sql import functions as F
+
+        value, f = F.col(f"_p.{name}"), self.fields[name]
+        if not needs_variant(f):
+            if f.type == "string":
+                return value  # the string's content, as the all-strings parse has it
+            # Null exactly when absent or JSON null, as in the all-strings parse; the text of a number
+            # or a list is not read here (the typed value is the parse's own).
+            return F.to_json(value) if f.type == "array<string>" else value.cast("string")
+        present = self.jtype(name) != "VOID"
+        # A string's content, a number's digits (as the all-strings parse has them); anything else
+        # (an object, a list) some non-null text, which the type checks then refuse.
+        return F.when(present, F.coalesce(F.try_variant_get(value, "$", "string"), F.to_json(value)))
 
     def typed(self, f: Field) -> "Column":
         from pyspark.sql import functions as F
 
-        return super().typed(f) if f.type in VARIANT_TYPES else F.col(f"_p.{f.name}")
+        if f.type in ("timestamp", "string"):
+            return super().typed(f)
+        return F.col(f"_p.{f.name}")
 
     def unreadable(self) -> "Column":
         from pyspark.sql import functions as F
@@ -289,8 +332,15 @@ class _Quick(_View):
                | (F.size(keys) != F.size(F.array_distinct(keys)))  # a key twice: the variant parse refuses it
                # An undeclared key's value is skipped unread by from_json; the variant parse reads it.
                | (F.size(F.array_except(keys, declared)) > 0)
-               | (F.col("_size") > QUICK_MAX_BYTES))
+               | (F.col("_size") > QUICK_MAX_BYTES)
+               # A lone surrogate ("\ud800") reads as "?" into a string, but makes the variant parse
+               # fail; any surrogate escape (emoji written as a pair included) goes to the diagnosis.
+               | (F.col("_text").contains("\\u") & F.col("_text").rlike(SURROGATE_ESCAPE)))
         for f in self.fields.values():
+            if f.type == "string" and not needs_variant(f):
+                bad = bad | F.col(f"_p.{f.name}").rlike(OTHER_JSON_TEXT)
+            if f.type == "array<string>":
+                bad = bad | F.exists(F.col(f"_p.{f.name}"), lambda item: item.rlike(OTHER_JSON_TEXT))
             if f.type == "double":  # 1e400 parses as Infinity; the diagnosis says what it is
                 v = F.col(f"_p.{f.name}")
                 bad = bad | F.isnan(v) | (v == float("inf")) | (v == float("-inf"))
@@ -534,7 +584,7 @@ def classify(parsed: "DataFrame", spec: RecordSpec, limits: Limits, now: "Column
     for step in steps:
         df = df.withColumns(step)
     # The quick parse is not read after this; the batch is materialised next (silver.judge), lighter without it.
-    return df.drop("_p", *[_qt(f.name) for f in all_fields(spec) if f.type in VARIANT_TYPES])
+    return df.drop("_p", *[c(f.name) for f in all_fields(spec) for c in (_qt, _qr)])
 
 
 def _classify_steps(spec: RecordSpec, limits: Limits, now: "Column") -> list[dict[str, "Column"]]:

@@ -95,13 +95,13 @@ def hostile_payloads(base: dict) -> list[bytes | None]:
         ("{" + '"pad": "' + "x" * 30_000 + '"}').encode(),  # oversized
         (text[:-1] + ', "pad": "' + "x" * 15_000 + '"}').encode(),  # large, not oversized
     ]
-    for name, value in base.items():  # numbers written in every JSON form
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            for form in ("NaN", "Infinity", "-Infinity", "1e400", "-0", "-0.0", "1E2", "1.0e0", "01",
-                         "0x10", "+1", ".5", "1.", '"NaN"', "1" * 40, "0." + "0" * 30 + "1"):
-                out.append(text.replace(f'"{name}": {json.dumps(value)}', f'"{name}": {form}', 1).encode())
+    for name, value in base.items():  # numbers written in every JSON form, in every field
+        for form in ("NaN", "Infinity", "-Infinity", "1e400", "-1e400", "-0", "-0.0", "1E2", "1E+2", "12.50",
+                     "01", "0x10", "+1", ".5", "1.", '"NaN"', "1" * 40, "0." + "0" * 30 + "1", "true", "null"):
+            out.append(text.replace(f'"{name}": {json.dumps(value)}', f'"{name}": {form}', 1).encode())
         if isinstance(value, str):  # escapes and control characters in strings
-            for form in ('"\\u0041"', '"a\\tb"', '"a\tb"', '"\\ud800"', '"\\q"', '" x "', '"\\u0000"'):
+            for form in ('"\\u0041"', '"a\\tb"', '"a\tb"', '"\\ud800"', '"\\udc00x"', '"\\ud83d\\ude00"',
+                         '"\\q"', '" x "', '"\\u0000"', '"?"', '"7"', '"-1.5e3"', '"true"', '"[1]"', '"{}"'):
                 out.append(text.replace(f'"{name}": {json.dumps(value)}', f'"{name}": {form}', 1).encode())
     return out
 
@@ -187,7 +187,7 @@ def test_checks_that_read_only_typed_columns_do_not_reach_into_either_parse(spar
     from brain.clean.fate import _Full, _Judged, _Quick, _reasons
 
     full_only = re.compile(r"(?<![\w.])(_r|_v|_jt_\w+)(?![\w])")
-    quick_only = re.compile(r"(?<![\w.])(_p|_keys|_qt_\w+)(?![\w])")
+    quick_only = re.compile(r"(?<![\w.])(_p|_keys|_qt_\w+|_qr_\w+)(?![\w])")
     for spec, _ in SPECS.values():
         for view, foreign in ((_Quick(spec), full_only), (_Full(), quick_only)):
             conds = [str(cond) for cond, _why in _reasons(_Judged(spec, LIMITS, F.col("ingest_ts"), view))]
