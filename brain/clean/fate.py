@@ -4,6 +4,18 @@ A bronze row (raw Kafka bytes) becomes either a typed silver row or a
 quarantine row with exactly one ``reason``. The checks form one table
 (``check_table``: reason, priority, test); the first failing check by
 priority is the reason, so every record gets one, stable reason.
+
+Parse once. Every row is read by one typed ``from_json`` (``parse``: every
+field typed, timestamps and number-like enums such as ``schema_version`` as
+VARIANT so their JSON type stays exact, string values that could be another
+JSON type's text left to the diagnosis) plus the list of its top-level keys. The check table run
+over that one parse (the *quick* view) passes the great majority of rows;
+only the rest (``classify``) get the detailed diagnosis: the all-strings parse
+and the strict VARIANT parse the table's *full* view reads, which names the
+reason exactly as it always has. The quick view may send a valid row to the
+diagnosis (an undeclared key, a non-finite number), never the other way: a
+row it passes is one the full view passes too, with the same typed values
+(tests/unit/clean/test_parse_once.py compares both views on hostile rows).
 """
 
 from __future__ import annotations
@@ -52,10 +64,61 @@ class Limits:
 
 def raw_schema(spec: RecordSpec):
     """Every field as a string: JSON numbers and objects keep their text, so a
-    wrong type is detected by a failed cast instead of a silently null row."""
+    wrong type is detected by a failed cast instead of a silently null row
+    (the full view's parse)."""
     from pyspark.sql.types import StringType, StructField, StructType
 
     cols = [StructField(f.name, StringType()) for f in all_fields(spec)]
+    return StructType(cols + [StructField("_corrupt", StringType())])
+
+
+# from_json reads any JSON value into a string field (7, true, {"a": 1} and "7" alike), as the
+# text Jackson writes for it: a JSON number, true/false, or text starting with {, [ or " (a
+# quoted Infinity). A string field's value looking like one of these may not have been a JSON
+# string, so the quick view does not vouch for it (the diagnosis sees the JSON type); any
+# other text can only have come from a JSON string.
+OTHER_JSON_TEXT = r'^(-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false|[\[{"][\s\S]*)$'
+SURROGATE_ESCAPE = r"\\u[dD][89a-fA-F]"
+# from_json typed: a JSON value of another type makes the row corrupt (1.5 or "1" for an int,
+# "true" for a boolean, "" for a number), so these need no VARIANT. Strict JSON: no NaN/Infinity,
+# no single quotes (both allowed by Spark's defaults, refused by the VARIANT parse).
+QUICK_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt",
+                 "allowSingleQuotes": "false", "allowNonNumericNumbers": "false"}
+# Above this the quick view does not vouch for a row (Jackson's default string limit, 20 M
+# chars, and the variant's 16 MiB bind the full parse, not necessarily from_json): diagnosed.
+QUICK_MAX_BYTES = 8 * 1024 * 1024
+
+
+def needs_variant(f: Field) -> bool:
+    """Whether the quick parse reads ``f`` as VARIANT: a timestamp (a JSON string or an integer,
+    told apart by its JSON type), or a string field whose allowed values look like other JSON
+    (``schema_version`` "1.0": the number 1.0 reads the same into a string field, and every record
+    would go to the diagnosis). Every other field is read typed: a VARIANT field costs a variant
+    built and its JSON type named, per row."""
+    import re
+
+    if f.type == "timestamp":
+        return True
+    return f.type == "string" and any(re.match(OTHER_JSON_TEXT, str(v)) for v in f.allowed or ())
+
+
+def quick_schema(spec: RecordSpec):
+    """The one typed parse: native types, VARIANT where ``needs_variant``."""
+    from pyspark.sql.types import (
+        ArrayType,
+        BooleanType,
+        DoubleType,
+        IntegerType,
+        LongType,
+        StringType,
+        StructField,
+        StructType,
+        VariantType,
+    )
+
+    native = {"double": DoubleType(), "long": LongType(), "int": IntegerType(), "boolean": BooleanType(),
+              "string": StringType(), "array<string>": ArrayType(StringType())}
+    cols = [StructField(f.name, VariantType() if needs_variant(f) else native[f.type]) for f in all_fields(spec)]
     return StructType(cols + [StructField("_corrupt", StringType())])
 
 
@@ -70,8 +133,8 @@ def decode(bronze: "DataFrame") -> "DataFrame":
 
 
 def parse(decoded: "DataFrame", spec: RecordSpec) -> "DataFrame":
-    """Adds ``_r`` (raw string fields), ``_v`` (the variant), each field's JSON type and one
-    typed column per field.
+    """Adds ``_p`` (the one typed parse), ``_keys`` (the top-level keys, in order, repeats kept),
+    each field's raw text and JSON type and one typed column per field, as the quick view reads them.
 
     One projection per step instead of a withColumn per field: each withColumn
     re-analyses the whole plan, a fixed cost every micro-batch pays per record type.
@@ -85,24 +148,27 @@ def parse(decoded: "DataFrame", spec: RecordSpec) -> "DataFrame":
 def _parse_steps(spec: RecordSpec) -> list[dict[str, "Column"]]:
     from pyspark.sql import functions as F
 
-    opts = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"}
-    steps = [{
-        "_r": F.from_json(F.col("_text"), raw_schema(spec), opts),
-        # Strict JSON (no NaN, no trailing junk) and each field's JSON type,
-        # which the all-strings parse above cannot see ("12" vs 12).
-        "_v": F.try_parse_json(F.col("_text")),
-    }]
-    # Computed once per field: the checks read a field's JSON type up to four times, and
-    # Spark does not share one expression between the branches of a CASE.
-    steps.append({_jt(f.name): F.schema_of_variant(F.try_variant_get(F.col("_v"), f"$.{f.name}", "variant"))
-                  for f in all_fields(spec)})
+    view = _Quick(spec)
+    steps = [{"_p": F.from_json(F.col("_text"), quick_schema(spec), QUICK_OPTIONS),
+              # The keys from_json skips or overwrites: undeclared ones and repeated ones.
+              "_keys": F.json_object_keys(F.col("_text"))},
+             {_qt(f.name): view.jtype_expr(f.name) for f in all_fields(spec)},
+             {_qr(f.name): view.raw_expr(f.name) for f in all_fields(spec)}]
+    return steps + _typed_steps(spec, view)
+
+
+def _typed_steps(spec: RecordSpec, view: "_View", keep: "Column | None" = None) -> list[dict[str, "Column"]]:
+    """One typed column per field (``<name>_utc`` for a timestamp), ``event_date`` and the
+    standard value, as ``view`` reads the parse. With ``keep``, rows where it holds keep the
+    typed columns they have (the quick view's) and only the others are typed from ``view``."""
+    from pyspark.sql import functions as F
+
     typed = {}
     for f in all_fields(spec):
-        if f.type == "timestamp":
-            typed[f"{f.name}_utc"] = _timestamp(F.col(f"_r.{f.name}"), _json_type(f.name))
-        else:
-            typed[f.name] = _typed(F.col(f"_r.{f.name}"), f.type)
-    steps += [typed, {"event_date": F.to_date("event_ts_utc")}]
+        name = f"{f.name}_utc" if f.type == "timestamp" else f.name
+        value = view.typed(f)
+        typed[name] = value if keep is None else F.when(keep, F.col(name)).otherwise(value)
+    steps = [typed, {"event_date": F.to_date("event_ts_utc")}]
     if spec.unit_field and spec.value_field:
         steps.append(_standard_value(spec))
     return steps
@@ -135,6 +201,14 @@ def _jt(name: str) -> str:
     return f"_jt_{name}"
 
 
+def _qt(name: str) -> str:
+    return f"_qt_{name}"
+
+
+def _qr(name: str) -> str:
+    return f"_qr_{name}"
+
+
 def _timestamp(raw: "Column", jtype: "Column") -> "Column":
     """A JSON integer of epoch milliseconds, or an RFC 3339 string with an offset
     (a bare local time is ambiguous, a quoted number is neither: null)."""
@@ -143,6 +217,134 @@ def _timestamp(raw: "Column", jtype: "Column") -> "Column":
     ts = F.trim(raw)
     return (F.when((jtype != "STRING") & ts.rlike(EPOCH_MS_RE), F.timestamp_millis(ts.try_cast("long")))
              .when((jtype == "STRING") & ts.rlike(OFFSET_TS_RE), ts.try_cast("timestamp")))
+
+
+class _View:
+    """How the check table reads a field: its raw text (null when absent or JSON null), its
+    JSON type as schema_of_variant names it (null when absent, VOID for JSON null), its typed
+    value, and whether the record can be read at all (``malformed_json``)."""
+
+    def raw(self, name: str) -> "Column":
+        raise NotImplementedError
+
+    def jtype(self, name: str) -> "Column":
+        raise NotImplementedError
+
+    def unreadable(self) -> "Column":
+        raise NotImplementedError
+
+    def typed(self, f: Field) -> "Column":
+        if f.type == "timestamp":
+            return _timestamp(self.raw(f.name), self.jtype(f.name))
+        return _typed(self.raw(f.name), f.type)
+
+
+class _Full(_View):
+    """The detailed diagnosis: an all-strings parse (``_r``) and a strict VARIANT parse (``_v``)
+    with each field's JSON type (``_jt_<name>``), made only for the rows the quick view did not pass."""
+
+    def raw(self, name: str) -> "Column":
+        from pyspark.sql import functions as F
+
+        return F.col(f"_r.{name}")
+
+    def jtype(self, name: str) -> "Column":
+        from pyspark.sql import functions as F
+
+        return F.col(_jt(name))
+
+    def unreadable(self) -> "Column":
+        from pyspark.sql import functions as F
+
+        return (F.col("_text").isNull() | F.col("_r").isNull() | F.col("_r._corrupt").isNotNull()
+                | F.col("_v").isNull() | ~F.schema_of_variant(F.col("_v")).startswith("OBJECT"))
+
+
+# A JSON type the typed parse accepted for a field of this type (JSON_TYPES matches it): from_json
+# refused every other, making the row corrupt (numbers, booleans), or the quick view does not vouch
+# for the row (strings and list items that look like other JSON), so the name stands for whichever it was.
+_ACCEPTED = {"double": "DOUBLE", "long": "BIGINT", "int": "BIGINT", "boolean": "BOOLEAN", "string": "STRING",
+             "array<string>": "ARRAY<STRING>"}
+
+
+class _Quick(_View):
+    """The one typed parse (``_p``, ``_keys``): conservative, so a row it cannot vouch for is
+    unreadable here and goes to the full view, which names its reason.
+
+    Each field's raw text and JSON type are columns (``_qr_<name>``, ``_qt_<name>``, made by
+    ``parse``), as the full view's are: the checks read them up to five times each, and Spark
+    does not share one expression between the branches of a CASE, so an expression here would
+    be computed again for every check that reads it.
+    """
+
+    def __init__(self, spec: RecordSpec):
+        self.fields = {f.name: f for f in all_fields(spec)}
+
+    def raw(self, name: str) -> "Column":
+        from pyspark.sql import functions as F
+
+        return F.col(_qr(name))
+
+    def jtype(self, name: str) -> "Column":
+        from pyspark.sql import functions as F
+
+        return F.col(_qt(name))
+
+    def jtype_expr(self, name: str) -> "Column":
+        from pyspark.sql import functions as F
+
+        value, f = F.col(f"_p.{name}"), self.fields[name]
+        if needs_variant(f):
+            return F.schema_of_variant(value)
+        return F.when(value.isNotNull(), F.lit(_ACCEPTED[f.type])).when(
+            F.array_contains(F.col("_keys"), name), F.lit("VOID"))
+
+    def raw_expr(self, name: str) -> "Column":
+        """Needs ``_qt_<name>``."""
+        from pyspark.sql import functions as F
+
+        value, f = F.col(f"_p.{name}"), self.fields[name]
+        if not needs_variant(f):
+            if f.type == "string":
+                return value  # the string's content, as the all-strings parse has it
+            # Null exactly when absent or JSON null, as in the all-strings parse; the text of a number
+            # or a list is not read here (the typed value is the parse's own).
+            return F.to_json(value) if f.type == "array<string>" else value.cast("string")
+        present = self.jtype(name) != "VOID"
+        # A string's content, a number's digits (as the all-strings parse has them); anything else
+        # (an object, a list) some non-null text, which the type checks then refuse.
+        return F.when(present, F.coalesce(F.try_variant_get(value, "$", "string"), F.to_json(value)))
+
+    def typed(self, f: Field) -> "Column":
+        from pyspark.sql import functions as F
+
+        if f.type in ("timestamp", "string"):
+            return super().typed(f)
+        return F.col(f"_p.{f.name}")
+
+    def unreadable(self) -> "Column":
+        from pyspark.sql import functions as F
+
+        keys = F.col("_keys")
+        declared = F.array(*[F.lit(n) for n in self.fields])
+        bad = (F.col("_text").isNull() | F.col("_p").isNull() | F.col("_p._corrupt").isNotNull()
+               | keys.isNull()  # not a JSON object
+               | (F.size(keys) != F.size(F.array_distinct(keys)))  # a key twice: the variant parse refuses it
+               # An undeclared key's value is skipped unread by from_json; the variant parse reads it.
+               | (F.size(F.array_except(keys, declared)) > 0)
+               | (F.col("_size") > QUICK_MAX_BYTES)
+               # A lone surrogate ("\ud800") reads as "?" into a string, but makes the variant parse
+               # fail; any surrogate escape (emoji written as a pair included) goes to the diagnosis.
+               | (F.col("_text").contains("\\u") & F.col("_text").rlike(SURROGATE_ESCAPE)))
+        for f in self.fields.values():
+            if f.type == "string" and not needs_variant(f):
+                bad = bad | F.col(f"_p.{f.name}").rlike(OTHER_JSON_TEXT)
+            if f.type == "array<string>":
+                bad = bad | F.exists(F.col(f"_p.{f.name}"), lambda item: item.rlike(OTHER_JSON_TEXT))
+            if f.type == "double":  # 1e400 parses as Infinity; the diagnosis says what it is
+                v = F.col(f"_p.{f.name}")
+                bad = bad | F.isnan(v) | (v == float("inf")) | (v == float("-inf"))
+        return bad
 
 
 def _lookup(mapping: dict) -> "Column":
@@ -186,13 +388,6 @@ JSON_TYPES = {
 }
 
 
-def _json_type(name: str) -> "Column":
-    """A field's JSON type as schema_of_variant names it (computed by parse)."""
-    from pyspark.sql import functions as F
-
-    return F.col(_jt(name))
-
-
 def _is_blank(raw: "Column") -> "Column":
     from pyspark.sql import functions as F
 
@@ -218,10 +413,15 @@ class Check:
 
 @dataclass(frozen=True)
 class _Judged:
-    """What a check's test can look at besides the columns."""
+    """What a check's test can look at besides the typed columns: ``view`` reads the parse
+    (a field's raw text and JSON type, whether the record is readable at all)."""
     spec: RecordSpec
     limits: Limits
     now: "Column"
+    view: _View
+
+    def r(self, name: str) -> "Column":
+        return self.view.raw(name)
 
 
 def _with_field(code: str) -> Callable[[RecordSpec, Field | None], str]:
@@ -238,9 +438,6 @@ def check_table() -> tuple[Check, ...]:
     """
     from pyspark.sql import functions as F
 
-    def r(name: str) -> "Column":
-        return F.col(f"_r.{name}")
-
     def every(spec: RecordSpec) -> tuple[Field, ...]:
         return all_fields(spec)
 
@@ -249,17 +446,17 @@ def check_table() -> tuple[Check, ...]:
 
     def missing(x: _Judged, f: Field) -> "Column | None":
         if f.required:
-            return _is_blank(r(f.name))
+            return _is_blank(x.r(f.name))
         if f.nullable_present:
-            return _json_type(f.name).isNull()  # absent, not JSON null
+            return x.view.jtype(f.name).isNull()  # absent, not JSON null
         return None
 
     def wrong_json_type(x: _Judged, f: Field) -> "Column":
-        jtype = _json_type(f.name)
+        jtype = x.view.jtype(f.name)
         wrong = ~jtype.rlike(JSON_TYPES[f.type])
         if f.type == "timestamp":  # epoch milliseconds must be a JSON number, not a quoted one
-            wrong = wrong | ((jtype == "STRING") & F.trim(r(f.name)).rlike(EPOCH_MS_RE))
-        return r(f.name).isNotNull() & (jtype != "VOID") & wrong
+            wrong = wrong | ((jtype == "STRING") & F.trim(x.r(f.name)).rlike(EPOCH_MS_RE))
+        return x.r(f.name).isNotNull() & (jtype != "VOID") & wrong
 
     def not_allowed(x: _Judged, f: Field) -> "Column | None":
         return F.col(f.name).isNotNull() & ~F.col(f.name).isin(*f.allowed) if f.allowed else None
@@ -303,21 +500,19 @@ def check_table() -> tuple[Check, ...]:
     return (
         Check(10, OVERSIZED, lambda x: F.col("_size") > x.limits.max_payload_bytes),
         Check(20, NON_UTF8, lambda x: ~F.col("_utf8_ok")),
-        Check(30, MALFORMED, lambda x: F.col("_text").isNull() | F.col("_r").isNull()
-              | F.col("_r._corrupt").isNotNull() | F.col("_v").isNull()
-              | ~F.schema_of_variant(F.col("_v")).startswith("OBJECT")),
-        Check(40, f"{MISSING}:schema_version", lambda x: _is_blank(r("schema_version"))),
+        Check(30, MALFORMED, lambda x: x.view.unreadable()),
+        Check(40, f"{MISSING}:schema_version", lambda x: _is_blank(x.r("schema_version"))),
         Check(50, SCHEMA_MISMATCH,
-              lambda x: F.split(r("schema_version"), r"\.").getItem(0) != x.spec.contract_major),
+              lambda x: F.split(x.r("schema_version"), r"\.").getItem(0) != x.spec.contract_major),
         Check(60, _with_field(MISSING), missing, every),
-        Check(70, WRONG_TOPIC, lambda x: r("record_type") != x.spec.record_type),
-        Check(80, WRONG_TOPIC, lambda x: r("industry") != x.spec.industry),
+        Check(70, WRONG_TOPIC, lambda x: x.r("record_type") != x.spec.record_type),
+        Check(80, WRONG_TOPIC, lambda x: x.r("industry") != x.spec.industry),
         Check(90, _with_field(WRONG_TYPE), wrong_json_type, every),
         Check(100, _with_field(WRONG_TYPE),  # valid JSON of the right kind that still does not cast
-              lambda x, f: r(f.name).isNotNull() & F.col(f.name).isNull()
+              lambda x, f: x.r(f.name).isNotNull() & F.col(f.name).isNull()
               if f.type not in ("string", "timestamp") else None, every),
         # The record's own fields only: event_ts has its own, unsuffixed reason (priority 190).
-        Check(110, _with_field(BAD_TS), lambda x, f: r(f.name).isNotNull() & F.col(f"{f.name}_utc").isNull()
+        Check(110, _with_field(BAD_TS), lambda x, f: x.r(f.name).isNotNull() & F.col(f"{f.name}_utc").isNull()
               if f.type == "timestamp" else None, lambda spec: spec.fields),
         Check(120, _with_field(INVALID_ID), lambda x, f: ~F.col(f.name).rlike(UUID_RE), named("event_id")),
         Check(130, _with_field(INVALID_ID), lambda x, f: ~F.col(f.name).rlike(SAFE_ID_RE), named(*LOCATION)),
@@ -339,11 +534,11 @@ def check_table() -> tuple[Check, ...]:
     )
 
 
-def _reasons(spec: RecordSpec, limits: Limits, now: "Column") -> list[tuple["Column", "Column"]]:
-    """(condition, reason) in priority order: the check table applied to one spec."""
+def _reasons(judged: _Judged) -> list[tuple["Column", "Column"]]:
+    """(condition, reason) in priority order: the check table applied to one spec, as its view reads it."""
     from pyspark.sql import functions as F
 
-    judged = _Judged(spec, limits, now)
+    spec = judged.spec
     out: list[tuple[Column, Column]] = []
     for check in sorted(check_table(), key=lambda c: c.priority):
         for f in (check.fields(spec) if check.fields else [None]):
@@ -352,6 +547,12 @@ def _reasons(spec: RecordSpec, limits: Limits, now: "Column") -> list[tuple["Col
                 why = check.reason(spec, f) if callable(check.reason) else check.reason
                 out.append((cond, F.lit(why)))
     return out
+
+
+def _first_failing(judged: _Judged) -> "Column":
+    from pyspark.sql import functions as F
+
+    return F.coalesce(*[F.when(cond, why) for cond, why in _reasons(judged)])
 
 
 def _out_of_range(col: "Column", f: Field) -> "Column":
@@ -366,17 +567,67 @@ def _out_of_range(col: "Column", f: Field) -> "Column":
 
 
 def classify(parsed: "DataFrame", spec: RecordSpec, limits: Limits, now: "Column | None" = None) -> "DataFrame":
-    """Adds ``reason``: null for a valid record, else the first failing check."""
-    from pyspark.sql import functions as F
+    """Adds ``reason``: null for a valid record, else the first failing check.
 
-    def reason(at: "Column") -> "Column":
-        return F.coalesce(*[F.when(cond, why) for cond, why in _reasons(spec, limits, at)])
+    ``_fast``: the check table, read through the quick view, finds nothing. The
+    other rows get the full view's parses (``_r``, ``_v``, ``_jt_<name>``; null
+    on fast rows) and their typed columns again from them, and the reason is
+    the first check failing there, as every row's was before the quick view.
+    """
+    from pyspark.sql import functions as F
 
     # Judge future/late against when the record reached the lake, not the
     # wall clock: a replayed batch must be classified exactly as the first time.
-    if now is None:
-        return parsed.withColumn("reason", _built("classify", spec, limits, lambda: reason(F.col("ingest_ts"))))
-    return parsed.withColumn("reason", reason(now))
+    steps = (_built("classify", spec, limits, lambda: _classify_steps(spec, limits, F.col("ingest_ts")))
+             if now is None else _classify_steps(spec, limits, now))
+    df = parsed
+    for step in steps:
+        df = df.withColumns(step)
+    # The quick parse is not read after this; the batch is materialised next (silver.judge), lighter without it.
+    return df.drop("_p", *[c(f.name) for f in all_fields(spec) for c in (_qt, _qr)])
+
+
+def _classify_steps(spec: RecordSpec, limits: Limits, now: "Column") -> list[dict[str, "Column"]]:
+    from pyspark.sql import functions as F
+
+    fast = F.col("_fast")
+    return ([{"_fast": _first_failing(_Judged(spec, limits, now, _Quick(spec))).isNull()}]
+            + _full_parse_steps(spec, only=~fast)
+            + _typed_steps(spec, _Full(), keep=fast)
+            + [{"reason": F.when(~fast, _first_failing(_Judged(spec, limits, now, _Full())))}])
+
+
+def _full_parse_steps(spec: RecordSpec, only: "Column | None" = None) -> list[dict[str, "Column"]]:
+    """The full view's parses, of the rows where ``only`` holds (every row without it)."""
+    from pyspark.sql import functions as F
+
+    def where(c: "Column") -> "Column":
+        return c if only is None else F.when(only, c)
+
+    opts = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"}
+    return [{"_r": where(F.from_json(F.col("_text"), raw_schema(spec), opts)),
+             # Strict JSON (no NaN, no repeated key) and each field's JSON type,
+             # which the all-strings parse above cannot see ("12" vs 12).
+             "_v": where(F.try_parse_json(F.col("_text")))},
+            # Computed once per field: the checks read a field's JSON type up to four times, and
+            # Spark does not share one expression between the branches of a CASE.
+            {_jt(f.name): F.schema_of_variant(F.try_variant_get(F.col("_v"), f"$.{f.name}", "variant"))
+             for f in all_fields(spec)}]
+
+
+def diagnose(decoded: "DataFrame", spec: RecordSpec, limits: Limits, now: "Column | None" = None) -> "DataFrame":
+    """The detailed diagnosis alone, on every row: ``parse`` + ``classify`` without the quick view
+    (how every record was judged before it). For comparing the two (the parse-once test, bench.parse_spike)."""
+    from pyspark.sql import functions as F
+
+    def steps(at: "Column") -> list[dict[str, "Column"]]:
+        return (_full_parse_steps(spec) + _typed_steps(spec, _Full())
+                + [{"reason": _first_failing(_Judged(spec, limits, at, _Full()))}])
+
+    df = decoded
+    for step in (_built("diagnose", spec, limits, lambda: steps(F.col("ingest_ts"))) if now is None else steps(now)):
+        df = df.withColumns(step)
+    return df
 
 
 def normalise_units(valid: "DataFrame", spec: RecordSpec) -> "DataFrame":
@@ -408,9 +659,11 @@ def undeclared_fields(spec: RecordSpec) -> "Column":
     """
     from pyspark.sql import functions as F
 
-    # From the variant parse's top-level object, not a third parse of the text (a third of the cost).
-    keys = F.map_keys(F.try_variant_get(F.col("_v"), "$", "map<string,variant>"))
-    return F.array_except(keys, F.array(*[F.lit(f.name) for f in all_fields(spec)]))
+    declared = F.array(*[F.lit(f.name) for f in all_fields(spec)])
+    # The keys parse already listed, for every row (a row carrying one never passes the quick view,
+    # so the variant parse below exists for it too, and is the answer where the list could not be made).
+    variant_keys = F.map_keys(F.try_variant_get(F.col("_v"), "$", "map<string,variant>"))
+    return F.coalesce(F.array_except(F.col("_keys"), declared), F.array_except(variant_keys, declared))
 
 
 def to_silver(classified: "DataFrame", spec: RecordSpec) -> "DataFrame":
