@@ -86,6 +86,10 @@ def _spark(cfg: Config) -> tuple[str, str]:
     n = spark.range(1000).selectExpr("sum(id) AS s").collect()[0]["s"]
     if n != 499500:
         raise RuntimeError(f"Spark computed {n}, expected 499500")
+    from brain.spark import is_connect, remote_url
+
+    if is_connect(spark):  # no SparkContext on a Connect client; the server runs spark.master
+        return f"Spark {spark.version} over Spark Connect at {remote_url(cfg)}", ""
     return f"Spark {spark.version}, master {spark.sparkContext.master}", ""
 
 
