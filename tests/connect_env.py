@@ -33,10 +33,11 @@ def report(proc: subprocess.CompletedProcess) -> dict:
 
 def rows(cfg, table: str, where=None) -> list[dict]:
     """The table's rows (delta-rs), [] when the table does not exist yet."""
+    import pyarrow as pa
     from deltalake import DeltaTable
 
     path = table_path(cfg, table)
     if not (Path(path) / "_delta_log").is_dir():
         return []
-    out = DeltaTable(str(path)).scan().read_all().to_pylist()  # scan(): reads deletion vectors too
+    out = pa.table(DeltaTable(str(path)).scan()).to_pylist()  # scan(): reads deletion vectors too
     return [r for r in out if where is None or where(r)]
