@@ -43,3 +43,15 @@ def test_no_server_listening_says_to_run_brain_spark_start(tmp_path, monkeypatch
             get_session(cfg)
     # A failed attach leaves this process's pyspark in classic mode (the flag is process-wide).
     assert "SPARK_CONNECT_MODE_ENABLED" not in os.environ
+
+
+def test_doctor_fails_the_connect_check_only_when_the_pipeline_attaches_to_the_stopped_server(tmp_path):
+    from brain.ops.doctor import _spark_connect
+    from tests.ports import free_port
+
+    port = str(free_port())
+    attached = _cfg(tmp_path, BRAIN__SPARK__REMOTE="service", BRAIN__SPARK_CONNECT__PORT=port)
+    with pytest.raises(RuntimeError, match="brain spark start"):
+        _spark_connect(attached)
+    detail, hint = _spark_connect(_cfg(tmp_path, BRAIN__SPARK__REMOTE="", BRAIN__SPARK_CONNECT__PORT=port))
+    assert "optional" in detail and "brain spark start" in hint
