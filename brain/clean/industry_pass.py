@@ -281,19 +281,35 @@ def run_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane
         if r.bronze_rows:
             totals.add({}, [r])
     if len(start.idle) < len(lanes):
-        query = start_pass(spark, cfg, industry, lanes, run_id, totals, start.offsets)
+        attempts = max(1, int(cfg.get("spark_connect.worker_start_attempts", 3)))
         try:
-            query.awaitTermination()
-        except Exception as exc:
-            lost = explain_data_loss(f"the {industry} topics ({', '.join(lane.topic for lane in lanes)})", exc,
-                                     f"the checkpoint {pass_checkpoint(cfg, industry)}")
-            if lost is not None:
-                raise lost from exc
-            raise
+            for attempt in range(1, attempts + 1):
+                query = start_pass(spark, cfg, industry, lanes, run_id, totals, start.offsets)
+                try:
+                    query.awaitTermination()
+                    break
+                except Exception as exc:
+                    if attempt < attempts and worker_start_failed(exc):
+                        log(f"[{industry}] the Spark Connect server's Python worker for the pass did not start "
+                            f"in time (a busy machine?); starting the pass again ({attempt} of {attempts})")
+                        continue
+                    lost = explain_data_loss(f"the {industry} topics ({', '.join(lane.topic for lane in lanes)})",
+                                             exc, f"the checkpoint {pass_checkpoint(cfg, industry)}")
+                    if lost is not None:
+                        raise lost from exc
+                    raise
         finally:
             totals.close()
     retire(cfg, start.retire)
     return report(lanes, totals, start.idle)
+
+
+def worker_start_failed(exc: BaseException) -> bool:
+    """The Spark Connect server could not start the Python worker that runs the pass's batch function:
+    Spark gives it a fixed 10 s to connect back (PythonWorkerFactory), which a loaded machine can miss.
+    The query fails before its first batch ran, so starting it again is safe (the checkpoint decides)."""
+    return "Python worker failed to connect back" in str(exc) or \
+        "waiting for the Python worker to connect back" in str(exc)
 
 
 def report(lanes: list[Lane], totals: PassTotals, idle: dict) -> PassReport:

@@ -35,3 +35,11 @@ def test_a_copy_run_elsewhere_leaves_batches_the_original_collects(tmp_path):
     assert totals.rows == {"t": 7}
     totals.close()
     assert not (tmp_path / "inbox").exists()
+
+
+def test_only_a_python_worker_that_did_not_start_counts_as_safe_to_start_again():
+    from brain.clean.industry_pass import worker_start_failed
+
+    assert worker_start_failed(Exception("SparkException: Python worker failed to connect back.\n\nJVM stacktrace:"))
+    assert not worker_start_failed(Exception("[DELTA_CONCURRENT_APPEND] Files were added"))
+    assert not worker_start_failed(Exception("KafkaDataLost: offsets 5-9 are gone"))
