@@ -284,14 +284,14 @@ def run_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane
         attempts = max(1, int(cfg.get("spark_connect.worker_start_attempts", 3)))
         try:
             for attempt in range(1, attempts + 1):
-                query = start_pass(spark, cfg, industry, lanes, run_id, totals, start.offsets)
-                try:
-                    query.awaitTermination()
+                try:  # over Connect, start() itself fails when the server's worker does not start
+                    start_pass(spark, cfg, industry, lanes, run_id, totals, start.offsets).awaitTermination()
                     break
                 except Exception as exc:
                     if attempt < attempts and worker_start_failed(exc):
                         log(f"[{industry}] the Spark Connect server's Python worker for the pass did not start "
                             f"in time (a busy machine?); starting the pass again ({attempt} of {attempts})")
+                        time.sleep(2.0 * attempt)
                         continue
                     lost = explain_data_loss(f"the {industry} topics ({', '.join(lane.topic for lane in lanes)})",
                                              exc, f"the checkpoint {pass_checkpoint(cfg, industry)}")
