@@ -281,7 +281,7 @@ def run_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane
         if r.bronze_rows:
             totals.add({}, [r])
     if len(start.idle) < len(lanes):
-        attempts = max(1, int(cfg.get("spark_connect.worker_start_attempts", 3)))
+        attempts = max(1, int(cfg.get("spark_connect.worker_start_attempts", 5)))
         try:
             for attempt in range(1, attempts + 1):
                 try:  # over Connect, start() itself fails when the server's worker does not start
