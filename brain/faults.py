@@ -12,6 +12,9 @@ import os
 import signal
 
 ENV = "BRAIN_FAULT_KILL_AT"
+# Set (to 1) where the point is reached in a child of the process to kill: the Spark Connect
+# server's Python worker running a foreachBatch function kills the whole server (its process group).
+GROUP_ENV = "BRAIN_FAULT_KILL_GROUP"
 
 
 def kill_point(name: str) -> None:
@@ -20,6 +23,6 @@ def kill_point(name: str) -> None:
         return
     # As a process-group leader (the tests start it so) the JVM goes too; a
     # plain kill would let the JVM run on until it notices its parent is gone.
-    if os.getpgrp() == os.getpid():
-        os.killpg(os.getpid(), signal.SIGKILL)
+    if os.getpgrp() == os.getpid() or os.environ.get(GROUP_ENV) == "1":
+        os.killpg(os.getpgrp(), signal.SIGKILL)
     os.kill(os.getpid(), signal.SIGKILL)

@@ -82,6 +82,8 @@ def stream(cfg: Config, industry_names: list[str], run_id: str, log=print, repor
         f"Ctrl-C stops")
     while spark.streams.active:
         spark.streams.awaitAnyTermination(report_every_s)  # raises if a query failed
+        for t in totals:
+            t.collect()
         cleaned = [c for t in totals for c in list(t.cleaned.values())]
         log(f"{time.strftime('%H:%M:%S')} silver +{sum(c.inserted for c in cleaned)}, "
             f"quarantine +{sum(c.quarantined for c in cleaned)}, "

@@ -85,8 +85,52 @@ def lineage_conf(cfg: Config) -> dict[str, str]:
     return conf
 
 
+class SparkServiceUnreachable(RuntimeError):
+    """``spark.remote`` names a Spark Connect server that does not answer."""
+
+
+def remote_url(cfg: Config) -> str:
+    """Where to attach (``sc://host:port``, without the service's token), or "" for an in-process
+    session (pure).
+
+    ``spark.remote: service`` means the project's own server (``brain spark start``) at
+    ``spark_connect.port``; any other value is a Spark Connect URL used as given.
+    """
+    value = str(cfg.get("spark.remote", "") or "").strip()
+    if value == "service":
+        from brain.ops.spark_service import url
+
+        return url(cfg)
+    if value and not value.startswith("sc://"):
+        raise ValueError(f"spark.remote must be empty (in-process Spark), 'service' (the `brain spark start` "
+                         f"server) or a Spark Connect URL like sc://127.0.0.1:15002; got {value!r}")
+    return value
+
+
+def is_connect(spark) -> bool:
+    """True for a Spark Connect session (no JVM, no SparkContext in this process)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def shown(url: str) -> str:
+    """``url`` fit to print: a ``token`` parameter's value masked (pure)."""
+    import re
+
+    return re.sub(r"(;token=)[^;]*", r"\1***", url)
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    hostport = url[len("sc://"):].split("/", 1)[0].split(";", 1)[0]
+    host, _, port = hostport.rpartition(":")
+    return (host or hostport, int(port) if port.isdigit() else 15002)
+
+
 def get_session(cfg: Config) -> "SparkSession":
-    """The process-wide session (created on first use, reused after)."""
+    """The process-wide session (created on first use, reused after): attached to the Spark Connect
+    server ``spark.remote`` names, or in-process when it is empty."""
+    url = remote_url(cfg)
+    if url:
+        return _remote_session(cfg, url)
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder
@@ -94,4 +138,34 @@ def get_session(cfg: Config) -> "SparkSession":
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(str(cfg.get("spark.log_level", "WARN")))
+    return spark
+
+
+def _remote_session(cfg: Config, url: str) -> "SparkSession":
+    """A Spark Connect session at ``url``; a clear error when nothing answers there."""
+    from brain.ops.processes import port_open
+
+    host, port = _host_port(url)
+    if not port_open(host, port):
+        hint = ("start it with `brain spark start`" if str(cfg.get("spark.remote", "")).strip() == "service"
+                or host in ("127.0.0.1", "localhost") else "check that the server runs")
+        raise SparkServiceUnreachable(
+            f"no Spark Connect server answers at {shown(url)} "
+            f"(spark.remote = {shown(str(cfg.get('spark.remote')))!r}): {hint}, "
+            f"or set spark.remote to '' (env BRAIN__SPARK__REMOTE=) for an in-process session")
+    # pyspark.sql.functions and delta.tables build Connect objects only while this process-wide
+    # flag is set (the classic builder's .remote() sets it the same way).
+    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+    from pyspark.sql.connect.session import SparkSession as RemoteSession
+
+    if str(cfg.get("spark.remote", "")).strip() == "service":
+        from brain.ops.spark_service import client_url
+
+        url = client_url(cfg)  # the server takes only clients with its token
+    spark = RemoteSession.builder.remote(url).getOrCreate()
+    # The default policy retries an unavailable server for 10 minutes: a server that died
+    # mid-run (or was stopped) must fail the run within seconds, saying where it was.
+    retries = int(cfg.get("spark_connect.client_retries", 5))
+    spark.client.set_retry_policies([DefaultPolicy(max_retries=retries, max_backoff=5000)])
     return spark

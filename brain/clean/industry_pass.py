@@ -20,8 +20,10 @@ old checkpoints go to ``_retired/``.
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 import time
+import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,10 +64,41 @@ class Lane:
 
 @dataclass
 class PassTotals:
-    """What the pass wrote, summed over its micro-batches (filled in by the batch function)."""
+    """What the pass wrote, summed over its micro-batches (filled in by the batch function).
+
+    Over Spark Connect the batch function runs in the server's Python worker, on a copy of
+    this object: it leaves each batch's counts as a file in ``inbox`` (the server runs on this
+    host, brain.ops.spark_service), and ``collect`` adds them here.
+    """
     rows: dict = field(default_factory=dict)      # topic -> Kafka records written to bronze
     batches: dict = field(default_factory=dict)   # topic -> batches that held any of them
     cleaned: dict = field(default_factory=dict)   # silver table -> CleanResult
+    inbox: Path | None = None
+
+    def record(self, counts: dict[str, int], results: list[CleanResult]) -> None:
+        """What one batch wrote: added here, or (over Connect) left in the inbox for the client."""
+        if self.inbox is None:
+            self.add(counts, results)
+            return
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        tmp = self.inbox / f".{uuid.uuid4().hex}.tmp"
+        tmp.write_bytes(pickle.dumps((counts, results)))
+        tmp.rename(self.inbox / f"{time.time_ns()}-{uuid.uuid4().hex}.batch")  # whole, or not there
+
+    def collect(self) -> None:
+        """Add the batches the server-side batch function left in the inbox (none in-process)."""
+        if self.inbox is None or not self.inbox.is_dir():
+            return
+        for f in sorted(self.inbox.glob("*.batch")):
+            counts, results = pickle.loads(f.read_bytes())
+            self.add(counts, results)
+            f.unlink()
+
+    def close(self) -> None:
+        """Collect what is left and remove the inbox."""
+        self.collect()
+        if self.inbox is not None:
+            shutil.rmtree(self.inbox, ignore_errors=True)
 
     def add(self, counts: dict[str, int], results: list[CleanResult]) -> None:
         for topic, n in counts.items():
@@ -135,7 +168,7 @@ def write_batch(spark: "SparkSession", cfg: Config, lanes: list[Lane], kafka_bat
         results = [j.result for j in batch]
         if results:  # bronze's write is timed on the batch's first record type, like the shared writes
             results[0].seconds["write_bronze"] = bronze_s
-        totals.add({lane.topic: counts[lane.topic] for lane in busy}, results)
+        totals.record({lane.topic: counts[lane.topic] for lane in busy}, results)
     finally:
         bronze.unpersist()
 
@@ -143,15 +176,23 @@ def write_batch(spark: "SparkSession", cfg: Config, lanes: list[Lane], kafka_bat
 def start_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane], run_id: str,
                totals: PassTotals, starting_offsets: str = "earliest"):
     """Start (not await) the industry's query; each micro-batch adds what it wrote to ``totals``."""
+    from brain.spark import is_connect
+
     checkpoint = pass_checkpoint(cfg, industry)
     query_id: list[str] = []
     first_new = first_new_batch(checkpoint)
+    # Over Spark Connect the function below is pickled and run by the server's Python worker:
+    # it must not hold this client's session (not picklable) but use the batch's own, and its
+    # counts come back through files (PassTotals.inbox).
+    session = None if is_connect(spark) else spark
+    if session is None and totals.inbox is None:
+        totals.inbox = cfg.path("paths.state") / "pass_inbox" / f"{industry}-{uuid.uuid4().hex}"
 
     def on_batch(batch_df, batch_id):
         if not query_id:  # kept in the checkpoint: stable across restarts, new if the checkpoint is lost
             query_id.append(json.loads((checkpoint / "metadata").read_text().splitlines()[0])["id"])
-        write_batch(spark, cfg, lanes, batch_df, run_id, (query_id[0], int(batch_id)), totals,
-                    replay=first_new is None or int(batch_id) < first_new)
+        write_batch(session or batch_df.sparkSession, cfg, lanes, batch_df, run_id, (query_id[0], int(batch_id)),
+                    totals, replay=first_new is None or int(batch_id) < first_new)
 
     source = (spark.readStream.format("kafka")
               .options(**kafka_io.spark_options(cfg))  # brokers + kafka.security's login
@@ -240,17 +281,35 @@ def run_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane
         if r.bronze_rows:
             totals.add({}, [r])
     if len(start.idle) < len(lanes):
-        query = start_pass(spark, cfg, industry, lanes, run_id, totals, start.offsets)
+        attempts = max(1, int(cfg.get("spark_connect.worker_start_attempts", 5)))
         try:
-            query.awaitTermination()
-        except Exception as exc:
-            lost = explain_data_loss(f"the {industry} topics ({', '.join(lane.topic for lane in lanes)})", exc,
-                                     f"the checkpoint {pass_checkpoint(cfg, industry)}")
-            if lost is not None:
-                raise lost from exc
-            raise
+            for attempt in range(1, attempts + 1):
+                try:  # over Connect, start() itself fails when the server's worker does not start
+                    start_pass(spark, cfg, industry, lanes, run_id, totals, start.offsets).awaitTermination()
+                    break
+                except Exception as exc:
+                    if attempt < attempts and worker_start_failed(exc):
+                        log(f"[{industry}] the Spark Connect server's Python worker for the pass did not start "
+                            f"in time (a busy machine?); starting the pass again ({attempt} of {attempts})")
+                        time.sleep(2.0 * attempt)
+                        continue
+                    lost = explain_data_loss(f"the {industry} topics ({', '.join(lane.topic for lane in lanes)})",
+                                             exc, f"the checkpoint {pass_checkpoint(cfg, industry)}")
+                    if lost is not None:
+                        raise lost from exc
+                    raise
+        finally:
+            totals.close()
     retire(cfg, start.retire)
     return report(lanes, totals, start.idle)
+
+
+def worker_start_failed(exc: BaseException) -> bool:
+    """The Spark Connect server could not start the Python worker that runs the pass's batch function:
+    Spark gives it a fixed 10 s to connect back (PythonWorkerFactory), which a loaded machine can miss.
+    The query fails before its first batch ran, so starting it again is safe (the checkpoint decides)."""
+    return "Python worker failed to connect back" in str(exc) or \
+        "waiting for the Python worker to connect back" in str(exc)
 
 
 def report(lanes: list[Lane], totals: PassTotals, idle: dict) -> PassReport:

@@ -14,6 +14,7 @@ from brain.clean.pseudonym import PseudonymKey, load_key, personal_fields, scrub
 from brain.clean.writes import merge_insert
 from brain.config import Config
 from brain.contracts.specs import RecordSpec
+from brain.lake import delta_sql
 from brain.lake.tables import QUARANTINE, table_path
 from brain.lake.writers import retry_conflicts, table_lock
 
@@ -30,7 +31,6 @@ def move_to_quarantine(spark: "SparkSession", cfg: Config, spec: RecordSpec, sil
     written first, keyed on coordinates, then the rows leave silver: a retry
     after a crash between the two finishes the move without doubling it.
     """
-    from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
     # Partition columns, where the rows have them, let both lookups below skip what cannot match.
@@ -62,8 +62,8 @@ def move_to_quarantine(spark: "SparkSession", cfg: Config, spec: RecordSpec, sil
     with table_lock(cfg, silver_name):  # a stream batch deciding "new" against silver waits
         merge_insert(spark, str(table_path(cfg, QUARANTINE)), quarantine, ["topic", "partition", "offset"],
                      ["industry"], {})
-        retry_conflicts(lambda: DeltaTable.forPath(spark, str(table_path(cfg, silver_name))).alias("t")
-                        .merge(rows.alias("s"), delete_cond).whenMatchedDelete().execute())
+        retry_conflicts(lambda: delta_sql.merge(table_path(cfg, silver_name), rows, delete_cond,
+                                                ["WHEN MATCHED THEN DELETE"]))
     quarantine.unpersist()
     return n
 

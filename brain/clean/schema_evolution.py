@@ -87,12 +87,12 @@ def evolve(spark: "SparkSession", path: str, rows: "StructType", contract_versio
     key = (path, contract_version, tuple(_columns(rows)))
     if key in _CHECKED or not is_delta(path):
         return []
-    from delta.tables import DeltaTable
+    from brain.lake import delta_sql
 
     added: list[NewColumn] = []
 
     def add_missing() -> None:
-        for col in columns_to_add(_columns(DeltaTable.forPath(spark, path).toDF().schema), _columns(rows)):
+        for col in columns_to_add(_columns(delta_sql.schema(spark, path)), _columns(rows)):
             where = f"AFTER `{col.after}`" if col.after else "FIRST"
             spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS (`{col.name}` {col.type} {where})")
             added.append(col)
@@ -100,7 +100,7 @@ def evolve(spark: "SparkSession", path: str, rows: "StructType", contract_versio
     retry_conflicts(add_missing)
     if added:  # the new columns' grades, next to the others (brain.lake.classified)
         stamp_grades(spark, path)
-    recorded = DeltaTable.forPath(spark, path).detail().first()["properties"].get(CONTRACT_PROPERTY)
+    recorded = delta_sql.properties(spark, path).get(CONTRACT_PROPERTY)
     if newer_version(contract_version, recorded):
         retry_conflicts(lambda: spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES "
                                           f"('{CONTRACT_PROPERTY}' = '{contract_version}')"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from brain.config import Config
+from brain.lake import delta_sql
 from brain.lake.classified import stamp_created
 from brain.lake.tables import TOUCHED, is_delta, table_path
 from brain.lake.writers import retry_conflicts
@@ -23,16 +24,13 @@ if TYPE_CHECKING:
 def merge_insert(spark: "SparkSession", path: str, df: "DataFrame", keys: list[str],
                  partition_by: list[str], props: dict[str, str]) -> None:
     """Insert rows whose keys are not in the table yet; create the table if needed."""
-    from delta.tables import DeltaTable
-
     if not is_delta(path):
         append(spark, path, df, partition_by, props, None)
         return
     cond = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
     # Keyed, so a retry after a lost commit race (OPTIMIZE, another industry's append to a
     # shared table) inserts exactly what is still missing.
-    retry_conflicts(lambda: DeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), cond)
-                    .whenNotMatchedInsertAll().execute())
+    retry_conflicts(lambda: delta_sql.merge(path, df, cond, ["WHEN NOT MATCHED THEN INSERT *"]))
 
 
 def append(spark: "SparkSession", path: str, df: "DataFrame", partition_by: list[str], props: dict[str, str],

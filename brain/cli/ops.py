@@ -130,13 +130,15 @@ Its pid and log live under <paths.state>/spark_connect.
   stop    graceful (SIGTERM, then SIGKILL after spark_connect.stop_timeout_s), frees the port
   status  exit 0 if the server runs and its port answers, 3 if not
 
-The pipeline still starts its own session by default; attach by hand with
-SparkSession.builder.remote("sc://127.0.0.1:15002").getOrCreate()."""
+The pipeline starts its own session by default; with spark.remote = service
+(env BRAIN__SPARK__REMOTE=service) brain run, ingest, validate, publish and
+the DAG tasks attach to this server instead."""
 
 SPARK_EPILOG = """\
 examples:
   brain spark start                        start the server (or find it running) and wait until it answers
   brain spark status --json                machine-readable: running, pid, host, port, reachable, url
+  BRAIN__SPARK__REMOTE=service brain run --industry energy   one cycle on the warm server
   brain spark stop
   BRAIN__SPARK_CONNECT__PORT=15102 brain spark start   another port (e.g. a second state dir)"""
 

@@ -152,8 +152,11 @@ class Reporter:
 
     @contextmanager
     def jobs(self, spark, description: str = "spark tasks", every_s: float = 0.5) -> Iterator[None]:
-        """On a terminal, the running Spark stages' tasks done / total (batch work: backfill, replay)."""
-        if self._bar is None:
+        """On a terminal, the running Spark stages' tasks done / total (batch work: backfill, replay).
+        Nothing over Spark Connect: its client has no status tracker (the work still runs)."""
+        from brain.spark import is_connect
+
+        if self._bar is None or is_connect(spark):
             yield
             return
         tracker = spark.sparkContext.statusTracker()

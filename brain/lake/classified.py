@@ -44,13 +44,11 @@ def stamp_created(spark: "SparkSession", path, columns: list[str], name: str | N
 
 def stamp_grades(spark: "SparkSession", path, name: str | None = None) -> bool:
     """Set the table's ``brain.classification`` to its columns' grades; False when it already says that."""
-    from delta.tables import DeltaTable
-
+    from brain.lake import delta_sql
     from brain.lake.writers import retry_conflicts
 
-    table = DeltaTable.forPath(spark, str(path))
-    value = property_value(name or name_of(path), table.toDF().columns)
-    if table.detail().first()["properties"].get(PROPERTY) == value:
+    value = property_value(name or name_of(path), delta_sql.schema(spark, path).fieldNames())
+    if delta_sql.properties(spark, path).get(PROPERTY) == value:
         return False
     retry_conflicts(lambda: spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{PROPERTY}' = '{value}')"))
     return True

@@ -77,6 +77,10 @@ def retry_conflicts(action: Callable[[], T], attempts: int = 5, wait_s: float = 
     OPTIMIZE). ``on_retry(error, attempt)`` hears of every retry.
     """
     import delta.exceptions as conflicts
+    from pyspark.sql.utils import is_remote
+
+    if is_remote():  # turns a Connect error carrying Delta's conflict class into these classes' subclasses
+        import delta.connect.exceptions  # noqa: F401
 
     # Each conflict class derives from PySparkException only, not from a common base: list them.
     retryable = tuple(getattr(conflicts, name) for name in conflicts.__all__)

@@ -119,6 +119,10 @@ def _spark(cfg: Config) -> tuple[str, str]:
     n = spark.range(1000).selectExpr("sum(id) AS s").collect()[0]["s"]
     if n != 499500:
         raise RuntimeError(f"Spark computed {n}, expected 499500")
+    from brain.spark import is_connect, remote_url
+
+    if is_connect(spark):  # no SparkContext on a Connect client; the server runs spark.master
+        return f"Spark {spark.version} over Spark Connect at {remote_url(cfg)}", ""
     return f"Spark {spark.version}, master {spark.sparkContext.master}", ""
 
 
@@ -156,11 +160,18 @@ def _great_expectations(cfg: Config) -> tuple[str, str]:
 
 
 def _spark_connect(cfg: Config) -> tuple[str, str]:
-    """The warm Connect server is optional (pipeline sessions are in-process by default): off is a warning."""
+    """The warm Connect server: optional while pipeline sessions are in-process (off is a warning), needed
+    when spark.remote attaches them to it (off is a failure)."""
     from brain.ops import spark_service
 
+    from brain.spark import remote_url
+
     st = spark_service.status(cfg)
+    attached = remote_url(cfg) == st.url  # spark.remote = service: the pipeline needs it
     if not st.running and not st.reachable:
+        if attached:
+            raise RuntimeError(f"Spark Connect server not running at {st.url}, and spark.remote attaches the "
+                               f"pipeline to it: start it with `brain spark start`")
         return "Spark Connect server not running (optional)", "start it with `brain spark start` to attach to " \
             f"{st.url}"
     if not st.running:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from brain import industries as industry_modules
 from brain.config import Config
+from brain.lake import delta_sql
 from brain.lake.tables import DUPLICATES, QUARANTINE, bronze_table, is_delta, silver_table, table_path
 from brain.lake.writers import table_lock
 
@@ -200,7 +201,6 @@ def _bronze_shaped(spark: "SparkSession", cfg: Config, rows: "DataFrame", bronze
 
 
 def _replay_one(spark: "SparkSession", cfg: Config, spec, rows: "DataFrame", result: ReplayResult) -> None:
-    from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
     from brain.clean.silver import reclassify
@@ -254,11 +254,9 @@ def _replay_one(spark: "SparkSession", cfg: Config, spec, rows: "DataFrame", res
     industry = spec.industry.replace("'", "")
     cond = (f"t.industry = '{industry}' AND t.topic = s.topic AND t.partition = s.partition "
             f"AND t.offset = s.offset")
-    (DeltaTable.forPath(spark, str(table_path(cfg, QUARANTINE))).alias("t")
-     .merge(fate.alias("s"), cond)
-     .whenMatchedDelete(condition="s.reason IS NULL")
-     .whenMatchedUpdate(condition="s.reason IS NOT NULL", set={"reason": "s.reason"})
-     .execute())
+    delta_sql.merge(table_path(cfg, QUARANTINE), fate, cond,
+                    ["WHEN MATCHED AND s.reason IS NULL THEN DELETE",
+                     "WHEN MATCHED AND s.reason IS NOT NULL THEN UPDATE SET t.reason = s.reason"])
 
 
 def _landed_coordinates(spark: "SparkSession", cfg: Config, spec) -> "DataFrame":
