@@ -14,9 +14,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+from brain import config
 from brain.lake.tables import table_path
+from tests.ports import free_port
 
 BRAIN = str(Path(sys.executable).parent / "brain")
+
+
+def own_server_cfg(monkeypatch, tmp_path):
+    """The config of a Spark Connect server of the test's own (port, state folder), set through the
+    environment so the `brain` subprocesses attach to the same one."""
+    monkeypatch.setenv("BRAIN__PATHS__STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("BRAIN__SPARK_CONNECT__PORT", str(free_port()))
+    return config.load()
 
 
 def brain(*args: str, timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -27,7 +37,8 @@ def brain(*args: str, timeout: float = 900, env: dict | None = None) -> subproce
 
 
 def report(proc: subprocess.CompletedProcess) -> dict:
-    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-5000:]}"
+    assert proc.returncode == 0, (f"exit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\n"
+                                  f"stderr:\n{proc.stderr[-5000:]}")
     return json.loads(proc.stdout)
 
 

@@ -16,15 +16,13 @@ import time
 
 import pytest
 
-from brain import config
 from brain.faults import ENV as KILL_AT
 from brain.faults import GROUP_ENV
 from brain.lake.tables import pass_checkpoint
 from brain.ops import spark_service as svc
 from brain.ops.processes import pid_alive
-from tests.connect_env import brain, report, rows
+from tests.connect_env import brain, own_server_cfg, report, rows
 from tests.fault.ledger import assert_nothing_lost_or_doubled, energy_batch, send
-from tests.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
 
@@ -32,9 +30,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.fault]
 @pytest.fixture
 def doomed_server(broker, isolated_cfg, tmp_path, monkeypatch):
     """A Spark Connect server of this test's own that SIGKILLs itself at silver.between_tables."""
-    monkeypatch.setenv("BRAIN__PATHS__STATE", str(tmp_path / "state"))
-    monkeypatch.setenv("BRAIN__SPARK_CONNECT__PORT", str(free_port()))
-    cfg = config.load()
+    cfg = own_server_cfg(monkeypatch, tmp_path)
     monkeypatch.setenv(KILL_AT, "silver.between_tables")
     monkeypatch.setenv(GROUP_ENV, "1")
     first = svc.start(cfg, log=lambda m: None)  # the server (and its workers) inherit the fault switch

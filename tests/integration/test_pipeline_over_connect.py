@@ -13,11 +13,9 @@ from collections import defaultdict
 
 import pytest
 
-from brain import config
 from brain.ops import spark_service as svc
-from tests.connect_env import brain, report, rows
+from tests.connect_env import brain, own_server_cfg, report, rows
 from tests.fault.ledger import assert_nothing_lost_or_doubled, energy_batch, send
-from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -25,9 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 @pytest.fixture
 def connect_cfg(broker, isolated_cfg, tmp_path, monkeypatch):
     """A Spark Connect server of this test's own (port, state folder), stopped at the end."""
-    monkeypatch.setenv("BRAIN__PATHS__STATE", str(tmp_path / "state"))
-    monkeypatch.setenv("BRAIN__SPARK_CONNECT__PORT", str(free_port()))
-    cfg = config.load()
+    cfg = own_server_cfg(monkeypatch, tmp_path)
     svc.start(cfg, log=lambda m: None)
     yield cfg
     svc.stop(cfg, log=lambda m: None)

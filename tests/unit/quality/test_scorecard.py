@@ -12,6 +12,16 @@ DAY = date(2025, 1, 6)
 T0 = datetime(2025, 1, 6, 8, 0, 0)
 
 
+def _telemetry_silver(spark, cfg, rows) -> None:
+    """silver.raw_materials_telemetry with just the columns the scorecard reads."""
+    from brain.lake.tables import table_path
+
+    (spark.createDataFrame(rows, "event_id string, site string, line string, device string, sensor string, "
+                                 "value double, event_date date, event_ts_utc timestamp, _ingest_ts timestamp, "
+                                 "_kafka_ts timestamp")
+     .write.format("delta").save(str(table_path(cfg, "silver.raw_materials_telemetry"))))
+
+
 def _one(df) -> dict:
     rows = [r.asDict() for r in df.collect()]
     assert len(rows) == 1, rows
@@ -151,17 +161,13 @@ def test_scorecard_keeps_every_site_day_of_any_dimension_as_an_outer_join_would(
 
 
 def test_publish_scorecard_replaces_only_its_industry_and_days(spark, isolated_cfg):
-    from brain.lake.tables import table_path
 
     cfg = isolated_cfg
     ingest = T0 + timedelta(seconds=30)
     # furnace_temp's normal band is [1480, 1540] degC: 1,600 is the one reading outside it.
     rows = [(f"e{i}", "s1", "l1", "d1", "furnace_temp", 1600.0 if i == 5 else 1500.0, DAY,
              T0 + timedelta(seconds=10 * i), ingest, ingest) for i in range(6)]
-    (spark.createDataFrame(rows, "event_id string, site string, line string, device string, sensor string, "
-                                 "value double, event_date date, event_ts_utc timestamp, _ingest_ts timestamp, "
-                                 "_kafka_ts timestamp")
-     .write.format("delta").save(str(table_path(cfg, "silver.raw_materials_telemetry"))))
+    _telemetry_silver(spark, cfg, rows)
     assert sc.publish_scorecard(spark, cfg, "raw_materials", [DAY]) == 1
     assert sc.publish_scorecard(spark, cfg, "raw_materials", [DAY]) == 1  # idempotent
     got = sc.read_scorecard(spark, cfg, "raw_materials", DAY)
@@ -197,10 +203,7 @@ def test_validity_counts_the_quarantined_records_that_arrived_on_the_day_exactly
          .write.format("delta").mode("append").save(str(table_path(cfg, QUARANTINE))))
     rows = [(f"e{i}", "s1", "l1", "d1", "furnace_temp", 1500.0, DAY, T0 + timedelta(seconds=10 * i), T0, T0)
             for i in range(3)]
-    (spark.createDataFrame(rows, "event_id string, site string, line string, device string, sensor string, "
-                                 "value double, event_date date, event_ts_utc timestamp, _ingest_ts timestamp, "
-                                 "_kafka_ts timestamp")
-     .write.format("delta").save(str(table_path(cfg, "silver.raw_materials_telemetry"))))
+    _telemetry_silver(spark, cfg, rows)
     sc.publish_scorecard(spark, cfg, "raw_materials", [DAY])
     row = sc.read_scorecard(spark, cfg, "raw_materials", DAY)[0]
     assert (row["valid_records"], row["quarantined_records"]) == (3, 2)
@@ -216,10 +219,7 @@ def test_publish_scorecard_adds_historical_rows_to_a_table_written_before_it(spa
     sent = T0 + timedelta(days=2)  # two days after the events: historical load
     rows = [(f"e{i}", "s1", "l1", "d1", "furnace_temp", 1500.0, DAY, T0 + timedelta(seconds=10 * i), sent, sent)
             for i in range(3)]
-    (spark.createDataFrame(rows, "event_id string, site string, line string, device string, sensor string, "
-                                 "value double, event_date date, event_ts_utc timestamp, _ingest_ts timestamp, "
-                                 "_kafka_ts timestamp")
-     .write.format("delta").save(str(table_path(cfg, "silver.raw_materials_telemetry"))))
+    _telemetry_silver(spark, cfg, rows)
     # The scorecard as an older version wrote it: no historical_rows column, another industry's row in it.
     old_day = DAY - timedelta(days=1)
     old = (spark.createDataFrame([("energy", "x", old_day, 5, 5, 1.0)],
