@@ -98,13 +98,37 @@ def remote_url(cfg: Config) -> str:
     """
     value = str(cfg.get("spark.remote", "") or "").strip()
     if value == "service":
-        from brain.ops.spark_service import url
-
-        return url(cfg)
+        return service_url(cfg)
     if value and not value.startswith("sc://"):
         raise ValueError(f"spark.remote must be empty (in-process Spark), 'service' (the `brain spark start` "
                          f"server) or a Spark Connect URL like sc://127.0.0.1:15002; got {value!r}")
     return value
+
+
+# The `brain spark start` server (brain/ops/spark_service.py builds it from these): clients name
+# "localhost", the one host pyspark sends a token to over plaintext gRPC, and present the server's
+# generated token.
+SERVICE_HOST = "localhost"
+SERVICE_TOKEN_SECRET = "spark-connect-token"
+
+
+def service_url(cfg: Config) -> str:
+    """The service's URL without its token (fit to print)."""
+    return f"sc://{SERVICE_HOST}:{cfg.get('spark_connect.port', type_=int)}"
+
+
+def service_token_file(cfg: Config):
+    return storage.secrets_dir(cfg) / SERVICE_TOKEN_SECRET
+
+
+def _answers(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
 
 
 def is_connect(spark) -> bool:
@@ -143,10 +167,8 @@ def get_session(cfg: Config) -> "SparkSession":
 
 def _remote_session(cfg: Config, url: str) -> "SparkSession":
     """A Spark Connect session at ``url``; a clear error when nothing answers there."""
-    from brain.ops.processes import port_open
-
     host, port = _host_port(url)
-    if not port_open(host, port):
+    if not _answers(host, port):
         hint = ("start it with `brain spark start`" if str(cfg.get("spark.remote", "")).strip() == "service"
                 or host in ("127.0.0.1", "localhost") else "check that the server runs")
         raise SparkServiceUnreachable(
@@ -160,9 +182,12 @@ def _remote_session(cfg: Config, url: str) -> "SparkSession":
     from pyspark.sql.connect.session import SparkSession as RemoteSession
 
     if str(cfg.get("spark.remote", "")).strip() == "service":
-        from brain.ops.spark_service import client_url
-
-        url = client_url(cfg)  # the server takes only clients with its token
+        try:  # the server takes only clients with its token (generated when it starts)
+            url = f"{url}/;token={service_token_file(cfg).read_text().strip()}"
+        except OSError as missing:
+            raise SparkServiceUnreachable(f"the Spark Connect server's token {service_token_file(cfg)} is "
+                                          f"unreadable ({missing.strerror}): start the server with "
+                                          f"`brain spark start`") from missing
     spark = RemoteSession.builder.remote(url).getOrCreate()
     # The default policy retries an unavailable server for 10 minutes: a server that died
     # mid-run (or was stopped) must fail the run within seconds, saying where it was.

@@ -154,6 +154,11 @@ def _known(uri: str) -> S3Settings:
     return _BUCKETS[bucket]
 
 
+def secrets_dir(cfg: Config) -> Path:
+    """The git-ignored folder of the secrets the project generates (brain.ops.generated_secrets)."""
+    return cfg.path("paths.state") / str(cfg.get("cluster.secrets_dir", "cluster/secrets"))
+
+
 def lock_dir(cfg: Config) -> Path:
     """A local folder for the writers' flock files.
 

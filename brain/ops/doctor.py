@@ -163,7 +163,6 @@ def _spark_connect(cfg: Config) -> tuple[str, str]:
     """The warm Connect server: optional while pipeline sessions are in-process (off is a warning), needed
     when spark.remote attaches them to it (off is a failure)."""
     from brain.ops import spark_service
-
     from brain.spark import remote_url
 
     st = spark_service.status(cfg)

@@ -20,7 +20,9 @@ class SecretMissing(Exception):
 
 
 def secrets_dir(cfg: Config) -> Path:
-    return cfg.path("paths.state") / str(cfg.get("cluster.secrets_dir", "cluster/secrets"))
+    from brain import storage
+
+    return storage.secrets_dir(cfg)
 
 
 def secret_path(cfg: Config, name: str) -> Path:

@@ -34,15 +34,16 @@ from brain.ops.processes import (
     terminate,
     wait_until_ready,
 )
+from brain.spark import SERVICE_HOST, SERVICE_TOKEN_SECRET, service_url
 
-# Loopback only, not configurable: the server has no authentication, and any
-# client that reaches it can read and write the whole lake.
+# Loopback only, not configurable: its only authentication is a pre-shared token over plaintext
+# gRPC, and a client that gets in can read and write the whole lake.
 HOST = "127.0.0.1"
 MAIN_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 # pyspark sends a token over a plaintext channel only to the host named "localhost" (gRPC local
 # credentials); to any other name, 127.0.0.1 included, it insists on TLS, which the server lacks.
-ATTACH_HOST = "localhost"
-TOKEN_SECRET = "spark-connect-token"
+ATTACH_HOST = SERVICE_HOST
+TOKEN_SECRET = SERVICE_TOKEN_SECRET
 # The server reads its token from this variable (spark.connect.authenticate.token would put it
 # on the command line, readable by every local user in the process list).
 TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"
@@ -70,7 +71,7 @@ def port(cfg: Config) -> int:
 
 def url(cfg: Config) -> str:
     """Where clients attach, without the token (safe to print)."""
-    return f"sc://{ATTACH_HOST}:{port(cfg)}"
+    return service_url(cfg)
 
 
 def token(cfg: Config) -> str:
