@@ -74,7 +74,8 @@ def create_topics(cfg: Config, topics: Iterable[str], partitions: int | None = N
 
             client.create_topics({t: {"num_partitions": partitions, "replication_factor": rf,
                                       "configs": {**configs, "retention.ms": str(topic_retention_ms(cfg, t))}}
-                                  for t in wanted}, wait_for_metadata=True)
+                                  for t in wanted}, wait_for_metadata=False)
+            client.wait_for_topics(wanted, timeout_ms=1000 * float(cfg.get("kafka.topic_ready_timeout_s", 60)))
         return wanted
     finally:
         client.close()
