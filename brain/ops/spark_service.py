@@ -34,16 +34,12 @@ from brain.ops.processes import (
     terminate,
     wait_until_ready,
 )
-from brain.spark import SERVICE_HOST, SERVICE_TOKEN_SECRET, service_url
+from brain.spark import SERVICE_TOKEN_SECRET, service_url
 
 # Loopback only, not configurable: its only authentication is a pre-shared token over plaintext
 # gRPC, and a client that gets in can read and write the whole lake.
 HOST = "127.0.0.1"
 MAIN_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
-# pyspark sends a token over a plaintext channel only to the host named "localhost" (gRPC local
-# credentials); to any other name, 127.0.0.1 included, it insists on TLS, which the server lacks.
-ATTACH_HOST = SERVICE_HOST
-TOKEN_SECRET = SERVICE_TOKEN_SECRET
 # The server reads its token from this variable (spark.connect.authenticate.token would put it
 # on the command line, readable by every local user in the process list).
 TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"
@@ -78,13 +74,13 @@ def token(cfg: Config) -> str:
     """The server's pre-shared token, generated on first use."""
     from brain.ops import generated_secrets
 
-    return generated_secrets.ensure(cfg, TOKEN_SECRET)
+    return generated_secrets.ensure(cfg, SERVICE_TOKEN_SECRET)
 
 
 def secret_file(cfg: Config) -> Path:
     from brain.ops import generated_secrets
 
-    return generated_secrets.secret_path(cfg, TOKEN_SECRET)
+    return generated_secrets.secret_path(cfg, SERVICE_TOKEN_SECRET)
 
 
 def client_url(cfg: Config) -> str:
