@@ -35,9 +35,13 @@ def stamp_created(spark: "SparkSession", path, columns: list[str], name: str | N
     ``stamp_grades`` would read the columns and properties back: each read rebuilds the snapshot of a
     table one commit old, a Spark job or two per new table (most of a cold cycle's extra jobs).
     """
+    _set_properties(spark, path, {**(also or {}), PROPERTY: property_value(name or name_of(path), list(columns))})
+
+
+def _set_properties(spark: "SparkSession", path, props: dict[str, str]) -> None:
+    """One ALTER for ``props`` (single quotes dropped from values), retried when a writer wins the commit."""
     from brain.lake.writers import retry_conflicts
 
-    props = {**(also or {}), PROPERTY: property_value(name or name_of(path), list(columns))}
     listed = ", ".join(f"'{k}' = '{str(v).replace(chr(39), '')}'" for k, v in props.items())
     retry_conflicts(lambda: spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({listed})"))
 
@@ -45,10 +49,9 @@ def stamp_created(spark: "SparkSession", path, columns: list[str], name: str | N
 def stamp_grades(spark: "SparkSession", path, name: str | None = None) -> bool:
     """Set the table's ``brain.classification`` to its columns' grades; False when it already says that."""
     from brain.lake import delta_sql
-    from brain.lake.writers import retry_conflicts
 
     value = property_value(name or name_of(path), delta_sql.schema(spark, path).fieldNames())
     if delta_sql.properties(spark, path).get(PROPERTY) == value:
         return False
-    retry_conflicts(lambda: spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{PROPERTY}' = '{value}')"))
+    _set_properties(spark, path, {PROPERTY: value})
     return True
