@@ -16,7 +16,7 @@ export PYTHONUNBUFFERED := 1
 .PHONY: help setup jars web browser mqtt proto bench-smoke run test test-fast lint bench bench-quick airflow doctor cluster cluster-down test-cluster postgres clean distclean lock
 
 help:
-	@echo "make run        set up, start Kafka, then brain demo: a fresh window of all four industries' data, some bad,"
+	@echo "make run        set up, start Kafka and the warm Spark service, then brain demo: a fresh window of all four industries' data, some bad,"
 	@echo "                through one cycle Kafka -> gold; prints records, quarantine, reconcile, KPIs per site"
 	@echo "make test       set up, start Kafka, run every test (unit, integration, e2e), stop Kafka"
 	@echo "make test-fast  the same without the slow end-to-end DAG tests"
@@ -89,6 +89,7 @@ proto: $(VENV)/.installed
 # one pipeline cycle for every industry, reconcile, dashboard, and a short report (README's quick start).
 run: setup
 	$(BRAIN) kafka start
+	$(BRAIN) spark start
 	$(BRAIN) demo
 
 # The tests start their own broker (tests/conftest.py: ports 19092/19093,

@@ -35,6 +35,9 @@ def isolate(work: Path) -> None:
         "BRAIN__KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{BENCH_PORT}",
         "BRAIN__SPARK__MASTER": os.environ.get("BRAIN__SPARK__MASTER", "local[2]"),
         "BRAIN__SPARK__SHUFFLE_PARTITIONS": os.environ.get("BRAIN__SPARK__SHUFFLE_PARTITIONS", "2"),
+        # In-process unless asked: a running `brain spark start` server (another state folder)
+        # must not serve, or share its cores with, what the bench times.
+        "BRAIN__SPARK__REMOTE": os.environ.get("BRAIN__SPARK__REMOTE", ""),
         "GX_ANALYTICS_ENABLED": "False",
         "BRAIN__AIRFLOW__RETRIES": "0",
     })

@@ -89,20 +89,26 @@ class SparkServiceUnreachable(RuntimeError):
     """``spark.remote`` names a Spark Connect server that does not answer."""
 
 
+def remote_mode(cfg: Config) -> str:
+    """``spark.remote`` as one of "" (in-process), "auto", "service" or an sc:// URL (pure)."""
+    value = str(cfg.get("spark.remote", "") or "").strip()
+    if value in ("", "auto", "service") or value.startswith("sc://"):
+        return value
+    raise ValueError(f"spark.remote must be 'auto' (the `brain spark start` server when it runs, else "
+                     f"in-process), 'service' (that server, or fail), '' (in-process Spark) or a Spark "
+                     f"Connect URL like sc://127.0.0.1:15002; got {value!r}")
+
+
 def remote_url(cfg: Config) -> str:
     """Where to attach (``sc://host:port``, without the service's token), or "" for an in-process
     session (pure).
 
-    ``spark.remote: service`` means the project's own server (``brain spark start``) at
-    ``spark_connect.port``; any other value is a Spark Connect URL used as given.
+    ``spark.remote: service`` (and ``auto``) mean the project's own server (``brain spark start``)
+    at ``spark_connect.port``; any ``sc://`` value is a Spark Connect URL used as given. Whether
+    ``auto`` attaches is decided when the session starts (:func:`get_session`).
     """
-    value = str(cfg.get("spark.remote", "") or "").strip()
-    if value == "service":
-        return service_url(cfg)
-    if value and not value.startswith("sc://"):
-        raise ValueError(f"spark.remote must be empty (in-process Spark), 'service' (the `brain spark start` "
-                         f"server) or a Spark Connect URL like sc://127.0.0.1:15002; got {value!r}")
-    return value
+    value = remote_mode(cfg)
+    return service_url(cfg) if value in ("auto", "service") else value
 
 
 # The `brain spark start` server (brain/ops/spark_service.py builds it from these): clients name
@@ -151,8 +157,13 @@ def _host_port(url: str) -> tuple[str, int]:
 
 def get_session(cfg: Config) -> "SparkSession":
     """The process-wide session (created on first use, reused after): attached to the Spark Connect
-    server ``spark.remote`` names, or in-process when it is empty."""
-    url = remote_url(cfg)
+    server ``spark.remote`` names, or in-process when it is empty.
+
+    ``auto`` (the default) attaches to the ``brain spark start`` server when it answers and its
+    token is readable, and otherwise starts Spark in this process, saying so once on stderr: a
+    command still works without the service, it only pays the JVM start the service saves.
+    """
+    url = attach_url(cfg)
     if url:
         return _remote_session(cfg, url)
     from pyspark.sql import SparkSession
@@ -165,11 +176,32 @@ def get_session(cfg: Config) -> "SparkSession":
     return spark
 
 
+def attach_url(cfg: Config) -> str:
+    """The Spark Connect URL this process attaches to now, or "" for in-process Spark: ``auto``
+    attaches only when the service's port answers and its token is readable (else says so once)."""
+    url = remote_url(cfg)
+    if url and remote_mode(cfg) == "auto" and not (_answers(*_host_port(url)) and service_token_file(cfg).is_file()):
+        _say_in_process(url)
+        return ""
+    return url
+
+
+_said: set[str] = set()
+
+
+def _say_in_process(url: str) -> None:
+    if url in _said:
+        return
+    _said.add(url)
+    print(f"spark: no Spark service at {url}; running Spark in this process (~10 s to start). "
+          f"`brain spark start` keeps one warm; spark.remote '' silences this.", file=sys.stderr)
+
+
 def _remote_session(cfg: Config, url: str) -> "SparkSession":
     """A Spark Connect session at ``url``; a clear error when nothing answers there."""
     host, port = _host_port(url)
     if not _answers(host, port):
-        hint = ("start it with `brain spark start`" if str(cfg.get("spark.remote", "")).strip() == "service"
+        hint = ("start it with `brain spark start`" if remote_mode(cfg) in ("auto", "service")
                 or host in ("127.0.0.1", "localhost") else "check that the server runs")
         raise SparkServiceUnreachable(
             f"no Spark Connect server answers at {shown(url)} "
@@ -181,7 +213,7 @@ def _remote_session(cfg: Config, url: str) -> "SparkSession":
     from pyspark.sql.connect.client.retries import DefaultPolicy
     from pyspark.sql.connect.session import SparkSession as RemoteSession
 
-    if str(cfg.get("spark.remote", "")).strip() == "service":
+    if remote_mode(cfg) in ("auto", "service"):
         try:  # the server takes only clients with its token (generated when it starts)
             url = f"{url}/;token={service_token_file(cfg).read_text().strip()}"
         except OSError as missing:

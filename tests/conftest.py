@@ -34,6 +34,10 @@ _ISOLATION = {
     "BRAIN__KAFKA__EMBEDDED__CONTROLLER_PORT": str(TEST_KAFKA_PORT + 1),
     "BRAIN__KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{TEST_KAFKA_PORT}",
     "BRAIN__SPARK__MASTER": "local[2]",
+    # In-process Spark unless a test attaches on purpose (tests/connect_env.py): a developer's
+    # running `brain spark start` server must not serve the tests, and the kill-point tests
+    # kill the process that runs the batch.
+    "BRAIN__SPARK__REMOTE": "",
     "BRAIN__SPARK__SHUFFLE_PARTITIONS": "2",
     # Test data is small; a smaller heap leaves room for parallel test runs and the broker.
     "BRAIN__SPARK__DRIVER_MEMORY": os.environ.get("BRAIN_TEST_DRIVER_MEMORY", "2g"),

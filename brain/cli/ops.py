@@ -130,15 +130,17 @@ Its pid and log live under <paths.state>/spark_connect.
   stop    graceful (SIGTERM, then SIGKILL after spark_connect.stop_timeout_s), frees the port
   status  exit 0 if the server runs and its port answers, 3 if not
 
-The pipeline starts its own session by default; with spark.remote = service
-(env BRAIN__SPARK__REMOTE=service) brain run, ingest, validate, publish and
-the DAG tasks attach to this server instead."""
+While it runs, brain run, ingest, validate, publish, query --engine spark and
+the DAG tasks attach to it (spark.remote: auto, the default) instead of
+starting a JVM each; when it does not, they start Spark in their own process
+and say so. spark.remote = service requires the server (fail if it is down);
+spark.remote = '' (env BRAIN__SPARK__REMOTE=) always runs in-process."""
 
 SPARK_EPILOG = """\
 examples:
   brain spark start                        start the server (or find it running) and wait until it answers
   brain spark status --json                machine-readable: running, pid, host, port, reachable, url
-  BRAIN__SPARK__REMOTE=service brain run --industry energy   one cycle on the warm server
+  brain run --industry energy              one cycle, attached to the warm server while it runs
   brain spark stop
   BRAIN__SPARK_CONNECT__PORT=15102 brain spark start   another port (e.g. a second state dir)"""
 

@@ -160,17 +160,21 @@ def _great_expectations(cfg: Config) -> tuple[str, str]:
 
 
 def _spark_connect(cfg: Config) -> tuple[str, str]:
-    """The warm Connect server: optional while pipeline sessions are in-process (off is a warning), needed
-    when spark.remote attaches them to it (off is a failure)."""
+    """The warm Connect server: needed when spark.remote = service (off is a failure), used when it
+    answers under auto (the default; off is a warning: commands start Spark in-process), unused when
+    sessions are in-process."""
     from brain.ops import spark_service
-    from brain.spark import remote_url
+    from brain.spark import remote_mode
 
     st = spark_service.status(cfg)
-    attached = remote_url(cfg) == st.url  # spark.remote = service: the pipeline needs it
+    mode = remote_mode(cfg)
     if not st.running and not st.reachable:
-        if attached:
-            raise RuntimeError(f"Spark Connect server not running at {st.url}, and spark.remote attaches the "
-                               f"pipeline to it: start it with `brain spark start`")
+        if mode == "service":
+            raise RuntimeError(f"Spark Connect server not running at {st.url}, and spark.remote = service "
+                               f"attaches the pipeline to it: start it with `brain spark start`")
+        if mode == "auto":
+            return ("Spark Connect server not running: commands start Spark in their own process "
+                    "(~10 s each)"), "start it with `brain spark start` (make run does)"
         return "Spark Connect server not running (optional)", "start it with `brain spark start` to attach to " \
             f"{st.url}"
     if not st.running:
@@ -178,7 +182,8 @@ def _spark_connect(cfg: Config) -> tuple[str, str]:
     if not st.reachable:
         raise RuntimeError(st.detail)
     spark_service.probe(cfg)
-    return f"{st.detail}: a Connect session ran a query", ""
+    used = " (commands attach to it)" if mode in ("auto", "service") else " (unused: spark.remote = '')"
+    return f"{st.detail}: a Connect session ran a query{used}", ""
 
 
 _DAGBAG_SCRIPT = """

@@ -238,8 +238,8 @@ def start(cfg: Config, log=print) -> ServiceStatus:
         why = f"exited with status {exited}" if exited is not None else f"did not answer within {timeout:.0f}s"
         raise SparkServiceError(f"Spark Connect server {why}; last log lines ({sp.stdout}):\n{tail(sp.stdout)}")
     st = status(cfg)
-    log(f"spark: ready ({st.detail}); attach with spark.remote: service (env BRAIN__SPARK__REMOTE=service), "
-        f"or {st.url}/;token=<the token in {secret_file(cfg)}>")
+    log(f"spark: ready ({st.detail}); brain commands attach to it (spark.remote: auto); other clients "
+        f"use {st.url}/;token=<the token in {secret_file(cfg)}>")
     return st
 
 

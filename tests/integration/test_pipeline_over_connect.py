@@ -72,3 +72,38 @@ def test_energy_cycle_over_connect_lands_every_record_and_reconciles(connect_cfg
     again = report(brain("run", "--industry", "energy", "--json"))
     assert again["totals"]["records_in"] == 0
     assert len(rows(cfg, "silver.energy_meter")) == expected["silver"]
+
+
+def test_dag_tasks_and_spark_queries_attach_to_the_service(connect_cfg, tmp_path):
+    """brain_energy's tasks, run by Airflow in a process with no JVM of its own, and `brain query
+    --engine spark` both work through the warm server (what spark.remote: auto does while it runs)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cfg = connect_cfg
+    ledger = tmp_path / "ledger.jsonl"
+    msgs, expected = energy_batch(40)
+    send(cfg, msgs, ledger)
+
+    airflow = str(Path(sys.executable).parent / "airflow")
+    env = {**os.environ, "BRAIN__SPARK__REMOTE": "service"}
+    env.pop("SPARK_CONNECT_MODE_ENABLED", None)
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
+    dag_run = subprocess.run([airflow, "dags", "test", "brain_energy"], env=env, capture_output=True,
+                             text=True, timeout=900)
+    assert dag_run.returncode == 0, dag_run.stdout[-3000:] + dag_run.stderr[-5000:]
+    # spark.remote = service attaches or fails: the batches ran in the server's Python worker.
+    assert "Streaming ForeachBatch worker Completed batch 0" in svc.paths(cfg).stdout.read_text(errors="replace")
+
+    assert len(rows(cfg, "silver.energy_meter")) == expected["silver"]
+    assert len(rows(cfg, "silver.quarantine")) == expected["quarantine"]
+
+    # The shipped default, auto, finds the running server (and its token) by itself.
+    counted = brain("query", "--engine", "spark", "--format", "json",
+                    "SELECT count(*) AS n FROM silver.energy_meter", env={"BRAIN__SPARK__REMOTE": "auto"})
+    assert counted.returncode == 0, counted.stderr[-3000:]
+    assert json.loads(counted.stdout)[0]["n"] == expected["silver"]
+    assert "running Spark in this process" not in counted.stderr
+    assert_nothing_lost_or_doubled(None, cfg, ledger)

@@ -69,3 +69,40 @@ def test_doctor_fails_the_connect_check_only_when_the_pipeline_attaches_to_the_s
         _spark_connect(attached)
     detail, hint = _spark_connect(_cfg(tmp_path, BRAIN__SPARK__REMOTE="", BRAIN__SPARK_CONNECT__PORT=port))
     assert "optional" in detail and "brain spark start" in hint
+
+
+def test_auto_attaches_only_to_a_running_service_with_its_token(tmp_path, capsys):
+    from brain.spark import attach_url, service_token_file
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        cfg = _cfg(tmp_path, BRAIN__SPARK__REMOTE="auto", BRAIN__SPARK_CONNECT__PORT=str(port))
+        # The port answers, but no token was ever generated: not our server, or not started by us.
+        assert attach_url(cfg) == ""
+        assert f"no Spark service at sc://localhost:{port}" in capsys.readouterr().err
+        service_token_file(cfg).parent.mkdir(parents=True, exist_ok=True)
+        service_token_file(cfg).write_text("t0ken")
+        assert attach_url(cfg) == f"sc://localhost:{port}"
+    # Stopped: the next command runs in its own process, and says so once, not per session request.
+    assert attach_url(cfg) == ""
+    assert capsys.readouterr().err == ""
+
+
+def test_the_shipped_default_is_auto_and_service_still_insists(tmp_path):
+    from brain.spark import attach_url, remote_mode
+    from tests.ports import free_port
+
+    assert remote_mode(config.load(environ={"BRAIN__PATHS__STATE": str(tmp_path)})) == "auto"
+    strict = _cfg(tmp_path, BRAIN__SPARK__REMOTE="service", BRAIN__SPARK_CONNECT__PORT=str(free_port()))
+    assert attach_url(strict).startswith("sc://localhost:")  # get_session then fails, naming brain spark start
+
+
+def test_doctor_warns_under_auto_that_commands_start_their_own_spark(tmp_path):
+    from brain.ops.doctor import _spark_connect
+    from tests.ports import free_port
+
+    cfg = _cfg(tmp_path, BRAIN__SPARK__REMOTE="auto", BRAIN__SPARK_CONNECT__PORT=str(free_port()))
+    detail, hint = _spark_connect(cfg)
+    assert "own process" in detail and "brain spark start" in hint
