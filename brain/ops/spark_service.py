@@ -121,8 +121,12 @@ def command(cfg: Config, launcher: Path | None = None) -> list[str]:
     return cmd
 
 
-def launch_env(environ: Mapping[str, str], launcher: Path, python: str, token: str) -> dict[str, str]:
-    """The server's environment: pyspark's Spark, our Python, its token, never in Connect-client mode itself."""
+def launch_env(environ: Mapping[str, str], launcher: Path, python: str, token: str,
+               zygote_socket: Path | None = None, worker_python: Path | None = None) -> dict[str, str]:
+    """The server's environment: pyspark's Spark, our Python, its token, never in Connect-client mode itself.
+
+    With ``zygote_socket`` the server's Python workers start through ``worker_python`` (the
+    launcher script), which has the zygote fork foreachBatch workers instead of importing anew."""
     env = {k: v for k, v in environ.items() if k not in ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED")}
     env[TOKEN_ENV] = token
     # A SPARK_HOME pointing at another Spark would run that build's server, not the client's.
@@ -132,7 +136,70 @@ def launch_env(environ: Mapping[str, str], launcher: Path, python: str, token: s
     # The Connect planner starts the Python workers of foreachBatch and UDFs with $PYSPARK_PYTHON
     # (else `python3` from PATH), ignoring spark.pyspark.python.
     env["PYSPARK_PYTHON"] = env["PYSPARK_DRIVER_PYTHON"] = python
+    if zygote_socket is not None and worker_python is not None:
+        from brain.ops import pyworker_launch
+
+        env["PYSPARK_PYTHON"] = str(worker_python)
+        env[pyworker_launch.SOCKET_ENV] = str(zygote_socket)
+        env[pyworker_launch.PYTHON_ENV] = python
     return env
+
+
+# ---------------------------------------------------------------- warm Python workers (zygote)
+
+def zygote_socket(cfg: Config) -> Path:
+    """Next to the pidfile, or under /tmp when that path is too long for a Unix socket (108 bytes)."""
+    import hashlib
+    import tempfile
+
+    near = paths(cfg).home / "pyworker.sock"
+    if len(str(near)) < 100:
+        return near
+    return Path(tempfile.gettempdir()) / f"brain-pyworker-{hashlib.sha1(str(near).encode()).hexdigest()[:12]}.sock"
+
+
+def _zygote_pidfile(cfg: Config) -> Path:
+    return paths(cfg).home / "pyworker-zygote.pid"
+
+
+def worker_python_script(python: str) -> str:
+    """The server's PYSPARK_PYTHON: the launcher under the real interpreter (pure)."""
+    from brain.ops import pyworker_launch
+
+    return f'#!/bin/sh\nexec "{python}" -I -S "{pyworker_launch.__file__}" "$@"\n'
+
+
+def _start_zygote(cfg: Config, python: str, log) -> Path | None:
+    """Start the zygote (brain.ops.pyworker_zygote) unless spark_connect.warm_python_workers is off;
+    the launcher script the server runs as Python, or None."""
+    if not cfg.get("spark_connect.warm_python_workers", True, type_=bool):
+        return None
+    sp = paths(cfg)
+    _stop_zygote(cfg)
+    script = sp.home / "python-worker"
+    script.write_text(worker_python_script(python))
+    script.chmod(0o700)
+    with open(sp.logs / "pyworker-zygote.out", "ab") as out:
+        # Not in Connect-client mode: the zygote imports pyspark as a plain worker would.
+        env = {k: v for k, v in os.environ.items() if k not in ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED")}
+        proc = subprocess.Popen([python, "-m", "brain.ops.pyworker_zygote", str(zygote_socket(cfg))],
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=sp.home, env=env)
+    _zygote_pidfile(cfg).write_text(str(proc.pid))
+    log(f"spark: warm Python worker parent pid {proc.pid} (foreachBatch workers fork from it)")
+    return script
+
+
+def _stop_zygote(cfg: Config) -> None:
+    try:
+        pid = int(_zygote_pidfile(cfg).read_text().strip())
+    except (OSError, ValueError):
+        return
+    args = cmdline(pid)
+    if pid_alive(pid) and (args is None or "brain.ops.pyworker_zygote" in " ".join(args)):
+        terminate(pid, 5)
+    _zygote_pidfile(cfg).unlink(missing_ok=True)
+    zygote_socket(cfg).unlink(missing_ok=True)
 
 
 def _read_pid(sp: ProcessHome) -> int | None:
@@ -218,6 +285,8 @@ def start(cfg: Config, log=print) -> ServiceStatus:
         raise SparkServiceError(f"{launcher} is missing or not executable; reinstall pyspark with `make setup`")
     cmd = command(cfg, launcher)  # raises JarsMissing (saying to run `make jars`) before anything starts
     sp.logs.mkdir(parents=True, exist_ok=True)
+    python = server_conf(cfg)["spark.pyspark.python"]
+    worker_python = _start_zygote(cfg, python, log)
     with open(sp.stdout, "ab") as out:
         out.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S%z')} starting: {' '.join(cmd)}\n".encode())
         out.flush()
@@ -225,8 +294,8 @@ def start(cfg: Config, log=print) -> ServiceStatus:
         # java, so this pid is the server's own.
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, cwd=sp.home,
-                                env=launch_env(os.environ, launcher, server_conf(cfg)["spark.pyspark.python"],
-                                               token(cfg)))
+                                env=launch_env(os.environ, launcher, python, token(cfg),
+                                               zygote_socket(cfg) if worker_python else None, worker_python))
     sp.pidfile.write_text(str(proc.pid))
     log(f"spark: starting Spark Connect server pid {proc.pid} at {url(cfg)} "
         f"(master {cfg.get('spark.master')}, log {sp.stdout})")
@@ -234,6 +303,7 @@ def start(cfg: Config, log=print) -> ServiceStatus:
     if not wait_until_ready(lambda: _ready(cfg), timeout, proc, every=1.0):
         exited = proc.poll()
         terminate(proc.pid, 10)
+        _stop_zygote(cfg)
         sp.pidfile.unlink(missing_ok=True)
         why = f"exited with status {exited}" if exited is not None else f"did not answer within {timeout:.0f}s"
         raise SparkServiceError(f"Spark Connect server {why}; last log lines ({sp.stdout}):\n{tail(sp.stdout)}")
@@ -252,6 +322,7 @@ def stop(cfg: Config, log=print) -> ServiceStatus:
     else:
         log(f"spark: stopping pid {pid}")
         terminate(pid, float(cfg.get("spark_connect.stop_timeout_s", 60)))
+    _stop_zygote(cfg)
     sp.pidfile.unlink(missing_ok=True)
     deadline = time.monotonic() + 10
     while port_open(HOST, port(cfg)) and time.monotonic() < deadline:
