@@ -42,9 +42,12 @@ def test_energy_cycle_over_connect_lands_every_record_and_reconciles(connect_cfg
     validated = out["industries"]["energy"]["validate"][0]
     assert validated["validated"] and validated["success"] and validated["rows"] == expected["silver"]
 
-    # The batch function ran in the server's Python worker, not in the client.
+    # The batch function ran in the server's Python worker, not in the client; the warm parent
+    # forked that worker (no fresh interpreter importing pyspark against Spark's 10 s).
     log = svc.paths(cfg).stdout.read_text(errors="replace")
     assert "Streaming ForeachBatch worker Completed batch 0" in log
+    forks = (svc.paths(cfg).logs / "pyworker-zygote.out").read_text()
+    assert "ready on" in forks and "for pyspark.sql.connect.streaming.worker.foreach_batch_worker" in forks
 
     silver = rows(cfg, "silver.energy_meter")
     assert len(silver) == len({r["event_id"] for r in silver}) == expected["silver"]
