@@ -93,7 +93,8 @@ run: setup
 	$(BRAIN) demo
 
 # The tests start their own broker (tests/conftest.py: ports 19092/19093,
-# data in .state/test; shared by the xdist workers, stopped below), and the edge tests their own
+# data in .state/test; shared by the xdist workers, stopped below), the Connect tests the warm
+# Spark service the same way (port 19102, `spark_service` fixture), and the edge tests their own
 # mosquitto (port 11883, BRAIN_TEST_MQTT_PORT); the stops below catch brokers
 # left behind by an interrupted run.
 TEST_BROKER_ENV := BRAIN__PATHS__STATE=.state/test BRAIN__KAFKA__EMBEDDED__PORT=19092 \
@@ -107,6 +108,7 @@ XDIST = $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 test: setup browser mqtt
 	@set +e; $(BIN)/pytest $(XDIST) $(PYTEST_ARGS); rc=$$?; $(TEST_BROKER_ENV) $(BRAIN) kafka stop >/dev/null; \
+	  $(TEST_BROKER_ENV) BRAIN__SPARK_CONNECT__PORT=19102 $(BRAIN) spark stop >/dev/null; \
 	  $(TEST_BROKER_ENV) BRAIN__MQTT__PORT=$${BRAIN_TEST_MQTT_PORT:-11883} $(BRAIN) mqtt stop >/dev/null; exit $$rc
 
 test-fast: PYTEST_ARGS += -m "not e2e and not slow"

@@ -82,7 +82,29 @@ def lineage_conf(cfg: Config) -> dict[str, str]:
         # It creates the folder itself.
         location = cfg.path("lineage.dir") / f"spark-{os.getpid()}.jsonl"
         conf |= {"spark.openlineage.transport.type": "file", "spark.openlineage.transport.location": str(location)}
-    return conf
+    return conf | airflow_task_parent_conf()
+
+
+def airflow_task_parent_conf() -> dict[str, str]:
+    """Inside an Airflow task, the listener's parent run: the task's run as Airflow's OpenLineage
+    provider names it (its macros), with the DAG run as root, so a task's Spark jobs hang under
+    the task in the lineage graph; {} anywhere else. A session started in the task's process
+    gets it; one attached to the shared Spark service cannot (its listener serves every client)."""
+    if "airflow.sdk" not in sys.modules:  # Airflow's task runner imported it; the CLI never does
+        return {}
+    try:
+        from airflow.providers.openlineage.plugins import macros
+        from airflow.sdk import get_current_context
+
+        ti = get_current_context()["ti"]
+        return {"spark.openlineage.parentJobNamespace": macros.lineage_job_namespace(),
+                "spark.openlineage.parentJobName": macros.lineage_job_name(ti),
+                "spark.openlineage.parentRunId": macros.lineage_run_id(ti),
+                "spark.openlineage.rootParentJobNamespace": macros.lineage_root_job_namespace(ti),
+                "spark.openlineage.rootParentJobName": macros.lineage_root_job_name(ti),
+                "spark.openlineage.rootParentRunId": macros.lineage_root_run_id(ti)}
+    except Exception:  # noqa: BLE001 - no task context (or no provider): no parent, lineage still flows
+        return {}
 
 
 class SparkServiceUnreachable(RuntimeError):

@@ -20,6 +20,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="brain-test-"))
 TEST_KAFKA_PORT = int(os.environ.get("BRAIN_TEST_KAFKA_PORT", "19092"))
+# The test session's warm Spark service: next to its broker's ports, so two checkouts' test runs
+# (each with its own BRAIN_TEST_KAFKA_PORT) never meet on one server.
+TEST_SPARK_PORT = int(os.environ.get("BRAIN_TEST_SPARK_PORT", str(TEST_KAFKA_PORT + 10)))
 
 _ISOLATION = {
     # The test broker keeps its data in a fixed folder so a broker left over
@@ -33,6 +36,7 @@ _ISOLATION = {
     "BRAIN__KAFKA__EMBEDDED__PORT": str(TEST_KAFKA_PORT),
     "BRAIN__KAFKA__EMBEDDED__CONTROLLER_PORT": str(TEST_KAFKA_PORT + 1),
     "BRAIN__KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{TEST_KAFKA_PORT}",
+    "BRAIN__SPARK_CONNECT__PORT": str(TEST_SPARK_PORT),
     "BRAIN__SPARK__MASTER": "local[2]",
     # In-process Spark unless a test attaches on purpose (tests/connect_env.py): a developer's
     # running `brain spark start` server must not serve the tests, and the kill-point tests
@@ -87,6 +91,26 @@ def broker(base_cfg):
     yield base_cfg.get("kafka.bootstrap_servers")
     if not was_running and not os.environ.get("PYTEST_XDIST_WORKER"):
         kafka_broker.stop(base_cfg, log=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def spark_service(base_cfg):
+    """The test session's warm Spark Connect server (``brain spark start`` with the test config),
+    for tests that attach on purpose (tests/connect_env.py). Shared like the broker: the start is
+    serialised by a file lock, and under xdist no worker stops it (``make test`` does)."""
+    import fcntl
+
+    from brain.ops import spark_service as svc
+
+    lock = base_cfg.path("paths.state") / "spark-start.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        was_running = svc.status(base_cfg).running
+        svc.start(base_cfg, log=lambda m: None)
+    yield base_cfg
+    if not was_running and not os.environ.get("PYTEST_XDIST_WORKER"):
+        svc.stop(base_cfg, log=lambda m: None)
 
 
 @pytest.fixture(scope="session")

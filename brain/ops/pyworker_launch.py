@@ -25,6 +25,7 @@ import sys
 SOCKET_ENV = "BRAIN_PYWORKER_SOCKET"
 PYTHON_ENV = "BRAIN_PYWORKER_PYTHON"
 MODULES_ENV = "BRAIN_PYWORKER_MODULES"  # comma-separated; default FORKED_MODULES
+HOST_GROUP_ENV = "BRAIN_HOST_PGID"  # brain.faults.HOST_GROUP_ENV: the server's process group
 FORKED_MODULES = (
     "pyspark.sql.connect.streaming.worker.foreach_batch_worker",
     "pyspark.sql.connect.streaming.worker.listener_worker",
@@ -58,7 +59,10 @@ def _forked(path: str, module: str) -> int:
     """Have the zygote fork ``module``; its exit status (128 + signal if it was killed)."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(path)
-    socket.send_fds(conn, [request(module, dict(os.environ), os.getcwd())], [0, 1, 2])
+    # The worker runs in the zygote's process group; a kill point that takes "the server with it"
+    # (brain.faults) needs the server's.
+    env = {**os.environ, HOST_GROUP_ENV: str(os.getpgrp())}
+    socket.send_fds(conn, [request(module, env, os.getcwd())], [0, 1, 2])
     replies = conn.makefile("r")
     pid = int(replies.readline())  # raises on EOF: the zygote forked nothing, the caller falls back
     forwarded = [signal.SIGKILL]  # what most likely ended a worker that reports no status

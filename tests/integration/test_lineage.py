@@ -61,3 +61,36 @@ def test_lineage_of_a_silver_table_after_one_cycle(broker, isolated_cfg, monkeyp
 
     text = _brain("lineage", "gold.enterprise_brain", "--upstream")
     assert text.returncode == 0 and f"kafka:{topic}" in text.stdout
+
+
+@pytest.mark.slow
+def test_a_dag_tasks_spark_jobs_hang_under_the_task_run(broker, isolated_cfg, monkeypatch, tmp_path):
+    """brain_energy run by Airflow (`airflow dags test`, its own process, in-process Spark): the
+    Spark listener's events carry the task's run as parent and the DAG run as root, the same ids
+    the pipeline's own stage events (and Airflow's provider) use."""
+    from pathlib import Path
+
+    monkeypatch.setenv("BRAIN__LINEAGE__ENABLED", "true")
+    monkeypatch.setenv("BRAIN__LINEAGE__DIR", str(tmp_path / "lineage"))
+    cfg = config.load()
+    msgs, _ = batch()
+    send(cfg, msgs)
+
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, "db", "migrate"], env=os.environ, check=True, capture_output=True, timeout=600)
+    dag_run = subprocess.run([airflow, "dags", "test", "brain_energy"], env=os.environ, capture_output=True,
+                             text=True, timeout=900)
+    assert dag_run.returncode == 0, dag_run.stdout[-3000:] + dag_run.stderr[-3000:]
+
+    events = lineage.read_events(tmp_path / "lineage")
+    spark_events = [e for e in events if "integration/spark" in e["producer"]]
+    ours = [e for e in events if e not in spark_events and "parent" in e["run"].get("facets", {})]
+    assert spark_events and ours
+    ingest_parent = next(e["run"]["facets"]["parent"] for e in ours if e["job"]["name"] == "energy.ingest.energy_meter")
+    assert ingest_parent["job"]["name"] == "brain_energy.ingest"
+    parents = {(e["run"]["facets"]["parent"]["run"]["runId"], e["run"]["facets"]["parent"]["root"]["run"]["runId"])
+               for e in spark_events if "parent" in e["run"].get("facets", {})}
+    # The Spark session starts in the ingest task (`dags test` then runs validate in the same
+    # process, so its jobs keep that parent; under a scheduler each task is a process of its own).
+    assert parents == {(ingest_parent["run"]["runId"], ingest_parent["root"]["run"]["runId"])}
+    assert all("parent" in e["run"].get("facets", {}) for e in spark_events)

@@ -14,19 +14,16 @@ from collections import defaultdict
 import pytest
 
 from brain.ops import spark_service as svc
-from tests.connect_env import brain, own_server_cfg, report, rows
+from tests.connect_env import brain, report, rows
 from tests.fault.ledger import assert_nothing_lost_or_doubled, energy_batch, send
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture
-def connect_cfg(broker, isolated_cfg, tmp_path, monkeypatch):
-    """A Spark Connect server of this test's own (port, state folder), stopped at the end."""
-    cfg = own_server_cfg(monkeypatch, tmp_path)
-    svc.start(cfg, log=lambda m: None)
-    yield cfg
-    svc.stop(cfg, log=lambda m: None)
+def connect_cfg(broker, spark_service, isolated_cfg):
+    """The test session's warm Spark Connect server (make test stops it), and this test's own lake."""
+    return isolated_cfg
 
 
 def test_energy_cycle_over_connect_lands_every_record_and_reconciles(connect_cfg, tmp_path):
@@ -34,6 +31,8 @@ def test_energy_cycle_over_connect_lands_every_record_and_reconciles(connect_cfg
     ledger = tmp_path / "ledger.jsonl"
     msgs, expected = energy_batch(60)
     send(cfg, msgs, ledger)
+    server_log, forks_log = _logs(cfg)
+    logged = (server_log.stat().st_size, forks_log.stat().st_size)
 
     out = report(brain("run", "--industry", "energy", "--json"))
     clean = out["industries"]["energy"]["clean"][0]
@@ -44,10 +43,8 @@ def test_energy_cycle_over_connect_lands_every_record_and_reconciles(connect_cfg
 
     # The batch function ran in the server's Python worker, not in the client; the warm parent
     # forked that worker (no fresh interpreter importing pyspark against Spark's 10 s).
-    log = svc.paths(cfg).stdout.read_text(errors="replace")
-    assert "Streaming ForeachBatch worker Completed batch 0" in log
-    forks = (svc.paths(cfg).logs / "pyworker-zygote.out").read_text()
-    assert "ready on" in forks and "for pyspark.sql.connect.streaming.worker.foreach_batch_worker" in forks
+    assert "Streaming ForeachBatch worker Completed batch 0" in _since(server_log, logged[0])
+    assert "for pyspark.sql.connect.streaming.worker.foreach_batch_worker" in _since(forks_log, logged[1])
 
     silver = rows(cfg, "silver.energy_meter")
     assert len(silver) == len({r["event_id"] for r in silver}) == expected["silver"]
@@ -94,11 +91,13 @@ def test_dag_tasks_and_spark_queries_attach_to_the_service(connect_cfg, tmp_path
     env = {**os.environ, "BRAIN__SPARK__REMOTE": "service"}
     env.pop("SPARK_CONNECT_MODE_ENABLED", None)
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
+    server_log, _ = _logs(cfg)
+    logged = server_log.stat().st_size
     dag_run = subprocess.run([airflow, "dags", "test", "brain_energy"], env=env, capture_output=True,
                              text=True, timeout=900)
     assert dag_run.returncode == 0, dag_run.stdout[-3000:] + dag_run.stderr[-5000:]
     # spark.remote = service attaches or fails: the batches ran in the server's Python worker.
-    assert "Streaming ForeachBatch worker Completed batch 0" in svc.paths(cfg).stdout.read_text(errors="replace")
+    assert "Streaming ForeachBatch worker Completed batch 0" in _since(server_log, logged)
 
     assert len(rows(cfg, "silver.energy_meter")) == expected["silver"]
     assert len(rows(cfg, "silver.quarantine")) == expected["quarantine"]
@@ -110,3 +109,14 @@ def test_dag_tasks_and_spark_queries_attach_to_the_service(connect_cfg, tmp_path
     assert json.loads(counted.stdout)[0]["n"] == expected["silver"]
     assert "running Spark in this process" not in counted.stderr
     assert_nothing_lost_or_doubled(None, cfg, ledger)
+
+
+def _logs(cfg):
+    """The shared server's log and its warm worker parent's log."""
+    return svc.paths(cfg).stdout, svc.paths(cfg).logs / "pyworker-zygote.out"
+
+
+def _since(path, offset: int) -> str:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read().decode(errors="replace")

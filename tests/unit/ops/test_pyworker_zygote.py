@@ -89,3 +89,12 @@ def test_without_a_zygote_the_launcher_runs_python_itself(tmp_path):
     out = launched.stdout.read()
     assert launched.wait(30) == 4
     assert f"hello ping ppid={os.getpid()}" in out  # exec'd in place: our own child
+
+
+def test_the_forked_worker_knows_the_process_group_of_the_server_that_asked(zygote):
+    """brain.faults' kill points take the server's group, not the zygote's, with them."""
+    proc, sock = zygote
+    launched = _launch(sock)
+    out = launched.stdout.read()
+    assert launched.wait(30) == 0
+    assert f"ppid={proc.pid}" in out and f"host_pgid={os.getpgrp()}" in out
