@@ -48,6 +48,32 @@ def warm_up(modules=WARM_IMPORTS) -> list[str]:
     return failed
 
 
+def source_stamps(prefix: str) -> dict[str, float]:
+    """The modification times of the loaded modules' files under ``prefix`` (our own code)."""
+    stamps = {}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None) or ""
+        if path.startswith(prefix):
+            try:
+                stamps[path] = os.stat(path).st_mtime
+            except OSError:
+                stamps[path] = -1.0
+    return stamps
+
+
+def changed_since(stamps: dict[str, float]) -> list[str]:
+    """Files of ``stamps`` edited (or removed) since: a fork would run the code as it was."""
+    out = []
+    for path, mtime in stamps.items():
+        try:
+            now = os.stat(path).st_mtime
+        except OSError:
+            now = -1.0
+        if now != mtime:
+            out.append(path)
+    return out
+
+
 def _read_request(conn: socket.socket) -> tuple[dict, list[int]]:
     data, fds, _flags, _addr = socket.recv_fds(conn, 1 << 16, 3)
     if len(data) < 4:
@@ -107,6 +133,10 @@ def serve(path: str, modules: tuple[str, ...] = FORKED_MODULES) -> None:
     listener.listen(16)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # A client runs the code on disk; a fork runs what was imported here. After an edit (a git
+    # pull with the service up) workers start the slow way, with the code the client has.
+    own = source_stamps(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    stale = False
     try:
         while True:
             conn, _ = listener.accept()
@@ -114,6 +144,16 @@ def serve(path: str, modules: tuple[str, ...] = FORKED_MODULES) -> None:
                 req, fds = _read_request(conn)
                 if req.get("module") not in modules:
                     raise ValueError(f"not a worker module: {req.get('module')!r}")
+                edited = changed_since(own)
+                if edited:
+                    for fd in fds:
+                        os.close(fd)
+                    if not stale:
+                        stale = True
+                        print(f"pyworker zygote: {edited[0]} changed since the start; workers start fresh "
+                              f"until `brain spark stop && brain spark start`", file=sys.stderr, flush=True)
+                    conn.close()
+                    continue
             except (OSError, ValueError) as bad:
                 print(f"pyworker zygote: refused a request: {bad}", file=sys.stderr, flush=True)
                 conn.close()

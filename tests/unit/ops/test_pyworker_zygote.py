@@ -98,3 +98,21 @@ def test_the_forked_worker_knows_the_process_group_of_the_server_that_asked(zygo
     out = launched.stdout.read()
     assert launched.wait(30) == 0
     assert f"ppid={proc.pid}" in out and f"host_pgid={os.getpgrp()}" in out
+
+
+def test_an_edited_source_file_is_noticed_so_workers_start_with_the_code_on_disk(tmp_path, monkeypatch):
+    import types
+
+    from brain.ops.pyworker_zygote import changed_since, source_stamps
+
+    ours, theirs = tmp_path / "brain" / "m.py", tmp_path / "lib" / "x.py"
+    for f in (ours, theirs):
+        f.parent.mkdir()
+        f.write_text("x = 1\n")
+    monkeypatch.setitem(sys.modules, "toy_ours", types.SimpleNamespace(__file__=str(ours)))
+    monkeypatch.setitem(sys.modules, "toy_theirs", types.SimpleNamespace(__file__=str(theirs)))
+    stamps = source_stamps(str(tmp_path / "brain"))
+    assert list(stamps) == [str(ours)]  # only our own code is watched
+    assert changed_since(stamps) == []
+    os.utime(ours, (time.time() + 5, time.time() + 5))
+    assert changed_since(stamps) == [str(ours)]
