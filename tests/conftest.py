@@ -27,7 +27,9 @@ TEST_SPARK_PORT = int(os.environ.get("BRAIN_TEST_SPARK_PORT", str(TEST_KAFKA_POR
 _ISOLATION = {
     # The test broker keeps its data in a fixed folder so a broker left over
     # from a killed run is found (and reused) instead of blocking the port.
-    "BRAIN__PATHS__STATE": str(ROOT / ".state" / "test"),
+    # A run on another BRAIN_TEST_KAFKA_PORT (a second test run in this checkout) gets a state
+    # folder of its own: the broker's pidfile there must not name the other run's broker.
+    "BRAIN__PATHS__STATE": str(ROOT / ".state" / ("test" if TEST_KAFKA_PORT == 19092 else f"test-{TEST_KAFKA_PORT}")),
     "BRAIN__LAKE__ROOT": str(SESSION_DIR / "lake"),
     "BRAIN__LAKE__CHECKPOINTS": str(SESSION_DIR / "checkpoints"),
     "BRAIN__AIRFLOW__HOME": str(SESSION_DIR / "airflow"),
@@ -70,47 +72,46 @@ def base_cfg():
     return config.load()
 
 
-@pytest.fixture(scope="session")
-def broker(base_cfg):
-    """The real test broker; started once, stopped at the end if this session started it.
-
-    Under pytest-xdist (``make test`` runs two workers) every worker shares the one broker: the
-    start is serialised by a file lock, and no worker stops it (another may still be using it);
-    ``make test`` stops it after the run.
-    """
+def _shared(cfg, service, lock_name: str):
+    """Start ``service`` (a module with status/start/stop) once for every test process; a context
+    manager yielding to the session. Under pytest-xdist (``make test`` runs two workers) every
+    worker shares it: the start is serialised by a file lock, and no worker stops it (another may
+    still use it); ``make test`` stops it after the run. Alone, the session stops what it started."""
+    import contextlib
     import fcntl
 
+    @contextlib.contextmanager
+    def held():
+        lock = cfg.path("paths.state") / lock_name
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock, "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            was_running = service.status(cfg).running
+            service.start(cfg, log=lambda m: None)
+        yield
+        if not was_running and not os.environ.get("PYTEST_XDIST_WORKER"):
+            service.stop(cfg, log=lambda m: None)
+
+    return held()
+
+
+@pytest.fixture(scope="session")
+def broker(base_cfg):
+    """The real test broker, shared as :func:`_shared` says."""
     from brain.ops import broker as kafka_broker
 
-    lock = base_cfg.path("paths.state") / "kafka-start.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        was_running = kafka_broker.status(base_cfg).running
-        kafka_broker.start(base_cfg, log=lambda m: None)
-    yield base_cfg.get("kafka.bootstrap_servers")
-    if not was_running and not os.environ.get("PYTEST_XDIST_WORKER"):
-        kafka_broker.stop(base_cfg, log=lambda m: None)
+    with _shared(base_cfg, kafka_broker, "kafka-start.lock"):
+        yield base_cfg.get("kafka.bootstrap_servers")
 
 
 @pytest.fixture(scope="session")
 def spark_service(base_cfg):
     """The test session's warm Spark Connect server (``brain spark start`` with the test config),
-    for tests that attach on purpose (tests/connect_env.py). Shared like the broker: the start is
-    serialised by a file lock, and under xdist no worker stops it (``make test`` does)."""
-    import fcntl
-
+    for tests that attach on purpose (tests/connect_env.py), shared as :func:`_shared` says."""
     from brain.ops import spark_service as svc
 
-    lock = base_cfg.path("paths.state") / "spark-start.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        was_running = svc.status(base_cfg).running
-        svc.start(base_cfg, log=lambda m: None)
-    yield base_cfg
-    if not was_running and not os.environ.get("PYTEST_XDIST_WORKER"):
-        svc.stop(base_cfg, log=lambda m: None)
+    with _shared(base_cfg, svc, "spark-start.lock"):
+        yield base_cfg
 
 
 @pytest.fixture(scope="session")

@@ -85,7 +85,9 @@ def test_a_dag_tasks_spark_jobs_hang_under_the_task_run(broker, isolated_cfg, mo
     events = lineage.read_events(tmp_path / "lineage")
     spark_events = [e for e in events if "integration/spark" in e["producer"]]
     ours = [e for e in events if e not in spark_events and "parent" in e["run"].get("facets", {})]
-    assert spark_events and ours
+    assert spark_events and ours, ([(e["job"]["name"], [o["name"][-40:] for o in e.get("outputs") or []])
+                                    for e in spark_events][:30], sorted(p.name for p in (tmp_path / "lineage").iterdir()),
+                                   dag_run.stdout[-4000:], dag_run.stderr[-4000:])
     ingest_parent = next(e["run"]["facets"]["parent"] for e in ours if e["job"]["name"] == "energy.ingest.energy_meter")
     assert ingest_parent["job"]["name"] == "brain_energy.ingest"
     parents = {(e["run"]["facets"]["parent"]["run"]["runId"], e["run"]["facets"]["parent"]["root"]["run"]["runId"])
