@@ -55,7 +55,9 @@ def cluster_env(workers: int) -> dict[str, str]:
     out.pop("SPARK_CONNECT_MODE_ENABLED", None)
     out |= {"BRAIN_ENV": "cluster-local", "BRAIN__PATHS__STATE": str(STATE),
             "BRAIN__CLUSTER__AIRFLOW__ENABLED": "false", "BRAIN__CLUSTER__SPARK__CONNECT": "false",
-            "BRAIN__CLUSTER__SPARK__WORKERS": str(workers), "GX_ANALYTICS_ENABLED": "False"}
+            "BRAIN__CLUSTER__SPARK__WORKERS": str(workers), "GX_ANALYTICS_ENABLED": "False",
+            # A driver of its own on the master (cluster-local attaches to the Connect server, left out here).
+            "BRAIN__SPARK__REMOTE": ""}
     return out
 
 

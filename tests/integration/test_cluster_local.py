@@ -52,8 +52,8 @@ def cluster_env(tmp_path):
            # cluster-local.yaml's lake in the object store (the session's local test lake would win).
            "BRAIN__LAKE__ROOT": "s3a://brain-lake/lake",
            "BRAIN__LAKE__CHECKPOINTS": "s3a://brain-lake/checkpoints",
-           # Airflow on PostgreSQL is test_airflow_scheduler's (with the embedded broker): both at once
-           # do not fit two cores, and PostgreSQL cannot reach this 0700 pytest folder as `postgres`.
+           # Airflow on PostgreSQL is test_cluster_e2e's (the whole cluster at once); PostgreSQL cannot
+           # reach this 0700 pytest folder as `postgres` anyway.
            "BRAIN__CLUSTER__AIRFLOW__ENABLED": "false"}
     yield env
     # Whatever happened, leave nothing running.
