@@ -129,6 +129,18 @@ def leftovers(state: Path) -> list[str]:
     return out
 
 
+def rss_mib(state: Path) -> int:
+    """Resident memory of every process of the cluster under ``state`` (what the run reports)."""
+    total = 0
+    for line in leftovers(state):
+        try:
+            status = Path(f"/proc/{line.split(':', 1)[0]}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS:")), 0)
+    return total // 1024
+
+
 @pytest.fixture(scope="module")
 def cluster():
     """BRAIN_ENV=cluster-local with its state in a folder of this run (under the project's .state:
@@ -277,6 +289,9 @@ def test_scheduler_runs_energy_through_the_cluster_surviving_a_broker_and_a_work
 
     _wait("the ingest task's first committed micro-batch", first_batch, RUN_TIMEOUT_S, every=1.0, diag=runs_diag)
     t = _lap("ingest_first_batch", t)
+    TIMINGS["rss_mib_during_ingest"] = rss_mib(state)
+    print(f"[cluster e2e] resident memory of the cluster's processes: {TIMINGS['rss_mib_during_ingest']} MiB; "
+          f"machine load {os.getloadavg()[0]:.1f}", flush=True)
     topic = all_topics(cfg, ["energy"])[0]
     leader = _leader_of(cfg, topic)
     node = st["kafka"]["nodes"][leader - 1]
