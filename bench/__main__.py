@@ -2,6 +2,7 @@
 
     python -m bench --mode quick|full|toy [--no-docs] [--out PATH]
     python -m bench --render-docs
+    python -m bench --cluster [--cluster-records N]   # the loopback cluster (bench/cluster.py): cluster.json
 """
 
 from __future__ import annotations
@@ -344,7 +345,16 @@ def main(argv=None) -> int:
                                    "write each to its own --results-dir and combine them with --merge")
     ap.add_argument("--industries", help="comma-separated industries instead of the mode's (default: all four)")
     ap.add_argument("--merge", nargs="+", metavar="JSON", help="combine partial results (--only runs) into one")
+    ap.add_argument("--cluster", action="store_true",
+                    help="the loopback cluster's figures instead (bench/cluster.py): pipeline rps with 1 and 2 Spark "
+                         "workers, broker-kill failover; writes bench/results/cluster.json")
+    ap.add_argument("--cluster-records", type=int, default=20_000, help="energy records per --cluster pipeline run")
     args = ap.parse_args(argv)
+    if args.cluster:
+        from bench import cluster
+
+        return cluster.main(args.cluster_records, Path(args.results_dir) if args.results_dir else None,
+                            docs=not args.no_docs)
     if args.render_docs:
         report.update_doc(json.loads((report.RESULTS / "latest.json").read_text()))
         print(f"wrote {report.DOC}")

@@ -57,6 +57,9 @@ def status(cfg: Config) -> dict:
     """Every part's process status, and the cluster's own view: live brokers, ALIVE workers."""
     nodes = [kafka_cluster.node_status(cfg, n).as_dict() for n in kafka_cluster.nodes(cfg)]
     live = kafka_cluster.live_brokers(cfg) if any(n["reachable"] for n in nodes) else 0
+    rep = kafka_cluster.replication(cfg) if live else None
+    # Live brokers missing from no partition's ISR (a restarted one counts once it has caught up).
+    in_sync = min(live, len(nodes) - len(rep["lagging_brokers"])) if rep is not None else 0
     daemons = [spark_standalone.daemon_status(d).as_dict() for d in spark_standalone.daemons(cfg)]
     state = spark_standalone.master_state(cfg) or {}
     workers = sum(1 for w in state.get("workers", []) if w.get("state") == "ALIVE")
@@ -64,14 +67,17 @@ def status(cfg: Config) -> dict:
     want_workers = cfg.get("cluster.spark.workers", type_=int)
     store = object_store.status(cfg) if _store(cfg) else None
     airflow = airflow_services.status(cfg) if _airflow(cfg) else None
-    up = (live == len(nodes) and all(n["running"] for n in nodes)
+    up = (live == len(nodes) and in_sync == len(nodes) and all(n["running"] for n in nodes)
           and all(d["running"] for d in daemons) and workers >= want_workers
           and (connect is None or (connect["running"] and connect["reachable"]))
           and (store is None or store["ready"]) and (airflow is None or airflow["up"]))
     return {
         "env": cfg.env,
         "up": up,
-        "kafka": {"bootstrap_servers": kafka_cluster.bootstrap(cfg), "live_brokers": live, "nodes": nodes},
+        "kafka": {"bootstrap_servers": kafka_cluster.bootstrap(cfg), "live_brokers": live,
+                  "in_sync_brokers": in_sync,
+                  "under_replicated_partitions": rep["under_replicated"] if rep is not None else None,
+                  "partitions": rep["partitions"] if rep is not None else None, "nodes": nodes},
         "spark": {"master_url": spark_standalone.master_url(cfg), "alive_workers": workers,
                   "workers_wanted": want_workers, "daemons": daemons,
                   "active_apps": [a.get("name") for a in state.get("activeapps", [])]},
@@ -118,7 +124,9 @@ def summary(st: dict) -> str:
     """`brain cluster status` for a terminal."""
     k, s, c = st["kafka"], st["spark"], st["spark_connect"]
     lines = [f"cluster ({st['env']}): {'up' if st['up'] else 'NOT up'}",
-             f"kafka: {k['live_brokers']}/{len(k['nodes'])} brokers live at {k['bootstrap_servers']}"]
+             f"kafka: {k['live_brokers']}/{len(k['nodes'])} brokers live, {k['in_sync_brokers']} in sync "
+             f"({k['under_replicated_partitions']} of {k['partitions']} partitions under-replicated) at "
+             f"{k['bootstrap_servers']}"]
     lines += [f"  {n['detail']}" for n in k["nodes"]]
     lines.append(f"spark: {s['alive_workers']}/{s['workers_wanted']} workers ALIVE at {s['master_url']}"
                  + (f"; applications: {', '.join(s['active_apps'])}" if s["active_apps"] else ""))

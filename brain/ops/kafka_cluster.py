@@ -6,6 +6,14 @@ properties, same launch) with its own node id, ports and log dir under
 three are the static controller quorum (``controller.quorum.voters``) and their
 storage is formatted with one shared cluster id. Internal topics get the
 replication of ``kafka.topics`` (3 copies, 2 in sync on the loopback cluster).
+
+With ``kafka.security: sasl_ssl`` every node gets the single broker's security
+(brain.ops.broker.security_properties: a SASL_SSL listener with SCRAM-SHA-512, the
+controller listener on mutual TLS, the StandardAuthorizer denying what no ACL allows):
+one broker certificate from the project's CA serves all three (they share the host),
+each node's storage is formatted with the admin's SCRAM credential, the readiness
+checks log in as the admin, and ``up`` creates the service principals and their ACLs
+(brain.ops.kafka_users) once the brokers answer.
 """
 
 from __future__ import annotations
@@ -14,10 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from brain.config import Config
+from brain.ingest import kafka_security
 from brain.ops import broker
 from brain.ops.processes import ProcessStatus, port_open, process_status, tail, terminate, wait_until_ready
 
-# Loopback only: the brokers have no authentication.
+# Loopback only, whatever kafka.security says: with plaintext the brokers have no authentication.
 HOST = "127.0.0.1"
 
 
@@ -68,12 +77,56 @@ def node_status(cfg: Config, node: broker.KafkaNode) -> ProcessStatus:
     return process_status(broker.read_pid(bp), node.host, node.port, bp.logs, name=f"node {node.node_id}")
 
 
+def _security(cfg: Config) -> dict:
+    """kafka-python settings of the admin principal (PLAINTEXT unless kafka.security is sasl_ssl)."""
+    return kafka_security.client_security(cfg, kafka_security.admin_user(cfg)).python()
+
+
 def live_brokers(cfg: Config) -> int:
     """Brokers the cluster reports as live (0 if none answers)."""
     for n in range(len(nodes(cfg)), 0, -1):
-        if broker.answers(bootstrap(cfg), brokers=n):
+        if broker.answers(bootstrap(cfg), brokers=n, security=_security(cfg)):
             return n
     return 0
+
+
+def replication(cfg: Config) -> dict | None:
+    """Every partition's replicas against its in-sync replicas (ISR), from the brokers' metadata:
+    how many partitions are under-replicated and which brokers are missing from an ISR. A broker
+    that is live but still copying what it missed while down is not in sync yet. None if no
+    broker answers."""
+    import logging
+
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    kafka_log = logging.getLogger("kafka")
+    level = kafka_log.level
+    kafka_log.setLevel(logging.CRITICAL)  # a dead node's refused connections are expected here
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap(cfg), request_timeout_ms=5000, **_security(cfg))
+        try:
+            topics = admin.describe_topics()
+        finally:
+            admin.close()
+    except (KafkaError, OSError, ValueError):
+        return None
+    finally:
+        kafka_log.setLevel(level)
+    return replication_summary(topics)
+
+
+def replication_summary(topics: list[dict]) -> dict:
+    """Under-replicated partitions and lagging brokers of kafka-python's describe_topics() (pure)."""
+    partitions, under, lagging = 0, 0, set()
+    for t in topics:
+        for p in t.get("partitions", []):
+            partitions += 1
+            missing = set(p.get("replica_nodes", [])) - set(p.get("isr_nodes", []))
+            if missing:
+                under += 1
+                lagging |= missing
+    return {"partitions": partitions, "under_replicated": under, "lagging_brokers": sorted(lagging)}
 
 
 def up(cfg: Config, log=print) -> list[ProcessStatus]:
@@ -98,7 +151,7 @@ def up(cfg: Config, log=print) -> list[ProcessStatus]:
 
     def ready() -> bool:
         return (all(p.poll() is None for _, p in launched)
-                and broker.answers(bootstrap(cfg), brokers=count))
+                and broker.answers(bootstrap(cfg), brokers=count, security=_security(cfg)))
 
     if not wait_until_ready(ready, timeout, every=1.0):
         logs = "\n".join(f"--- node {n.node_id}:\n{tail(node_paths(cfg, n).logs / 'server.log', 10)}"
@@ -108,6 +161,24 @@ def up(cfg: Config, log=print) -> list[ProcessStatus]:
         raise KafkaClusterError(f"the Kafka cluster did not report {count} live brokers within {timeout:.0f}s; "
                                 f"last log lines:\n{logs}")
     log(f"kafka: {count} brokers live at {bootstrap(cfg)}")
+    if launched:
+        # A node that was down rejoins every ISR only once it has copied what it missed; until then
+        # a second failure would leave its partitions below min.insync.replicas.
+        def caught_up() -> bool:
+            rep = replication(cfg)
+            return rep is not None and rep["under_replicated"] == 0
+
+        if not wait_until_ready(caught_up, timeout, every=1.0):
+            raise KafkaClusterError(f"the Kafka cluster has {count} live brokers but partitions are still "
+                                    f"under-replicated after {timeout:.0f}s: {replication(cfg)}")
+        log("kafka: every partition's replicas in sync")
+    if kafka_security.secured(cfg):
+        from brain.ops import kafka_users
+
+        # As `brain kafka start` does for the single broker: the pipeline's and the metrics reader's
+        # logins and ACLs, and brain.metrics (idempotent; existing logins keep their passwords).
+        made = kafka_users.ensure_service_principals(cfg)
+        log(f"kafka: sasl_ssl on, ACLs of {', '.join(made)} in place")
     return [node_status(cfg, n) for n in nodes(cfg)]
 
 

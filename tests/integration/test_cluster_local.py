@@ -45,11 +45,15 @@ def cluster_env(tmp_path):
            "BRAIN__SPARK__MASTER": f"spark://127.0.0.1:{MASTER}",
            "BRAIN__SPARK__DRIVER_MEMORY": "1g",
            "BRAIN__SPARK_CONNECT__PORT": str(CONNECT),
+           # This test runs a job through Connect and one in a session of its own (spark.remote empty),
+           # side by side: the Connect server leaves the second worker's core to the latter.
+           "BRAIN__SPARK__REMOTE": "",
+           "BRAIN__SPARK_CONNECT__EXTRA_CONF": json.dumps({"spark.cores.max": "1"}),
            # cluster-local.yaml's lake in the object store (the session's local test lake would win).
            "BRAIN__LAKE__ROOT": "s3a://brain-lake/lake",
            "BRAIN__LAKE__CHECKPOINTS": "s3a://brain-lake/checkpoints",
-           # Airflow on PostgreSQL is test_airflow_scheduler's (with the embedded broker): both at once
-           # do not fit two cores, and PostgreSQL cannot reach this 0700 pytest folder as `postgres`.
+           # Airflow on PostgreSQL is test_cluster_e2e's (the whole cluster at once); PostgreSQL cannot
+           # reach this 0700 pytest folder as `postgres` anyway.
            "BRAIN__CLUSTER__AIRFLOW__ENABLED": "false"}
     yield env
     # Whatever happened, leave nothing running.
@@ -72,8 +76,11 @@ def _pids(st: dict) -> list[int]:
 def _consume_all(cfg, topic: str, expected: int, timeout: float = 60) -> list[bytes]:
     from kafka import KafkaConsumer, TopicPartition
 
+    from brain.ingest import kafka_security
+
     consumer = KafkaConsumer(bootstrap_servers=cfg.get("kafka.bootstrap_servers"), group_id=None,
-                             enable_auto_commit=False, auto_offset_reset="earliest")
+                             enable_auto_commit=False, auto_offset_reset="earliest",
+                             **kafka_security.client_security(cfg).python())
     try:
         consumer.assign([TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))])
         consumer.seek_to_beginning()

@@ -67,3 +67,16 @@ def test_up_refuses_a_config_that_points_elsewhere():
     moved = _cluster_cfg(BRAIN__CLUSTER__KAFKA__PORTS="[49092, 49094, 49096]")
     with pytest.raises(cluster.ClusterError, match="kafka.bootstrap_servers"):
         cluster.check_config(moved)
+
+
+def test_replication_summary_names_the_brokers_missing_from_an_isr():
+    from brain.ops.kafka_cluster import replication_summary
+
+    topics = [{"name": "energy.energy_meter", "partitions": [
+                  {"partition_index": 0, "replica_nodes": [1, 2, 3], "isr_nodes": [1, 2]},
+                  {"partition_index": 1, "replica_nodes": [2, 3, 1], "isr_nodes": [2, 3, 1]},
+                  {"partition_index": 2, "replica_nodes": [3, 1, 2], "isr_nodes": [1]}]},
+              {"name": "brain.metrics", "partitions": [
+                  {"partition_index": 0, "replica_nodes": [1, 2, 3], "isr_nodes": [3, 2, 1]}]}]
+    assert replication_summary(topics) == {"partitions": 4, "under_replicated": 2, "lagging_brokers": [2, 3]}
+    assert replication_summary([]) == {"partitions": 0, "under_replicated": 0, "lagging_brokers": []}
