@@ -179,7 +179,7 @@ def _start_zygote(cfg: Config, python: str, log) -> Path | None:
     script = sp.home / "python-worker"
     script.write_text(worker_python_script(python))
     script.chmod(0o700)
-    with open(sp.logs / "pyworker-zygote.out", "ab") as out:
+    with _private_log(sp.logs / "pyworker-zygote.out") as out:
         # Not in Connect-client mode: the zygote imports pyspark as a plain worker would.
         env = {k: v for k, v in os.environ.items() if k not in ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED")}
         proc = subprocess.Popen([python, "-m", "brain.ops.pyworker_zygote", str(zygote_socket(cfg))],
@@ -200,6 +200,14 @@ def _stop_zygote(cfg: Config) -> None:
         terminate(pid, 5)
     _zygote_pidfile(cfg).unlink(missing_ok=True)
     zygote_socket(cfg).unlink(missing_ok=True)
+
+
+def _private_log(path: Path):
+    """``path`` opened for appending, readable by its owner only: pyspark's foreachBatch worker
+    prints its Connect URL, the server's token included, into the server's output."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.fchmod(fd, 0o600)  # a log created before this change
+    return os.fdopen(fd, "ab")
 
 
 def _read_pid(sp: ProcessHome) -> int | None:
@@ -287,7 +295,7 @@ def start(cfg: Config, log=print) -> ServiceStatus:
     sp.logs.mkdir(parents=True, exist_ok=True)
     python = server_conf(cfg)["spark.pyspark.python"]
     worker_python = _start_zygote(cfg, python, log)
-    with open(sp.stdout, "ab") as out:
+    with _private_log(sp.stdout) as out:
         out.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S%z')} starting: {' '.join(cmd)}\n".encode())
         out.flush()
         # A new session: the server outlives the CLI process that started it. spark-submit execs

@@ -138,3 +138,14 @@ def test_start_refuses_a_port_another_process_holds(tmp_path):
         with pytest.raises(svc.SparkServiceError, match="BRAIN__SPARK_CONNECT__PORT"):
             svc.start(cfg, log=lambda m: None)
     assert not svc.paths(cfg).pidfile.exists()
+
+
+def test_the_servers_logs_are_private_they_can_hold_its_token(tmp_path):
+    from brain.ops.spark_service import _private_log
+
+    log = tmp_path / "server.out"
+    log.write_text("old\n")
+    log.chmod(0o644)
+    with _private_log(log) as out:
+        out.write(b"url sc://localhost:1/;token=x\n")
+    assert log.stat().st_mode & 0o777 == 0o600 and log.read_text().startswith("old\n")
