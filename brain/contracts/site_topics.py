@@ -56,6 +56,13 @@ def industry_pattern(cfg: Config, industry: str) -> str:
     return f"{re.escape(industry_prefix(cfg, industry))}(site\\.[A-Za-z0-9_-]+\\.)?({rts})"
 
 
+def site_family_regex(topic_prefix: str, industry: str) -> str:
+    """A Java (and Python) regex whose group 1 is the site of one of the industry's site topics;
+    no match for a shared topic or another industry's. Takes the prefix itself, not a Config: the
+    pipeline's record checks (brain.clean.fate) build it from their limits."""
+    return f"^{re.escape(f'{topic_prefix}{industry}.site.')}([A-Za-z0-9_-]+)\\.[^.]+$"
+
+
 def record_type_of(cfg: Config, industry: str, topic: str) -> str | None:
     """The record type a topic of the industry carries (None: not one of its topics)."""
     m = re.fullmatch(industry_pattern(cfg, industry), topic)
