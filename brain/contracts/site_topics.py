@@ -6,8 +6,9 @@ write ACL on ``<industry>.site.<SITE>.``: it can write its own site's topics of 
 own industry and nothing else, and the topic name says which site sent a record.
 The industry's topics, shared ones (``<industry>.<record_type>``) and site ones
 alike, all start with ``<industry>.``: the pipeline's read ACL is one PREFIXED
-rule per industry, and one subscription pattern (``industry_pattern``) covers them.
-docs/security.md says which parts of the pipeline read the site family today.
+rule per industry, and one subscription pattern (``industry_pattern``) covers them: the
+industry's pass reads them all with it (brain.clean.industry_pass), and a record on a site
+topic must name that site (``site_family_regex``; brain.clean.fate's ``site_mismatch``).
 """
 
 from __future__ import annotations
