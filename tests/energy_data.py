@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 from brain.contracts import topic_names
 from brain.ingest import kafka_io
 
-
 # Registered sites (conf/assets.yaml), in sorted order: the pipeline quarantines records from places the
 # asset registry does not have (unknown_asset), so test records come from real meters.
 SITES = ("rm-baotou", "rm-ludwigshafen", "rm-tangshan")

@@ -46,7 +46,8 @@ def test_an_optional_field_of_contract_1_1_is_a_silver_column_after_one_cycle(br
     monkeypatch.setenv("BRAIN_CONF_DIR", str(conf))
     cfg = config.load()
     serial = meter("rm-baotou", 3.0, schema_version="1.1", meter_serial="EM-4711")
-    ahead = meter("rm-ludwigshafen", 1.0, schema_version="1.1", meter_serial="EM-0815", firmware="3.2")  # not in any contract
+    # firmware: not in any contract
+    ahead = meter("rm-ludwigshafen", 1.0, schema_version="1.1", meter_serial="EM-0815", firmware="3.2")
     still_10 = meter("rm-ludwigshafen", 2.0)
     breaking = meter("rm-baotou", 4.0, schema_version="2.0", meter_serial="EM-4711")
     send(cfg, _msgs([serial, ahead, still_10, breaking]))
