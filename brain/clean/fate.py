@@ -53,13 +53,30 @@ BAD_TS = "bad_timestamp"
 FUTURE_TS = "future_timestamp"
 TOO_LATE = "late_beyond_horizon"
 OUT_OF_RANGE = "out_of_range"
+SITE_MISMATCH = "site_mismatch"
+UNKNOWN_ASSET = "unknown_asset"
 
 
 @dataclass(frozen=True)
 class Limits:
+    """What the checks need besides the spec: config limits, and where records may come from.
+
+    ``assets``: every registered (industry, enterprise, site, area, line, device), sorted
+    (brain.contracts.assets.Registry.locations; silver.limits fills it from conf/assets.yaml);
+    None skips the registry check, for unit tests of the other checks with made-up places.
+    ``topic_prefix``: kafka.topic_prefix, to tell a site topic (brain.contracts.site_topics) by name.
+    """
     max_payload_bytes: int
     future_tolerance_s: int
     late_horizon_days: int
+    assets: tuple[tuple[str, ...], ...] | None = None
+    topic_prefix: str = ""
+
+    def registered(self, industry: str) -> tuple[tuple[str, ...], ...] | None:
+        """The industry's registered locations (enterprise, site, area, line, device); None: not checked."""
+        if self.assets is None:
+            return None
+        return tuple(a[1:] for a in self.assets if a[0] == industry)
 
 
 def raw_schema(spec: RecordSpec):
@@ -488,6 +505,28 @@ def check_table() -> tuple[Check, ...]:
             return _out_of_range(F.col(f.name), f)
         return None
 
+    def claims_another_site(x: _Judged) -> "Column":
+        # The topic names the site whose principal alone may write it (brain.contracts.site_topics):
+        # the payload must agree. A shared topic names no site ("") and is not checked.
+        # The regex only on rows of a site topic (a prefix test first): most rows come on shared topics.
+        from brain.contracts.site_topics import site_family_regex
+
+        family = f"{x.limits.topic_prefix}{x.spec.industry}.site."
+        site = F.regexp_extract(F.col("topic"), site_family_regex(x.limits.topic_prefix, x.spec.industry), 1)
+        return F.col("topic").startswith(family) & (site != "") & (F.col("site") != site)
+
+    def not_registered(x: _Judged, f: Field) -> "Column | None":
+        # The location up to this level (ids are in SAFE_ID_RE by now, so "/" cannot occur in one and
+        # the joined path is unambiguous) must be a registered one; the first level that is not names
+        # the reason.
+        places = x.limits.registered(x.spec.industry)
+        if places is None:
+            return None
+        depth = LOCATION.index(f.name) + 1
+        known = sorted({"/".join(p[:depth]) for p in places})
+        path = F.concat_ws("/", *[F.col(n) for n in LOCATION[:depth]])
+        return ~path.isin(*known) if known else F.lit(True)
+
     def value_out_of_key_range(x: _Judged) -> "Column | None":
         if not x.spec.range_by:
             return None
@@ -516,6 +555,9 @@ def check_table() -> tuple[Check, ...]:
               if f.type == "timestamp" else None, lambda spec: spec.fields),
         Check(120, _with_field(INVALID_ID), lambda x, f: ~F.col(f.name).rlike(UUID_RE), named("event_id")),
         Check(130, _with_field(INVALID_ID), lambda x, f: ~F.col(f.name).rlike(SAFE_ID_RE), named(*LOCATION)),
+        # Where the record comes from, before anything it says about its values is judged.
+        Check(132, SITE_MISMATCH, claims_another_site),
+        Check(135, _with_field(UNKNOWN_ASSET), not_registered, named(*LOCATION)),
         # A unit outside its field's allowed set is an unknown unit, like one missing from the conversions.
         Check(140, lambda spec, f: UNKNOWN_UNIT if f.name == spec.unit_field else f"{INVALID_VALUE}:{f.name}",
               not_allowed, every),

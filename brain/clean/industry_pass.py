@@ -1,6 +1,12 @@
 """Kafka -> bronze -> silver | quarantine | duplicates: one streaming query per industry (the hot path).
 
-One Kafka source subscribes to every topic of the industry. Each micro-batch
+One Kafka source subscribes to every topic of the industry: one
+``subscribePattern`` (brain.contracts.site_topics.industry_pattern) over the
+shared topics ``<industry>.<record_type>`` and every site's family
+``<industry>.site.<SITE>.<record_type>``, including site topics created after
+the query started (Spark lists the matching topics at every trigger and reads
+a new one from offset 0). Each row goes to its record type's lane by its
+topic's record-type suffix (``route``). Each micro-batch
 is materialised once and written from the same rows: raw to each record
 type's bronze table, then judged into silver, quarantine and duplicates
 (brain.clean.silver), the tables every record type shares written once per
@@ -33,6 +39,7 @@ from brain.clean.silver import CleanResult, judge, process_batch, write_judged
 from brain.clean.writes import append
 from brain.concurrency import run_side_by_side
 from brain.config import Config
+from brain.contracts import site_topics
 from brain.contracts.specs import RecordSpec
 from brain.faults import kill_point
 from brain.ingest import kafka_io
@@ -44,6 +51,7 @@ from brain.ingest.bronze import (
     kafka_to_bronze_frame,
     recovery_offsets,
 )
+from brain.lake.checkpoints import read_checkpoint
 from brain.lake.streaming import trigger_options
 from brain.lake.tables import DUPLICATES, QUARANTINE, checkpoint_path, is_delta, pass_checkpoint, table_path
 from brain.lake.writers import table_lock
@@ -55,11 +63,59 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Lane:
-    """One record type's way through the pass: its topic, bronze table, silver table and spec."""
+    """One record type's way through the pass: its shared topic, bronze table, silver table and spec.
+    The record type's site topics (brain.contracts.site_topics) take the same lane."""
     topic: str
     bronze: str
     silver: str
     spec: RecordSpec
+
+    @property
+    def record_type(self) -> str:
+        return self.spec.record_type
+
+
+class UnroutedTopic(RuntimeError):
+    """A topic the industry's subscription matched but no lane takes: its records would go nowhere."""
+
+
+def subscription(cfg: Config, industry: str) -> str:
+    """The Kafka source's ``subscribePattern``: every topic of the industry, shared and per site."""
+    return f"^{site_topics.industry_pattern(cfg, industry)}$"
+
+
+def route(cfg: Config, lanes: list[Lane], topics) -> dict[str, list[str]]:
+    """Record type -> the topics among ``topics`` whose records take its lane (sorted), by the
+    topic's record-type suffix: ``<industry>.<rt>`` and ``<industry>.site.<SITE>.<rt>`` alike.
+    A topic no lane takes raises UnroutedTopic (pure; the pattern and the lanes come from the same
+    record types, so this means a lane is missing, and dropping the rows would lose them)."""
+    industry = lanes[0].spec.industry if lanes else ""
+    wanted = {lane.record_type for lane in lanes}
+    out: dict[str, list[str]] = {}
+    for topic in sorted(set(topics)):
+        rt = site_topics.record_type_of(cfg, industry, topic)
+        if rt not in wanted:
+            raise UnroutedTopic(f"topic {topic!r} matched the {industry} subscription but no lane takes it "
+                                f"(record types: {', '.join(sorted(wanted))}); its records would be lost")
+        out.setdefault(rt, []).append(topic)
+    return out
+
+
+def lane_of(cfg: Config, lanes: list[Lane], topic: str) -> Lane | None:
+    """The lane a topic's records take (None: not one of the industry's topics)."""
+    rt = site_topics.record_type_of(cfg, lanes[0].spec.industry, topic) if lanes else None
+    return next((lane for lane in lanes if lane.record_type == rt), None)
+
+
+def industry_topics(cfg: Config, lanes: list[Lane], listed=None) -> list[str]:
+    """The industry's topics the pass reads: the shared ones (whether they exist yet or not), then the
+    site topics among ``listed`` (the broker's topic names; asked for when None), sorted."""
+    from brain.ingest.kafka_io import list_topics
+
+    shared = [lane.topic for lane in lanes]
+    listed = list_topics(cfg) if listed is None else listed
+    extra = sorted(t for t in set(listed) - set(shared) if lane_of(cfg, lanes, t) is not None)
+    return shared + extra
 
 
 @dataclass
@@ -136,7 +192,11 @@ def write_batch(spark: "SparkSession", cfg: Config, lanes: list[Lane], kafka_bat
     try:
         counts = {r["topic"]: int(r["n"]) for r in bronze.groupBy("topic").agg(F.count(F.lit(1)).alias("n"))
                   .collect()}
-        busy = [lane for lane in lanes if counts.get(lane.topic)]
+        routes = route(cfg, lanes, counts)  # record type -> this batch's topics of it, shared and per site
+        busy = [lane for lane in lanes if routes.get(lane.record_type)]
+
+        def rows_of(lane: Lane) -> "DataFrame":
+            return bronze.where(F.col("topic").isin(*routes[lane.record_type]))
         workers = int(cfg.get("pipeline.pass_writers", 2))
         with ExitStack() as held:
             # Taken before bronze is written: a backfill or a quarantine move (they take the same
@@ -148,15 +208,15 @@ def write_batch(spark: "SparkSession", cfg: Config, lanes: list[Lane], kafka_bat
             started = time.perf_counter()
             props = {"brain.layer": "bronze", "brain.owner": cfg.get("project.owner")}
             run_side_by_side([lambda lane=lane: append(spark, str(table_path(cfg, lane.bronze)),
-                                                       bronze.where(F.col("topic") == lane.topic), ["ingest_date"],
+                                                       rows_of(lane), ["ingest_date"],
                                                        props, txn) for lane in busy], workers)
             bronze_s = round(time.perf_counter() - started, 3)
             kill_point("pass.after_bronze")  # fault suite: bronze committed, nothing cleaned yet
             judged: list = []  # every Judged made, released even when another failed
 
             def judge_lane(lane: Lane):
-                judged.append(judge(spark, cfg, lane.spec, lane.silver, bronze.where(F.col("topic") == lane.topic),
-                                    run_id, known_new=not replay))
+                judged.append(judge(spark, cfg, lane.spec, lane.silver, rows_of(lane), run_id,
+                                    known_new=not replay))
                 return judged[-1]
 
             try:
@@ -168,7 +228,7 @@ def write_batch(spark: "SparkSession", cfg: Config, lanes: list[Lane], kafka_bat
         results = [j.result for j in batch]
         if results:  # bronze's write is timed on the batch's first record type, like the shared writes
             results[0].seconds["write_bronze"] = bronze_s
-        totals.record({lane.topic: counts[lane.topic] for lane in busy}, results)
+        totals.record(counts, results)
     finally:
         bronze.unpersist()
 
@@ -196,7 +256,8 @@ def start_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[La
 
     source = (spark.readStream.format("kafka")
               .options(**kafka_io.spark_options(cfg))  # brokers + kafka.security's login
-              .option("subscribe", ",".join(lane.topic for lane in lanes))
+              # Shared and site topics, those created later included (read from offset 0 when found).
+              .option("subscribePattern", subscription(cfg, industry))
               .option("startingOffsets", starting_offsets)
               # Offsets lost to retention must stop the job, never be skipped.
               .option("failOnDataLoss", "true")
@@ -230,9 +291,15 @@ def first_new_batch(checkpoint: Path | S3Path) -> int | None:
 class Start:
     """How the industry's query starts: from its checkpoint, or (recovering) after bronze's offsets."""
     offsets: str = "earliest"
+    topics: list = field(default_factory=list)     # the industry's topics now: shared, then site topics
     idle: dict = field(default_factory=dict)       # topic -> why there is nothing to read
     caught_up: list = field(default_factory=list)  # CleanResults of bronze rows cleaned before starting
     retire: list = field(default_factory=list)     # old-layout checkpoints to move aside once it ran
+
+    @property
+    def must_run(self) -> bool:
+        """Some topic may hold records the lake has not read (or the start is in doubt)."""
+        return not self.topics or any(t not in self.idle for t in self.topics)
 
 
 def prepare(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane], run_id: str,
@@ -246,11 +313,19 @@ def prepare(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane]
     """
     checkpoint = pass_checkpoint(cfg, industry)
     started = (checkpoint / "offsets").is_dir()
-    start = Start()
+    start = Start(topics=industry_topics(cfg, lanes))
     if started or not any(is_delta(table_path(cfg, lane.bronze)) for lane in lanes):
         # The checkpoint decides (a batch that died mid-way is replayed from it); recovering, always start.
         if not recover:
-            start.idle = caught_up(cfg, checkpoint, [(lane.topic, lane.bronze) for lane in lanes])
+            cp = read_checkpoint(checkpoint)
+            # A topic the checkpoint read that the broker no longer lists must reach Spark (data loss).
+            read = {t for o in (cp.committed, cp.planned) if isinstance(o, dict) for t in o
+                    if lane_of(cfg, lanes, t) is not None}
+            start.topics += sorted(read - set(start.topics))
+            shared = {lane.topic: lane.bronze for lane in lanes}
+            # A site topic the checkpoint never read and Kafka holds nothing of has nothing to read;
+            # a shared one is in doubt while its bronze table exists (brain.ingest.bronze.caught_up).
+            start.idle = caught_up(cfg, checkpoint, [(t, shared.get(t)) for t in start.topics])
         return start
     if not recover:
         start.retire = legacy_checkpoints(cfg, lanes)
@@ -263,7 +338,9 @@ def prepare(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane]
         log(f"[{industry}] moving to one query per industry: cleaning what bronze holds that nothing accounts "
             f"for, then resuming after bronze's last offsets; old checkpoints go to {_retired(cfg)}")
     start.caught_up = clean_unaccounted(spark, cfg, lanes, run_id)
-    offsets = {lane.topic: recovery_offsets(spark, cfg, lane.topic, lane.bronze, log) for lane in lanes}
+    # Spark needs every partition of every topic the pattern matches named once offsets are given: the
+    # broker's topics now (a site topic bronze never saw starts at its earliest offset).
+    offsets = recovery_offsets(spark, cfg, [(t, lane_of(cfg, lanes, t).bronze) for t in start.topics], log)
     start.offsets = json.dumps({t: o for t, o in offsets.items() if o})
     return start
 
@@ -280,7 +357,7 @@ def run_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane
     for r in start.caught_up:
         if r.bronze_rows:
             totals.add({}, [r])
-    if len(start.idle) < len(lanes):
+    if start.must_run:
         attempts = max(1, int(cfg.get("spark_connect.worker_start_attempts", 5)))
         try:
             for attempt in range(1, attempts + 1):
@@ -293,7 +370,7 @@ def run_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane
                             f"in time (a busy machine?); starting the pass again ({attempt} of {attempts})")
                         time.sleep(2.0 * attempt)
                         continue
-                    lost = explain_data_loss(f"the {industry} topics ({', '.join(lane.topic for lane in lanes)})",
+                    lost = explain_data_loss(f"the {industry} topics ({subscription(cfg, industry)})",
                                              exc, f"the checkpoint {pass_checkpoint(cfg, industry)}")
                     if lost is not None:
                         raise lost from exc
@@ -301,7 +378,7 @@ def run_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane
         finally:
             totals.close()
     retire(cfg, start.retire)
-    return report(lanes, totals, start.idle)
+    return report(cfg, lanes, totals, start.idle, start.topics)
 
 
 def worker_start_failed(exc: BaseException) -> bool:
@@ -312,9 +389,12 @@ def worker_start_failed(exc: BaseException) -> bool:
         "waiting for the Python worker to connect back" in str(exc)
 
 
-def report(lanes: list[Lane], totals: PassTotals, idle: dict) -> PassReport:
-    ingest = [IngestResult(lane.topic, lane.bronze, totals.rows.get(lane.topic, 0),
-                           totals.batches.get(lane.topic, 0), idle.get(lane.topic, "")) for lane in lanes]
+def report(cfg: Config, lanes: list[Lane], totals: PassTotals, idle: dict, topics: list[str] = ()) -> PassReport:
+    """Per topic (the shared ones first, in lane order, then the site topics) and per silver table."""
+    shared = [lane.topic for lane in lanes]
+    names = shared + sorted((set(topics) | set(totals.rows)) - set(shared))
+    ingest = [IngestResult(t, lane_of(cfg, lanes, t).bronze, totals.rows.get(t, 0), totals.batches.get(t, 0),
+                           idle.get(t, "")) for t in names]
     clean = []
     for lane in lanes:
         total = totals.cleaned.get(lane.silver, CleanResult(lane.silver))
@@ -365,9 +445,9 @@ def clean_unaccounted(spark: "SparkSession", cfg: Config, lanes: list[Lane], run
             if is_delta(table_path(cfg, shared)):
                 seen.append(spark.read.format("delta").load(str(table_path(cfg, shared)))
                             .where(F.col("industry") == lane.spec.industry).select(*coords))
-        rows = spark.read.format("delta").load(str(path)).where(F.col("topic") == lane.topic)
+        rows = spark.read.format("delta").load(str(path))  # the lane's topics, shared and per site
         for s in seen:
-            rows = rows.join(s.where(F.col("topic") == lane.topic), coords, "left_anti")
+            rows = rows.join(s, coords, "left_anti")
         with table_lock(cfg, lane.silver):
             out.append(process_batch(spark, cfg, lane.spec, lane.silver, rows, run_id))
     return out

@@ -68,10 +68,17 @@ class CleanResult:
 
 
 def limits(cfg: Config) -> Limits:
+    """The checks' limits from config, and the registered places of every configured industry
+    (conf/assets.yaml): a record from anywhere else is quarantined ``unknown_asset``."""
+    from brain.contracts.assets import load_registry
+
+    registry = load_registry()
     return Limits(
         max_payload_bytes=int(cfg.get("pipeline.max_payload_bytes", 1048576)),
         future_tolerance_s=int(cfg.get("pipeline.future_tolerance_s", 300)),
         late_horizon_days=int(cfg.get("pipeline.late_horizon_days", 30)),
+        assets=tuple((ind, *place) for ind in cfg.industry_names() for place in registry.locations(ind)),
+        topic_prefix=str(cfg.get("kafka.topic_prefix", "") or ""),
     )
 
 

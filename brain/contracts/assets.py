@@ -21,6 +21,8 @@ from brain.contracts.paths import assets_file
 T = TypeVar("T")
 HOST_INDUSTRIES = ("raw_materials", "equipment_manufacturing", "consumer_goods")
 SITE_METER_AREA, SITE_METER_LINE = "utilities", "site-main"
+# Energy records come from the meters of the host industries' sites, not from sites of their own.
+METERED_INDUSTRY = "energy"
 
 
 class RegistryError(ValueError):
@@ -142,6 +144,24 @@ class Registry:
                     for ln in _take(list(site.lines), lines, _clone_line)]
             out.append(replace(site, lines=tuple(kept)))
         return out
+
+    def locations(self, industry: str) -> tuple[tuple[str, str, str, str, str], ...]:
+        """Every (enterprise, site, area, line, device) a record of ``industry`` may name: the
+        registered devices of its lines, or for energy the registered meters (a line's electricity
+        meter, a site's fuel meters on ``SITE_METER_AREA``/``SITE_METER_LINE``), as the simulator
+        and the edge bridge address them. Only the registry's own entries: the simulator's clones
+        past its end (``sites(..., sites=N)``) are not registered assets. An industry the registry
+        has no sites for has none."""
+        ent, out = self.enterprise, []
+        if industry == METERED_INDUSTRY:
+            for host in self.raw["industries"]:
+                for site in self.sites(host):
+                    out += [(ent, site.id, ln.area, ln.id, ln.meter.device) for ln in site.lines if ln.meter]
+                    out += [(ent, site.id, SITE_METER_AREA, SITE_METER_LINE, m.device) for m in site.meters]
+        elif industry in self.raw["industries"]:
+            out = [(ent, site.id, ln.area, ln.id, d.id) for site in self.sites(industry) for ln in site.lines
+                   for d in ln.devices]
+        return tuple(sorted(set(out)))
 
     def fleet(self, industries: Iterable[str] = HOST_INDUSTRIES, **counts: int | None) -> list[Site]:
         return [s for ind in industries for s in self.sites(ind, **counts)]

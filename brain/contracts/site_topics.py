@@ -6,8 +6,9 @@ write ACL on ``<industry>.site.<SITE>.``: it can write its own site's topics of 
 own industry and nothing else, and the topic name says which site sent a record.
 The industry's topics, shared ones (``<industry>.<record_type>``) and site ones
 alike, all start with ``<industry>.``: the pipeline's read ACL is one PREFIXED
-rule per industry, and one subscription pattern (``industry_pattern``) covers them.
-docs/security.md says which parts of the pipeline read the site family today.
+rule per industry, and one subscription pattern (``industry_pattern``) covers them: the
+industry's pass reads them all with it (brain.clean.industry_pass), and a record on a site
+topic must name that site (``site_family_regex``; brain.clean.fate's ``site_mismatch``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ def industry_pattern(cfg: Config, industry: str) -> str:
     """A Java regex (Spark's subscribePattern) for all of the industry's topics, shared and per site."""
     rts = "|".join(re.escape(rt) for rt in cfg.get(f"industries.{industry}", type_=dict).get("record_types", []))
     return f"{re.escape(industry_prefix(cfg, industry))}(site\\.[A-Za-z0-9_-]+\\.)?({rts})"
+
+
+def site_family_regex(topic_prefix: str, industry: str) -> str:
+    """A Java (and Python) regex whose group 1 is the site of one of the industry's site topics;
+    no match for a shared topic or another industry's. Takes the prefix itself, not a Config: the
+    pipeline's record checks (brain.clean.fate) build it from their limits."""
+    return f"^{re.escape(f'{topic_prefix}{industry}.site.')}([A-Za-z0-9_-]+)\\.[^.]+$"
 
 
 def record_type_of(cfg: Config, industry: str, topic: str) -> str | None:

@@ -71,42 +71,57 @@ def kafka_to_bronze_frame(kafka_df: "DataFrame") -> "DataFrame":
     ).withColumn("ingest_date", F.to_date("ingest_ts"))
 
 
-def recovery_offsets(spark: "SparkSession", cfg: Config, topic: str, table: str, log=print) -> dict[str, int]:
-    """Kafka source start offsets of ``topic`` (partition -> offset) resuming after the last offset
-    bronze holds per partition.
+def recovery_offsets(spark: "SparkSession", cfg: Config, topics_tables: list[tuple[str, str]],
+                     log=print) -> dict[str, dict[str, int]]:
+    """Kafka source start offsets (topic -> partition -> offset) resuming after the last offset
+    bronze holds per partition, for every (topic, its bronze table) given: with a subscribePattern,
+    every topic the pattern matches now, site topics included.
 
     Partitions bronze has never seen start at the earliest offset (-2), as
-    Spark needs every partition named once specific offsets are given. Where
-    Kafka no longer holds bronze's next offset (retention), recovery starts at
-    the earliest it does hold and says exactly which offsets were lost: the
-    operator asked for this by recovering, so the gap is reported, not hidden.
+    Spark needs every partition of every subscribed topic named once specific
+    offsets are given. Where Kafka no longer holds bronze's next offset
+    (retention), recovery starts at the earliest it does hold and says exactly
+    which offsets were lost: the operator asked for this by recovering, so the
+    gap is reported, not hidden. A topic Kafka does not have gets no entry.
+    Bronze is read once per table (one job), not once per topic.
     """
     from pyspark.sql import functions as F
 
     from brain.ingest.kafka_io import beginning_offsets
 
-    seen = {}
-    if is_delta(table_path(cfg, table)):
-        rows = (spark.read.format("delta").load(str(table_path(cfg, table)))
-                .where(F.col("topic") == topic).groupBy("partition").agg(F.max("offset").alias("o")).collect())
-        seen = {int(r["partition"]): int(r["o"]) + 1 for r in rows}
-    earliest = beginning_offsets(cfg, topic)
-    start = {}
-    for p in sorted(earliest):
-        if p not in seen:
-            start[str(p)] = -2
-            continue
-        start[str(p)] = max(seen[p], earliest[p])
-        if seen[p] < earliest[p]:
-            log(f"{topic} partition {p}: offsets {seen[p]}..{earliest[p] - 1} are gone from Kafka "
-                f"({earliest[p] - seen[p]} records never ingested); resuming at {earliest[p]}")
-    return start
+    seen: dict[str, dict[int, int]] = {}
+    by_table: dict[str, list[str]] = {}
+    for topic, table in topics_tables:
+        by_table.setdefault(table, []).append(topic)
+    for table, topics in by_table.items():
+        if is_delta(table_path(cfg, table)):
+            rows = (spark.read.format("delta").load(str(table_path(cfg, table))).where(F.col("topic").isin(*topics))
+                    .groupBy("topic", "partition").agg(F.max("offset").alias("o")).collect())
+            for r in rows:
+                seen.setdefault(r["topic"], {})[int(r["partition"])] = int(r["o"]) + 1
+    out = {}
+    for topic, _ in topics_tables:
+        earliest = beginning_offsets(cfg, topic)
+        held = seen.get(topic, {})
+        start = {}
+        for p in sorted(earliest):
+            if p not in held:
+                start[str(p)] = -2
+                continue
+            start[str(p)] = max(held[p], earliest[p])
+            if held[p] < earliest[p]:
+                log(f"{topic} partition {p}: offsets {held[p]}..{earliest[p] - 1} are gone from Kafka "
+                    f"({earliest[p] - held[p]} records never ingested); resuming at {earliest[p]}")
+        out[topic] = start
+    return out
 
 
-def caught_up(cfg: Config, checkpoint: Path, topics_tables: list[tuple[str, str]]) -> dict[str, str]:
+def caught_up(cfg: Config, checkpoint: Path, topics_tables: list[tuple[str, str | None]]) -> dict[str, str]:
     """topic -> why the industry's source has nothing to read from it: the checkpoint has committed every
     offset Kafka holds, or the topic is empty or missing and was never read. Topics in any doubt are
-    left out (the source must run, and Spark decides)."""
+    left out (the source must run, and Spark decides). A topic given with a bronze table is in doubt
+    while that table exists and the topic is empty and unread (bronze may hold what a recreated topic
+    lost); one given without (a site topic, which shares its lane's table) is not."""
     from brain.ingest.kafka_io import describe_topics
     from brain.lake.checkpoints import kafka_caught_up, kafka_offsets, read_checkpoint
 
@@ -118,6 +133,6 @@ def caught_up(cfg: Config, checkpoint: Path, topics_tables: list[tuple[str, str]
         never_read = not kafka_offsets(cp.committed, topic) and not kafka_offsets(cp.planned, topic)
         if end and kafka_caught_up(checkpoint, topic, end):
             out[topic] = "checkpoint has every offset Kafka holds"
-        elif not any(end.values()) and never_read and not is_delta(table_path(cfg, table)):
+        elif not any(end.values()) and never_read and (table is None or not is_delta(table_path(cfg, table))):
             out[topic] = "topic is empty" if end else "topic does not exist yet"
     return out

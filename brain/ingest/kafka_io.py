@@ -81,6 +81,15 @@ def create_topics(cfg: Config, topics: Iterable[str], partitions: int | None = N
         client.close()
 
 
+def list_topics(cfg: Config) -> list[str]:
+    """The broker's topic names (internal ones left out), sorted."""
+    client = admin(cfg)
+    try:
+        return sorted(t for t in client.list_topics() if not t.startswith("__"))
+    finally:
+        client.close()
+
+
 def delete_topics_with_prefix(cfg: Config, prefix: str) -> list[str]:
     """Delete every topic whose name starts with ``prefix`` (throw-away bench and test topics)."""
     client = admin(cfg)

@@ -1,6 +1,9 @@
 """Reconciliation: prove that every record Kafka delivered is in the lake exactly once.
 
-Two equations, per topic and partition:
+Two equations, per topic and partition. The topics of a record type are its shared topic
+``<industry>.<record_type>`` and every site topic ``<industry>.site.<SITE>.<record_type>``
+(brain.contracts.site_topics) found in the checkpoint, the lake or (with ``kafka``) on the broker:
+the pass reads them all through one pattern, into the record type's one bronze table.
 
 1. **Kafka offsets consumed = bronze rows.** The industry's pass (one
    streaming query, brain.clean.industry_pass) has a checkpoint that says
@@ -8,7 +11,9 @@ Two equations, per topic and partition:
    offset per partition after batch ``n`` and ``commits/<n>`` exists once batch
    ``n`` is finished; ``sources/0/0`` holds the offsets the query started
    from. Bronze must then hold every offset in ``[start, next)`` once: no
-   gap, no offset twice, and nothing beyond ``next``.
+   gap, no offset twice, and nothing beyond ``next``. A partition the query's start offsets do not
+   name was found later (a site topic created after the query started): Spark reads such a
+   partition from offset 0 (or stops, failOnDataLoss), so 0 is where its consumption started.
 2. **bronze = silver + quarantine + counted duplicates**, matched by Kafka
    coordinates (topic, partition, offset): silver rows carry them as
    ``_topic/_partition/_offset``, quarantine and ``quality.duplicates`` as
@@ -40,7 +45,7 @@ from typing import Callable, Iterable
 from brain.config import Config
 from brain.lake.checkpoints import StreamCheckpoint, kafka_offsets, read_checkpoint
 from brain.lake.retention import EXPIRED
-from brain.lake.tables import DUPLICATES, QUARANTINE, checkpoint_path, is_delta, pass_checkpoint, table_path
+from brain.lake.tables import DUPLICATES, QUARANTINE, checkpoint_path, pass_checkpoint, table_path
 
 SAMPLE = 20
 
@@ -146,7 +151,8 @@ def reconcile(cfg: Config, industries: Iterable[str], kafka: bool = True,
     report = Report(names)
     targets = [(ind, rt, topic_for(cfg, ind, rt), bronze_table(ind, rt), silver_table(ind, rt))
                for ind in names for rt in cfg.get(f"industries.{ind}.record_types")]
-    ends = _broker_ends(cfg, [t[2] for t in targets], report) if kafka else {}
+    ends = _broker_ends(cfg, names, report) if kafka else {}
+    reconciled: list[str] = []
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -155,15 +161,16 @@ def reconcile(cfg: Config, industries: Iterable[str], kafka: bool = True,
                   "duplicates": load(con, "duplicates", cfg, DUPLICATES, ["topic", "partition", "offset"]),
                   "expired": load(con, "expired", cfg, EXPIRED, ["table", "industry", "topic", "partition",
                                                                   "first_offset", "last_offset", "rows"])}
+        present = [t for t, there in shared.items() if there]
         for done, (ind, rt, topic, bronze_name, silver_name) in enumerate(targets, 1):
-            _reconcile_one(con, cfg, report, ind, rt, topic, bronze_name, silver_name,
-                           [t for t, there in shared.items() if there], ends.get(topic, {}))
+            reconciled += _reconcile_record_type(con, cfg, report, ind, rt, topic, bronze_name, silver_name,
+                                                 present, ends)
             if on_target is not None:
                 on_target(topic, done, len(targets))
         if shared["quarantine"]:
             _quarantine_counts(con, names, report)
         if shared["expired"]:
-            _expired_counts(con, [t[2] for t in targets], report)
+            _expired_counts(con, reconciled, report)
     finally:
         con.close()
     for key in ("lost", "doubled", "orphans"):
@@ -172,10 +179,16 @@ def reconcile(cfg: Config, industries: Iterable[str], kafka: bool = True,
     return report
 
 
-def _broker_ends(cfg: Config, topics: list[str], report: Report) -> dict[str, dict[int, int]]:
-    from brain.ingest.kafka_io import describe_topics
+def _broker_ends(cfg: Config, industries: list[str], report: Report) -> dict[str, dict[int, int]]:
+    """End offsets of every topic of ``industries`` the broker has, shared and per site."""
+    import re
+
+    from brain.contracts.site_topics import industry_pattern
+    from brain.ingest.kafka_io import describe_topics, list_topics
 
     try:
+        patterns = [re.compile(industry_pattern(cfg, ind)) for ind in industries]
+        topics = [t for t in list_topics(cfg) if any(p.fullmatch(t) for p in patterns)]
         return {t.topic: t.end_offsets for t in describe_topics(cfg, topics)}
     except Exception as exc:  # noqa: BLE001 - the broker is optional for reconciliation
         report.notes.append(f"Kafka end offsets not checked ({type(exc).__name__}: {exc}); "
@@ -206,10 +219,39 @@ WHERE ({_UNACCOUNTED} AND NOT pending) OR NOT {_IN_BRONZE} OR ({_IN_BRONZE} AND 
 ORDER BY partition, "offset" LIMIT {3 * SAMPLE}"""
 
 
-def _reconcile_one(con, cfg: Config, report: Report, ind: str, rt: str, topic: str, bronze_name: str,
-                   silver_name: str, shared: list[str], ends: dict[int, int]) -> None:
-    bronze_path = table_path(cfg, bronze_name)
+def _reconcile_record_type(con, cfg: Config, report: Report, ind: str, rt: str, shared_topic: str,
+                           bronze_name: str, silver_name: str, shared: list[str],
+                           ends: dict[str, dict[int, int]]) -> list[str]:
+    """Both equations for each topic of one record type (bronze and silver read once); its topics."""
+    from brain.contracts.site_topics import record_type_of
+    from brain.lake.ledger_reads import load
+
     cp = read_checkpoint(pass_checkpoint(cfg, ind))
+    has_bronze = load(con, "bronze", cfg, bronze_name, ["topic", "partition", "offset"])
+    has_silver = load(con, "silver", cfg, silver_name, ["_topic", "_partition", "_offset"])
+    try:
+        found = {shared_topic} | set(ends)
+        found |= {t for o in (cp.start, cp.committed, cp.planned) if isinstance(o, dict) for t in o}
+        for table, column, there in (("bronze", "topic", has_bronze), ("silver", "_topic", has_silver),
+                                     ("quarantine", "topic", "quarantine" in shared),
+                                     ("duplicates", "topic", "duplicates" in shared),
+                                     ("expired", "topic", "expired" in shared)):
+            if there:
+                found |= {r[0] for r in con.execute(f"SELECT DISTINCT {column} FROM {table}").fetchall()
+                          if r[0] is not None}
+        topics = [shared_topic] + sorted(t for t in found - {shared_topic} if record_type_of(cfg, ind, t) == rt)
+        for topic in topics:
+            _reconcile_one(con, cfg, report, ind, rt, topic, bronze_name, has_bronze, has_silver, shared,
+                           ends.get(topic, {}), cp)
+        return topics
+    finally:
+        con.execute("DROP TABLE IF EXISTS bronze; DROP TABLE IF EXISTS silver")
+
+
+def _reconcile_one(con, cfg: Config, report: Report, ind: str, rt: str, topic: str, bronze_name: str,
+                   has_bronze: bool, has_silver: bool, shared: list[str], ends: dict[int, int],
+                   cp: StreamCheckpoint) -> None:
+    bronze_path = table_path(cfg, bronze_name)
     legacy = not cp.exists and checkpoint_path(cfg, bronze_name).is_dir()
     if legacy:  # a lake of the two-query layout, not moved over yet: its ingest query's checkpoint
         cp = read_checkpoint(checkpoint_path(cfg, bronze_name))
@@ -217,7 +259,11 @@ def _reconcile_one(con, cfg: Config, report: Report, ind: str, rt: str, topic: s
                             f"the lake to one query per industry); bronze rows not accounted for count as pending")
     committed, planned = kafka_offsets(cp.committed, topic), kafka_offsets(cp.planned, topic)
     start = kafka_offsets(cp.start, topic)
-    if not is_delta(bronze_path):
+    if not legacy and isinstance(cp.start, dict) and cp.start:
+        # A partition the start offsets do not name was found after the query started: Spark read it
+        # from offset 0 (a later start is data loss, which stops the query: failOnDataLoss).
+        start = {p: start.get(p, 0) for p in set(start) | set(committed) | set(planned)}
+    if not has_bronze:
         if committed and any(committed.get(p, 0) > start.get(p, 0) for p in committed):
             report.problems.append(f"{bronze_name}: the checkpoint {cp.path} says offsets were consumed from "
                                    f"{topic} but the bronze table at {bronze_path} does not exist")
@@ -229,7 +275,7 @@ def _reconcile_one(con, cfg: Config, report: Report, ind: str, rt: str, topic: s
 
     # Bronze and silver are written in the same batch: a bronze row is pending (its batch replays on the
     # next run) exactly when its offset is at or past the committed end of its partition.
-    _coordinates(con, cfg, topic, bronze_name, silver_name, shared, None if legacy else cp)
+    _coordinates(con, topic, has_silver, shared, None if legacy else cp)
     try:
         cur = con.execute(_PER_PARTITION)
         cols = [d[0] for d in cur.description]
@@ -249,18 +295,15 @@ def _reconcile_one(con, cfg: Config, report: Report, ind: str, rt: str, topic: s
         report.partitions.append(row)
 
 
-def _coordinates(con, cfg: Config, topic: str, bronze_name: str, silver_name: str, shared: list[str],
-                 cp: StreamCheckpoint | None) -> None:
+def _coordinates(con, topic: str, has_silver: bool, shared: list[str], cp: StreamCheckpoint | None) -> None:
     """DuckDB table ``coords``: one row per (partition, offset) seen anywhere for ``topic``: how often in
     bronze (b), silver (s), quarantine (q) and duplicates (d), whether retention deleted it from bronze
     (xb) or its row downstream (xd) and it is not there any more, and whether the bronze row is still
-    pending (past the offsets the checkpoint ``cp`` committed; every bronze row, without one)."""
-    from brain.lake.ledger_reads import load
-
-    load(con, "bronze", cfg, bronze_name, ["topic", "partition", "offset"])
+    pending (past the offsets the checkpoint ``cp`` committed; every bronze row, without one).
+    Reads the DuckDB tables ``bronze`` and (``has_silver``) ``silver`` the caller loaded."""
     parts = ["SELECT partition, \"offset\", 1 AS b, 0 AS s, 0 AS q, 0 AS d, 0 AS eb, 0 AS ed "
              "FROM bronze WHERE topic = $topic"]
-    if load(con, "silver", cfg, silver_name, ["_topic", "_partition", "_offset"]):
+    if has_silver:
         parts.append("SELECT _partition, _offset, 0, 1, 0, 0, 0, 0 FROM silver WHERE _topic = $topic")
     if "quarantine" in shared:
         parts.append("SELECT partition, \"offset\", 0, 0, 1, 0, 0, 0 FROM quarantine WHERE topic = $topic")
@@ -286,7 +329,7 @@ def _coordinates(con, cfg: Config, topic: str, bronze_name: str, silver_name: st
         FROM (SELECT partition, "offset", sum(b) AS b, sum(s) AS s, sum(q) AS q, sum(d) AS d,
                      sum(eb) AS eb, sum(ed) AS ed
               FROM ({" UNION ALL ".join(parts)}) GROUP BY partition, "offset")""", {"topic": topic})
-    con.execute("DROP TABLE IF EXISTS bronze; DROP TABLE IF EXISTS silver; DROP TABLE IF EXISTS committed_ends")
+    con.execute("DROP TABLE IF EXISTS committed_ends")
 
 
 def _samples(con, topic: str, report: Report) -> None:
@@ -470,14 +513,16 @@ def reconcile_ledger(cfg: Config, ledger: list[dict]) -> LedgerReport:
     """
     import duckdb
 
-    from brain.contracts.topic_names import topic_for
+    from brain.contracts.site_topics import record_type_of
     from brain.lake.ledger_reads import load
     from brain.lake.tables import silver_table
 
     report = LedgerReport(acked=len(ledger))
     topics = sorted({e["topic"] for e in ledger})
+    # A ledger topic is a shared topic or a site topic (brain.contracts.site_topics) of its record type.
     silver_names = {silver_table(ind, rt) for ind in cfg.industry_names()
-                    for rt in cfg.get(f"industries.{ind}.record_types") if topic_for(cfg, ind, rt) in topics}
+                    for rt in cfg.get(f"industries.{ind}.record_types")
+                    if any(record_type_of(cfg, ind, t) == rt for t in topics)}
     con = duckdb.connect()
     try:
         places = []

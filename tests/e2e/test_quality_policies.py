@@ -90,7 +90,7 @@ def test_warn_quarantine_and_fail_policies_through_the_dags(dagbag, broker, spar
 
     # warn: the reading stays in silver, the failure is recorded, the Asset is marked.
     _policy(monkeypatch, "warn")
-    _, bad = _send(cfg, "site-w", today)
+    _, bad = _send(cfg, "rm-baotou", today)
     run = energy.test()
     assert run.state == "success", _states(run)
     assert _df(spark, cfg, TABLE).where(f"event_id = '{bad['event_id']}'").count() == 1
@@ -101,21 +101,21 @@ def test_warn_quarantine_and_fail_policies_through_the_dags(dagbag, broker, spar
 
     # quarantine: the reading moves to silver.quarantine named by the expectation; the rest stays.
     _policy(monkeypatch, "quarantine")
-    good, bad = _send(cfg, "site-q", today)
+    good, bad = _send(cfg, "rm-ludwigshafen", today)
     run = energy.test()
     assert run.state == "success", _states(run)
     moved = _df(spark, cfg, "silver.quarantine").where(f"event_id = '{bad['event_id']}'").collect()
     assert [r["reason"] for r in moved] == [f"expectation:{RULE}"]
-    assert {r["event_id"] for r in _df(spark, cfg, TABLE).where("site = 'site-q'").collect()} == \
+    assert {r["event_id"] for r in _df(spark, cfg, TABLE).where("site = 'rm-ludwigshafen'").collect()} == \
         {g["event_id"] for g in good}
     assert _result(spark, cfg, run.run_id)["policy"] == "quarantine"
     _accounted(spark, cfg)
     assert metrics.test().state == "success"
-    assert _kwh(spark, cfg) == pytest.approx({("site-w", day): 15.0 + HUGE, ("site-q", day): 15.0})
+    assert _kwh(spark, cfg) == pytest.approx({("rm-baotou", day): 15.0 + HUGE, ("rm-ludwigshafen", day): 15.0})
 
     # fail: validate fails, no Asset event (brain_metrics is not triggered), the gate closes.
     _policy(monkeypatch, "fail")
-    good, bad = _send(cfg, "site-f", yesterday)
+    good, bad = _send(cfg, "rm-tangshan", yesterday)
     run = energy.test()
     assert run.state == "failed"
     assert _states(run)["validate"] == "failed"
@@ -127,12 +127,12 @@ def test_warn_quarantine_and_fail_policies_through_the_dags(dagbag, broker, spar
     # and the metrics task (brain.quality.gate.raise_if_blocked) goes red naming it.
     (blocked,) = pipeline.publish(cfg, "energy")
     assert blocked["blocked"] and blocked["failed"] == [RULE] and bad["event_id"] in blocked["message"]
-    assert ("site-f", bad_day) not in _kwh(spark, cfg)
+    assert ("rm-tangshan", bad_day) not in _kwh(spark, cfg)
     with pytest.raises(PublishBlocked, match="energy: CLOSED"):
         raise_if_blocked({"energy": [blocked]})
     # Good rows arriving later (the same stages the DAG runs, without a second DAG run) do not reopen it.
     _policy(monkeypatch, "quarantine")
-    later = meter("site-f", 1.0, day=yesterday)
+    later = meter("rm-tangshan", 1.0, day=yesterday)
     send(cfg, [(kafka_io.record_key(later), kafka_io.encode(later))])
     pipeline.ingest(cfg, "energy", "run_later")
     with pytest.raises(QualityGateFailed, match="new rows passed, but the quality gate of energy is still closed"):
@@ -154,7 +154,7 @@ def test_warn_quarantine_and_fail_policies_through_the_dags(dagbag, broker, spar
     assert state.is_open and state.last_opened["actor"] == "e2e test"
     run = metrics.test()
     assert run.state == "success" and _states(run)["publish"] == "success"
-    assert _kwh(spark, cfg)[("site-f", bad_day)] == pytest.approx(16.0)
+    assert _kwh(spark, cfg)[("rm-tangshan", bad_day)] == pytest.approx(16.0)
     reasons = [r["reason"] for r in _df(spark, cfg, "silver.quarantine").where(f"event_id = '{bad['event_id']}'")
                .collect()]
     assert reasons == [f"expectation:{RULE}"]

@@ -23,7 +23,7 @@ from brain.ingest import kafka_io
 from brain.lake.tables import table_path
 from brain.ops.reconcile import reconcile, reconcile_ledger, render
 from brain.simulator.sinks import KafkaSink, read_ledger
-from tests.energy_data import meter
+from tests.energy_data import SITES, meter
 
 BRAIN = str(Path(sys.executable).parent / "brain")
 
@@ -33,13 +33,13 @@ def energy_batch(n: int, tag: str = "") -> tuple[list[tuple[bytes | None, bytes]
     message; returns (messages, expected counts)."""
     msgs, expected = [], {"silver": 0, "quarantine": 0, "duplicates": 0}
     for i in range(n):
-        rec = meter(f"site-0{i % 3 + 1}", float(i % 50 + 1))
+        rec = meter(SITES[i % 3], float(i % 50 + 1))
         msgs.append((kafka_io.record_key(rec), kafka_io.encode(rec)))
         expected["silver"] += 1
         if i % 10 == 0:
             msgs.append((kafka_io.record_key(rec), kafka_io.encode(rec)))
             expected["duplicates"] += 1
-            msgs.append((None, kafka_io.encode(meter("site-01", -5.0))))
+            msgs.append((None, kafka_io.encode(meter("rm-baotou", -5.0))))
             msgs.append((None, f"not json {tag} {i}".encode()))
             expected["quarantine"] += 2
     return msgs, expected

@@ -18,7 +18,7 @@ import pytest
 
 from brain import pipeline
 from brain.lake.tables import table_path
-from tests.energy_data import meter
+from tests.energy_data import SITES, meter
 from tests.fault.ledger import assert_nothing_lost_or_doubled, send
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
@@ -30,7 +30,7 @@ WRONG = [[], {}, True, "abc", 1e400, {"a": [1, {"b": None}]}, "", "\u0000"]
 
 def _good(rng: random.Random) -> dict:
     when = datetime.now(timezone.utc) - timedelta(hours=1, minutes=rng.randrange(600))
-    return meter(f"site-0{rng.randrange(1, 4)}", round(rng.uniform(0, 500), 3), day=when,
+    return meter(SITES[rng.randrange(3)], round(rng.uniform(0, 500), 3), day=when,
                  event_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)))
 
 

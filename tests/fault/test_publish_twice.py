@@ -14,7 +14,7 @@ import pytest
 from brain import pipeline
 from brain.ingest import kafka_io
 from brain.lake.tables import is_delta, table_path
-from tests.energy_data import meter
+from tests.energy_data import SITES, meter
 from tests.fault.ledger import assert_nothing_lost_or_doubled, send
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
@@ -41,8 +41,8 @@ def test_publishing_the_same_days_twice_gives_identical_gold(broker, spark, isol
     # Noon of a day at least an hour past: readings up to 59 minutes before it stay in that day, so the
     # records fall on exactly three days at any time of day (an hour-ago anchor crossed midnight after 00:00).
     now = (datetime.now(timezone.utc) - timedelta(hours=13)).replace(hour=12, minute=0, second=0, microsecond=0)
-    records = [meter(f"site-0{i % 2 + 1}", (i + 1) / 1000, "MWh", day=now - timedelta(days=i % 3, minutes=i))
-               if i % 4 == 0 else meter(f"site-0{i % 2 + 1}", float(i + 1), day=now - timedelta(days=i % 3, minutes=i))
+    records = [meter(SITES[i % 2], (i + 1) / 1000, "MWh", day=now - timedelta(days=i % 3, minutes=i))
+               if i % 4 == 0 else meter(SITES[i % 2], float(i + 1), day=now - timedelta(days=i % 3, minutes=i))
                for i in range(60)]
     ledger = tmp_path / "ledger.jsonl"
     send(cfg, [(kafka_io.record_key(r), kafka_io.encode(r)) for r in records], ledger)

@@ -83,7 +83,7 @@ def test_retention_expires_by_layer_and_reconcile_calls_it_expired(broker, spark
 
     # 12 readings of an event day 20 days back (older than silver's 10 days, within the 30-day late
     # horizon, so they reach silver), and a fresh batch with its duplicates and quarantined messages.
-    old = [meter("site-01", float(i + 1), day=now - timedelta(days=20, minutes=i)) for i in range(12)]
+    old = [meter("rm-baotou", float(i + 1), day=now - timedelta(days=20, minutes=i)) for i in range(12)]
     fresh, expected = energy_batch(20)
     topic = send(cfg, [(kafka_io.record_key(r), kafka_io.encode(r)) for r in old] + fresh, ledger)
     client = kafka_io.admin(cfg)

@@ -28,7 +28,7 @@ def test_stream_after_backfill_adds_no_second_quarantine_or_duplicate_row(spark,
     from brain.lake.tables import DUPLICATES, QUARANTINE, table_path
 
     cfg, spec = isolated_cfg, energy.RECORD_SPECS["energy_meter"]
-    good = meter("site-01", 10.0, day=datetime.now(timezone.utc) - timedelta(hours=2))
+    good = meter("rm-baotou", 10.0, day=datetime.now(timezone.utc) - timedelta(hours=2))
     batch = _bronze(spark, [json.dumps(good).encode(), json.dumps(good).encode(), b"{not json"])
 
     def counts():

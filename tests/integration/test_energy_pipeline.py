@@ -81,19 +81,19 @@ def test_late_record_changes_only_its_day(broker, spark, isolated_cfg):
     cfg = isolated_cfg
     today = datetime.now(timezone.utc) - timedelta(minutes=30)
     old_day = today - timedelta(days=3)
-    send(cfg, [(None, kafka_io.encode(meter("site-01", 10.0, day=today))),
-               (None, kafka_io.encode(meter("site-01", 7.0, day=old_day)))])
+    send(cfg, [(None, kafka_io.encode(meter("rm-baotou", 10.0, day=today))),
+               (None, kafka_io.encode(meter("rm-baotou", 7.0, day=old_day)))])
     pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
     before = _kwh(spark, cfg)
     computed_before = {str(r["event_date"]): r["computed_at"]
                        for r in _df(spark, cfg, "gold.energy_daily_site_kwh").collect()}
 
-    send(cfg, [(None, kafka_io.encode(meter("site-01", 3.0, day=old_day)))])
+    send(cfg, [(None, kafka_io.encode(meter("rm-baotou", 3.0, day=old_day)))])
     report = pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
     published = report.industries["energy"]["publish"]
     assert all(p["days"] == [old_day.date().isoformat()] for p in published)
     after = _kwh(spark, cfg)
-    old_key, today_key = ("site-01", old_day.date().isoformat()), ("site-01", today.date().isoformat())
+    old_key, today_key = ("rm-baotou", old_day.date().isoformat()), ("rm-baotou", today.date().isoformat())
     assert after[old_key] == pytest.approx(before[old_key] + 3.0)
     assert after[today_key] == before[today_key]
     computed_after = {str(r["event_date"]): r["computed_at"]
@@ -105,37 +105,37 @@ def test_a_late_reading_stamped_midnight_changes_the_day_it_closes(broker, spark
     cfg = isolated_cfg
     day = (datetime.now(timezone.utc) - timedelta(days=3)).date()
     midnight = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(days=1)
-    send(cfg, [(None, kafka_io.encode(meter("site-01", 10.0, day=midnight - timedelta(minutes=15))))])
+    send(cfg, [(None, kafka_io.encode(meter("rm-baotou", 10.0, day=midnight - timedelta(minutes=15))))])
     pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
-    assert _kwh(spark, cfg) == {("site-01", day.isoformat()): 10.0}
+    assert _kwh(spark, cfg) == {("rm-baotou", day.isoformat()): 10.0}
 
     # 23:45-24:00 of ``day``, stamped 00:00 the day after, arriving in a later cycle.
-    send(cfg, [(None, kafka_io.encode(meter("site-01", 4.0, day=midnight)))])
+    send(cfg, [(None, kafka_io.encode(meter("rm-baotou", 4.0, day=midnight)))])
     report = pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
     published = report.industries["energy"]["publish"]
     energy = [p for p in published if p["table"].startswith("gold.energy_")]
     assert energy and all(p["days"] == [day.isoformat(), midnight.date().isoformat()] for p in energy)
     # The scorecard scores silver days: the reading arrived on the day of its stamp.
     assert [p["days"] for p in published if p["table"] == "gold.data_quality_daily"] == [[midnight.date().isoformat()]]
-    assert _kwh(spark, cfg) == {("site-01", day.isoformat()): 14.0}  # and no one-reading day after it
+    assert _kwh(spark, cfg) == {("rm-baotou", day.isoformat()): 14.0}  # and no one-reading day after it
 
     # A later reading of the day after, in its own cycle, does not republish ``day`` again.
-    send(cfg, [(None, kafka_io.encode(meter("site-01", 2.0, day=midnight + timedelta(minutes=30))))])
+    send(cfg, [(None, kafka_io.encode(meter("rm-baotou", 2.0, day=midnight + timedelta(minutes=30))))])
     later = pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
     assert all(p["days"] == [midnight.date().isoformat()] for p in later.industries["energy"]["publish"])
-    assert _kwh(spark, cfg) == {("site-01", day.isoformat()): 14.0, ("site-01", midnight.date().isoformat()): 2.0}
+    assert _kwh(spark, cfg) == {("rm-baotou", day.isoformat()): 14.0, ("rm-baotou", midnight.date().isoformat()): 2.0}
 
 
 def test_lost_checkpoint_refuses_to_start_and_says_what_to_do(broker, spark, isolated_cfg):
     import shutil
 
     cfg = isolated_cfg
-    send(cfg, [(None, kafka_io.encode(meter("site-01", 1.0)))])
+    send(cfg, [(None, kafka_io.encode(meter("rm-baotou", 1.0)))])
     pipeline.ingest(cfg, "energy")
     shutil.rmtree(cfg.path("lake.checkpoints") / "pass.energy")
     with pytest.raises(CheckpointLost, match="recover-from-bronze"):
         pipeline.ingest(cfg, "energy")
 
-    send(cfg, [(None, kafka_io.encode(meter("site-01", 2.0)))])
+    send(cfg, [(None, kafka_io.encode(meter("rm-baotou", 2.0)))])
     pipeline.ingest(cfg, "energy", recover=True)  # resumes after the last offset bronze holds
     assert _df(spark, cfg, "bronze.energy_meter").count() == 2

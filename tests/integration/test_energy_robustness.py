@@ -26,10 +26,10 @@ def _reasons(spark, cfg) -> dict:
 
 def test_hostile_messages_end_in_quarantine_with_reasons(broker, spark, isolated_cfg):
     cfg = isolated_cfg
-    good = meter("site-01", 1.0)
+    good = meter("rm-baotou", 1.0)
     hostile = [
         (None, bytes(range(256)) * 4),                                            # binary garbage
-        (None, json.dumps({**meter("site-01", 1.0), "pad": "x" * (5 * 1024 * 1024)}).encode()),  # 5 MB
+        (None, json.dumps({**meter("rm-baotou", 1.0), "pad": "x" * (5 * 1024 * 1024)}).encode()),  # 5 MB
         (None, b'{"a":' * 3000 + b"1" + b"}" * 3000),                             # deeply nested
         (None, kafka_io.encode(good).replace(b'"value":1.0', b'"value":NaN')),   # not JSON
         (None, kafka_io.encode(meter("", 1.0))),                                  # empty string id
@@ -48,9 +48,9 @@ def test_hostile_messages_end_in_quarantine_with_reasons(broker, spark, isolated
 
 def test_additive_fields_are_accepted_and_versions_without_a_schema_file_are_quarantined(broker, spark, isolated_cfg):
     cfg = isolated_cfg
-    send(cfg, [(None, kafka_io.encode({**meter("site-01", 2.0), "firmware": "4.2", "phase": {"l1": 1}})),
-               (None, kafka_io.encode({**meter("site-01", 3.0), "schema_version": "1.3"})),
-               (None, kafka_io.encode({**meter("site-01", 4.0), "schema_version": "2.0"}))])
+    send(cfg, [(None, kafka_io.encode({**meter("rm-baotou", 2.0), "firmware": "4.2", "phase": {"l1": 1}})),
+               (None, kafka_io.encode({**meter("rm-baotou", 3.0), "schema_version": "1.3"})),
+               (None, kafka_io.encode({**meter("rm-baotou", 4.0), "schema_version": "2.0"}))])
     pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
     # Extra keys on a declared version are dropped; 1.3 has no schema file in conf/contracts, 2.0 is a new major.
     assert sorted(r["value"] for r in _df(spark, cfg, "silver.energy_meter").collect()) == [2.0]
@@ -59,7 +59,7 @@ def test_additive_fields_are_accepted_and_versions_without_a_schema_file_are_qua
 
 def test_silver_properties_name_owner_industry_and_contract(broker, spark, isolated_cfg):
     cfg = isolated_cfg
-    send(cfg, [(None, kafka_io.encode(meter("site-01", 2.0)))])
+    send(cfg, [(None, kafka_io.encode(meter("rm-baotou", 2.0)))])
     pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
     path = table_path(cfg, "silver.energy_meter")
     props = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect()}
@@ -75,7 +75,7 @@ def test_backfill_restores_lost_silver_rows_without_doubling(broker, spark, isol
     from delta.tables import DeltaTable
 
     cfg = isolated_cfg
-    send(cfg, [(None, kafka_io.encode(meter("site-01", v))) for v in (1.0, 2.0, 3.0)] + [(None, b"junk")])
+    send(cfg, [(None, kafka_io.encode(meter("rm-baotou", v))) for v in (1.0, 2.0, 3.0)] + [(None, b"junk")])
     pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
     DeltaTable.forPath(spark, str(table_path(cfg, "silver.energy_meter"))).delete("value = 2.0")
 
@@ -96,7 +96,7 @@ def test_continuous_mode_keeps_ingesting_until_stopped(broker, spark, isolated_c
     monkeypatch.setenv("BRAIN__PIPELINE__TRIGGER", "continuous")
     monkeypatch.setenv("BRAIN__PIPELINE__PROCESSING_TIME", "1 second")
     cfg = config.load()
-    send(cfg, [(None, kafka_io.encode(meter("site-01", 1.0)))])
+    send(cfg, [(None, kafka_io.encode(meter("rm-baotou", 1.0)))])
     errors = []
 
     def run():
@@ -118,7 +118,7 @@ def test_continuous_mode_keeps_ingesting_until_stopped(broker, spark, isolated_c
                 except AnalysisException:  # the first commit is still being written
                     n = 0
                 if n == 1 and not sent_second:
-                    send(cfg, [(None, kafka_io.encode(meter("site-01", 2.0)))])  # arrives while running
+                    send(cfg, [(None, kafka_io.encode(meter("rm-baotou", 2.0)))])  # arrives while running
                     sent_second = True
                 if n == 2:
                     break

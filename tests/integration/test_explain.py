@@ -22,14 +22,18 @@ INDUSTRY = "equipment_manufacturing"
 DAY = dt.date.today() - dt.timedelta(days=1)  # recent: older than the late horizon would be quarantined
 
 
+# A registered place (conf/assets.yaml): records from anywhere else are quarantined unknown_asset.
+PLACE = {"enterprise": "acme-industrial", "site": "em-stuttgart", "area": "machining", "line": "housing-1",
+         "device": "press-1"}
+
+
 def _at(hh: int) -> str:
     return f"{DAY.isoformat()}T{hh:02d}:00:00Z"
 
 
 def _record(record_type: str, hh: int, **fields) -> dict:
     return {"schema_version": "1.0", "event_id": str(uuid.uuid4()), "record_type": record_type,
-            "industry": INDUSTRY, "enterprise": "acme", "site": "site-01", "area": "a1", "line": "line-03",
-            "device": "counter", "event_ts": _at(hh), "quality": "GOOD", **fields}
+            "industry": INDUSTRY, **PLACE, "event_ts": _at(hh), "quality": "GOOD", **fields}
 
 
 def _report(start: int, end: int, produced, good: int, scrap: int, rework: int) -> dict:
@@ -42,7 +46,7 @@ def _send(cfg, record_type: str, records: list[dict]) -> None:
     topic = topic_for(cfg, INDUSTRY, record_type)
     # Every topic of the industry (the ingest pass reads them all); one partition: offsets are the send order.
     kafka_io.create_topics(cfg, industry_topics(cfg, INDUSTRY), partitions=1)
-    kafka_io.produce(cfg, [(topic, b"line-03", json.dumps(r).encode()) for r in records])
+    kafka_io.produce(cfg, [(topic, b"housing-1", json.dumps(r).encode()) for r in records])
 
 
 def test_explain_walks_an_oee_row_back_to_its_records(broker, spark, isolated_cfg, capsys):
@@ -56,7 +60,7 @@ def test_explain_walks_an_oee_row_back_to_its_records(broker, spark, isolated_cf
     pipeline.run_cycle(cfg, [INDUSTRY], log=lambda m: None)
 
     table = f"gold.{INDUSTRY}_oee_daily_line"
-    assert main(["explain", table, "--where", f"line='line-03' AND event_date='{DAY}'", "--json"]) == 0
+    assert main(["explain", table, "--where", f"line='housing-1' AND event_date='{DAY}'", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     (row,) = result["rows"]
     g = row["row"]
@@ -75,11 +79,11 @@ def test_explain_walks_an_oee_row_back_to_its_records(broker, spark, isolated_cf
     assert prod["duplicates"] == 1
     assert prod["quarantined"]["matched"] == 1 and prod["quarantined"]["unattributed"] == 0
     assert [(r["produced"], r["good"]) for r in prod["reports"]] == [(400, 380), (300, 285)]
-    assert [(s["state"], s["seconds"]) for s in row["state_intervals"]["counter"]] == [
+    assert [(s["state"], s["seconds"]) for s in row["state_intervals"]["press-1"]] == [
         ("IDLE", 21600), ("RUNNING", 14400), ("DOWN", 3600), ("RUNNING", 10800), ("IDLE", 36000)]
 
     # The readable form says the same, and a filter outside the grammar is refused with the form it takes.
-    assert main(["explain", table, "--where", f"line='line-03' AND event_date='{DAY}'"]) == 0
+    assert main(["explain", table, "--where", f"line='housing-1' AND event_date='{DAY}'"]) == 0
     text = capsys.readouterr().out
     assert "A    = APT / PBT = 25,200 s / 28,800 s = 0.8750" in text and "offsets 0-1" in text
     assert main(["explain", table, "--where", "oee < 0.7"]) == 2

@@ -264,3 +264,86 @@ def test_the_simulators_librdkafka_sink_logs_in_as_the_configured_principal(secu
     sink.send(site_topics.site_topic(cfg, INDUSTRY, OTHER_SITE, "production"), b"k", b"{}")
     with pytest.raises(SinkError, match="(?i)authoriz"):
         sink.close()
+
+
+def _telemetry(site: str, device: str = "furnace", **over) -> bytes:
+    """A valid raw_materials telemetry record from ``site``'s first blast-furnace-like line (registered
+    in conf/assets.yaml for rm-baotou; other sites' lines are looked up)."""
+    import json
+    from datetime import datetime, timezone
+
+    from brain.contracts.assets import load_registry
+
+    reg = load_registry()
+    s = next(s for s in reg.sites(INDUSTRY) if s.id == site)
+    line = s.lines[0]
+    dev = next((d for d in line.devices if d.id == device), None)
+    sensor = reg.classes[dev.device_class].sensors[0] if dev else "furnace_temp"
+    spec = reg.sensors[sensor]
+    rec = {"schema_version": "1.0", "event_id": str(uuid.uuid4()), "record_type": "telemetry",
+           "industry": INDUSTRY, "enterprise": reg.enterprise, "site": site, "area": line.area, "line": line.id,
+           "device": device, "event_ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+           "quality": "GOOD", "sensor": sensor, "value": sum(spec.normal) / 2, "unit": spec.unit, **over}
+    return json.dumps(rec).encode()
+
+
+def test_records_must_come_from_where_they_say_end_to_end(secure, spark, tmp_path):
+    """Issue 14's done-when for item 2, against the sasl_ssl broker: a producer logged in as site A
+    writes its own site topic; the pipeline (as `pipeline`, one subscribePattern per industry) puts its
+    good record in silver, the one claiming site B in quarantine as site_mismatch and the one naming a
+    device the registry does not have as unknown_asset:device; A cannot write B's topic; a site topic
+    created after the pass's query started is read too; `brain reconcile` accounts for every record."""
+    import json as _json
+
+    from kafka.errors import TopicAuthorizationFailedError
+    from pyspark.sql import functions as F
+
+    from brain import pipeline
+    from brain.lake.tables import QUARANTINE, silver_table, table_path
+    from brain.ops.reconcile import reconcile
+    from tests.energy_data import meter
+
+    cfg, cfg_as = secure
+    site_a = cfg_as(kafka_users.site_user(cfg, SITE))
+    own = site_topics.site_topic(cfg, INDUSTRY, SITE, "telemetry")
+    good, claims_b, unknown = (_telemetry(SITE), _telemetry(OTHER_SITE, device="kiln"),
+                               _telemetry(SITE, device="furnace-9"))
+    for value in (good, claims_b, unknown):
+        _send(site_a, own, value)
+    with pytest.raises(TopicAuthorizationFailedError):  # B's family is not A's to write
+        _send(site_a, site_topics.site_topic(cfg, INDUSTRY, OTHER_SITE, "telemetry"), good)
+
+    pipe = cfg_as(kafka_users.pipeline_user(cfg), BRAIN__LAKE__ROOT=str(tmp_path / "lake"),
+                  BRAIN__LAKE__CHECKPOINTS=str(tmp_path / "checkpoints"))
+    out = pipeline.ingest(pipe, INDUSTRY, log=lambda m: None)
+    assert own in {i["topic"] for i in out["ingest"] if i["rows"]}
+    silver = spark.read.format("delta").load(str(table_path(pipe, silver_table(INDUSTRY, "telemetry"))))
+    ids = {r["event_id"] for r in silver.where(F.col("_topic") == own).collect()}
+    assert _json.loads(good)["event_id"] in ids
+    quarantine = spark.read.format("delta").load(str(table_path(pipe, QUARANTINE))).where(F.col("topic") == own)
+    reasons = {r["event_id"]: r["reason"] for r in quarantine.collect()}
+    assert reasons[_json.loads(claims_b)["event_id"]] == "site_mismatch"
+    assert reasons[_json.loads(unknown)["event_id"]] == "unknown_asset:device"
+    report = reconcile(pipe, [INDUSTRY])
+    assert report.ok, (report.problems, [p.problems for p in report.mismatches()])
+    assert own in {p.topic for p in report.partitions}
+    t = report.totals()
+    assert t["lost"] == 0 and t["kafka_consumed"] == t["bronze_rows"] == t["silver"] + t["quarantine"] + t["duplicates"]
+
+    # A site topic created after the query started (energy's family of site A, made by the admin here):
+    # the same pattern finds it on the next run, from offset 0, and reconcile counts it from there.
+    energy_site = site_topics.site_topic(cfg, "energy", SITE, "energy_meter")
+    kafka_io.create_topics(cfg, [topic_for(cfg, "energy", "energy_meter")], partitions=1)
+    _send(cfg, topic_for(cfg, "energy", "energy_meter"), _json.dumps(meter("rm-tangshan", 1.0)).encode())
+    pipeline.ingest(pipe, "energy", log=lambda m: None)  # the query starts: only the shared topic exists
+    kafka_io.create_topics(cfg, [energy_site], partitions=1)
+    reading = meter(SITE, 2.5)
+    _send(cfg, energy_site, _json.dumps(reading).encode())
+    later = pipeline.ingest(pipe, "energy", log=lambda m: None)
+    assert [(i["topic"], i["rows"]) for i in later["ingest"] if i["rows"]] == [(energy_site, 1)]
+    meters = spark.read.format("delta").load(str(table_path(pipe, silver_table("energy", "energy_meter"))))
+    assert meters.where(F.col("event_id") == reading["event_id"]).count() == 1
+    report = reconcile(pipe, ["energy"])
+    assert report.ok, (report.problems, [p.problems for p in report.mismatches()])
+    (row,) = [p for p in report.partitions if p.topic == energy_site]
+    assert (row.kafka_start, row.kafka_consumed, row.silver) == (0, 1, 1)

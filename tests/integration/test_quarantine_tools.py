@@ -39,9 +39,9 @@ def test_list_show_and_replay_exactly_once(broker, spark, isolated_cfg, monkeypa
     import brain.ops.quarantine_tools as qt
 
     cfg = isolated_cfg
-    gwh = meter("site-01", 0.002, "GWh")            # valid once GWh is known: 2000 kWh
-    gwh_negative = meter("site-01", -1.0, "GWh")    # then still invalid, for another reason
-    ok = meter("site-01", 5.0)
+    gwh = meter("rm-baotou", 0.002, "GWh")            # valid once GWh is known: 2000 kWh
+    gwh_negative = meter("rm-baotou", -1.0, "GWh")    # then still invalid, for another reason
+    ok = meter("rm-baotou", 5.0)
     send(cfg, [(kafka_io.record_key(r), kafka_io.encode(r)) for r in (gwh, gwh_negative, ok)]
          + [(None, b"\x00\x01 binary \xff garbage")])
     pipeline.ingest(cfg, "energy")

@@ -33,7 +33,7 @@ def test_an_optional_field_of_contract_1_1_is_a_silver_column_after_one_cycle(br
     def meter(*args, **over):
         return energy_meter(*args, day=day, **over)
 
-    old = [meter("site-01", 10.0), meter("site-02", 5.0)]
+    old = [meter("rm-baotou", 10.0), meter("rm-ludwigshafen", 5.0)]
     send(cfg, _msgs(old))
     pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
     silver = DeltaTable.forPath(spark, str(table_path(cfg, SILVER)))
@@ -45,10 +45,11 @@ def test_an_optional_field_of_contract_1_1_is_a_silver_column_after_one_cycle(br
     add_meter_version(conf / "contracts", "1.1", {"meter_serial": {"type": "string"}})
     monkeypatch.setenv("BRAIN_CONF_DIR", str(conf))
     cfg = config.load()
-    serial = meter("site-01", 3.0, schema_version="1.1", meter_serial="EM-4711")
-    ahead = meter("site-02", 1.0, schema_version="1.1", meter_serial="EM-0815", firmware="3.2")  # not in any contract
-    still_10 = meter("site-02", 2.0)
-    breaking = meter("site-01", 4.0, schema_version="2.0", meter_serial="EM-4711")
+    serial = meter("rm-baotou", 3.0, schema_version="1.1", meter_serial="EM-4711")
+    # firmware: not in any contract
+    ahead = meter("rm-ludwigshafen", 1.0, schema_version="1.1", meter_serial="EM-0815", firmware="3.2")
+    still_10 = meter("rm-ludwigshafen", 2.0)
+    breaking = meter("rm-baotou", 4.0, schema_version="2.0", meter_serial="EM-4711")
     send(cfg, _msgs([serial, ahead, still_10, breaking]))
     report = pipeline.run_cycle(cfg, ["energy"], log=lambda m: None)
 
@@ -69,4 +70,4 @@ def test_an_optional_field_of_contract_1_1_is_a_silver_column_after_one_cycle(br
     assert validated["validated"] and validated["success"] and validated["rows"] == 3
     kwh = {r["site"]: r["electricity_kwh"] for r in spark.read.format("delta")
            .load(str(table_path(cfg, "gold.energy_daily_site_kwh"))).collect()}
-    assert kwh == pytest.approx({"site-01": 13.0, "site-02": 8.0})
+    assert kwh == pytest.approx({"rm-baotou": 13.0, "rm-ludwigshafen": 8.0})

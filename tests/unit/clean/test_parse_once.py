@@ -143,6 +143,35 @@ def test_the_quick_view_and_its_diagnosis_judge_every_record_as_the_diagnosis_al
     assert len(fast) >= 0.6 * len(valid), (len(fast), len(valid))
 
 
+# The same mix with provenance checked: the base records' place registered (a made-up registry:
+# the checks are pure functions of it) and every row read from its site's own topic, so each hostile
+# location value meets site_mismatch or unknown_asset:<level> in both views.
+PLACE = ("acme", "site-01", "a1", "line-01", "dev-01")
+REGISTERED = Limits(max_payload_bytes=20_000, future_tolerance_s=300, late_horizon_days=30,
+                    assets=tuple(sorted({(spec.industry, *PLACE) for spec, _ in SPECS.values()}
+                                        | {(spec.industry, *PLACE[:4], "dev-02") for spec, _ in SPECS.values()})))
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_both_views_agree_with_provenance_checked_on_a_site_topic(spark, name):
+    spec, base = SPECS[name]
+    payloads = hostile_payloads(base) + [json.dumps({**base, "device": "dev-02"}).encode(),
+                                         json.dumps({**base, "device": "dev-03"}).encode(),
+                                         json.dumps({**base, "site": "site-02"}).encode()]
+    topic = f"{spec.industry}.site.site-01.{spec.record_type}"
+    rows = [(p, None, topic, 0, i, INGEST, INGEST) for i, p in enumerate(payloads)]
+    decoded = decode(spark.createDataFrame(rows, "payload binary, key binary, topic string, partition int, "
+                                                 "offset long, kafka_ts timestamp, ingest_ts timestamp"))
+    got = {r["offset"]: r["reason"] for r in classify(parse(decoded, spec), spec, REGISTERED)
+           .select("offset", "reason").collect()}
+    want = {r["offset"]: r["reason"] for r in diagnose(decoded, spec, REGISTERED).select("offset", "reason").collect()}
+    assert {i: (got[i], want[i]) for i in want if got[i] != want[i]} == {}
+    n = len(payloads)
+    assert (want[0], want[n - 3], want[n - 2], want[n - 1]) == (None, None, "unknown_asset:device", "site_mismatch")
+    assert {"unknown_asset:enterprise", "unknown_asset:area", "unknown_asset:line", "site_mismatch"} <= set(
+        want.values())
+
+
 def test_the_mix_holds_every_reason_the_table_can_give(spark):
     """Every reason family of the check table is given to some row of the mix above, by the oracle and
     so (the test above) by the quick view's path too, plus valid rows."""

@@ -80,6 +80,20 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, base_cfg, clean_r
     assert first != {p.name: p.read_bytes() for p in (tmp_path / "other").glob("*.jsonl")}
 
 
+def test_every_record_names_a_registered_place(clean_run):
+    """The default fleet (what `make run` and `brain demo` simulate) is the registry's: the pipeline
+    quarantines any record naming a place conf/assets.yaml does not have (unknown_asset)."""
+    from brain.contracts.assets import load_registry
+
+    _summary, out = clean_run
+    reg = load_registry()
+    recs = records(out)
+    places = {(r["industry"], r["enterprise"], r["site"], r["area"], r["line"], r["device"]) for r in recs}
+    unknown = {p for p in places if p[1:] not in reg.locations(p[0])}
+    assert unknown == set()
+    assert {p[0] for p in places} == {"raw_materials", "equipment_manufacturing", "consumer_goods", "energy"}
+
+
 def test_event_ids_are_unique_and_keys_follow_the_device(clean_run):
     _summary, out = clean_run
     recs = records(out)
