@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 
 from brain.config import Config
 from brain.contracts import site_topics
+from brain.contracts.assets import METERED_INDUSTRY
 from brain.ingest import kafka_security
 
 
@@ -78,10 +79,23 @@ def service_acls(cfg: Config) -> list[Rule]:
     return rules
 
 
-def factory_acls(cfg: Config, industry: str, site: str) -> list[Rule]:
-    """A site's one rule: write its own topic family (WRITE implies DESCRIBE and, since Kafka 3.0,
-    idempotent producing)."""
-    return [Rule(site_user(cfg, site), "TOPIC", site_topics.site_prefix(cfg, industry, site), "PREFIXED", "WRITE")]
+def factory_acls(cfg: Config, industry: str, site: str, metered: bool = False) -> list[Rule]:
+    """A site's rules: write its own topic family (WRITE implies DESCRIBE and, since Kafka 3.0,
+    idempotent producing) and, when the site has registered energy meters (``metered``), the
+    energy industry's family of that site too (its meters' readings are energy records)."""
+    user = site_user(cfg, site)
+    rules = [Rule(user, "TOPIC", site_topics.site_prefix(cfg, industry, site), "PREFIXED", "WRITE")]
+    if metered and industry != METERED_INDUSTRY:
+        rules.append(Rule(user, "TOPIC", site_topics.site_prefix(cfg, METERED_INDUSTRY, site), "PREFIXED", "WRITE"))
+    return rules
+
+
+def site_is_metered(cfg: Config, site: str) -> bool:
+    """The site has registered energy meters and this deployment runs the energy industry."""
+    from brain.contracts.assets import load_registry
+
+    return (METERED_INDUSTRY in cfg.industry_names()
+            and any(loc[1] == site for loc in load_registry().locations(METERED_INDUSTRY)))
 
 
 def site_industry(cfg: Config, site: str) -> str:
@@ -198,14 +212,17 @@ def add_factory(cfg: Config, site: str) -> Factory:
 
     _require_secured(cfg)
     industry = site_industry(cfg, site)
+    metered = site_is_metered(cfg, site)
     user = site_user(cfg, site)
     client = admin_client(cfg)
     try:
         _upsert_user(client, cfg, user)
-        _create_acls(client, factory_acls(cfg, industry, site))
+        _create_acls(client, factory_acls(cfg, industry, site, metered))
     finally:
         client.close()
     topics = site_topics.site_topics(cfg, industry, site)
+    if metered and industry != METERED_INDUSTRY:
+        topics += site_topics.site_topics(cfg, METERED_INDUSTRY, site)
     kafka_io.create_topics(cfg, topics)
     return Factory(site, industry, user, site_topics.site_prefix(cfg, industry, site), topics,
                    str(kafka_security.password_file(cfg, user)))

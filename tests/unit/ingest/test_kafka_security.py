@@ -118,6 +118,15 @@ def test_acl_rules_give_each_principal_only_its_part(tmp_path):
     assert not any(r.operation in ("CREATE", "ALL", "ALTER") for r in rules)
 
 
+def test_a_site_with_registered_meters_may_also_write_its_energy_family_and_nothing_more(tmp_path):
+    cfg = _cfg(tmp_path)
+    assert kafka_users.site_is_metered(cfg, "rm-baotou")  # conf/assets.yaml: its lines' electricity meters
+    rules = kafka_users.factory_acls(cfg, "raw_materials", "rm-baotou", metered=True)
+    assert {(r.name, r.pattern, r.operation) for r in rules} == {
+        ("raw_materials.site.rm-baotou.", "PREFIXED", "WRITE"), ("energy.site.rm-baotou.", "PREFIXED", "WRITE")}
+    assert len(kafka_users.factory_acls(cfg, "energy", "rm-baotou", metered=True)) == 1  # no twin rule
+
+
 def test_a_site_outside_the_registry_or_deployment_is_refused(tmp_path):
     cfg = _cfg(tmp_path)
     assert kafka_users.site_industry(cfg, "rm-baotou") == "raw_materials"
