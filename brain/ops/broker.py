@@ -251,33 +251,42 @@ def _ready(cfg: Config) -> bool:
                    security=kafka_security.client_security(cfg, kafka_security.admin_user(cfg)).python())
 
 
-def answers(bootstrap: str, brokers: int | None = None, security: dict | None = None) -> bool:
-    """The broker(s) at ``bootstrap`` answer a metadata request (not just an open socket),
-    and, if ``brokers`` is given, report at least that many live brokers. ``security``: the
-    kafka-python settings of kafka_security.client_security (none: PLAINTEXT)."""
+def ask_quietly(bootstrap: str, question, timeout_ms: int = 3000, security: dict | None = None, failed=None):
+    """``question(admin)`` with a kafka-python admin client on ``bootstrap``; ``failed`` when the
+    cluster does not answer. Refused connections are expected while a broker boots or after it
+    died, so kafka-python's own log stays quiet meanwhile."""
     import logging
 
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
-    # Refused connections are expected while the broker boots; don't log each one.
     kafka_log = logging.getLogger("kafka")
     level = kafka_log.level
     kafka_log.setLevel(logging.CRITICAL)
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000, **(security or {}))
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms, **(security or {}))
         try:
-            admin.list_topics()
-            if brokers is None:
-                return True
-            live = [b for b in admin.describe_cluster().get("brokers", []) if not b.get("is_fenced")]
-            return len(live) >= brokers
+            return question(admin)
         finally:
             admin.close()
     except (KafkaError, OSError, ValueError):
-        return False
+        return failed
     finally:
         kafka_log.setLevel(level)
+
+
+def answers(bootstrap: str, brokers: int | None = None, security: dict | None = None) -> bool:
+    """The broker(s) at ``bootstrap`` answer a metadata request (not just an open socket),
+    and, if ``brokers`` is given, report at least that many live brokers. ``security``: the
+    kafka-python settings of kafka_security.client_security (none: PLAINTEXT)."""
+    def enough(admin) -> bool:
+        admin.list_topics()
+        if brokers is None:
+            return True
+        live = [b for b in admin.describe_cluster().get("brokers", []) if not b.get("is_fenced")]
+        return len(live) >= brokers
+
+    return ask_quietly(bootstrap, enough, 3000, security, failed=False)
 
 
 def launch(cfg: Config, bp: BrokerPaths, node: KafkaNode, cluster_id: str | None = None) -> subprocess.Popen:

@@ -95,25 +95,8 @@ def replication(cfg: Config) -> dict | None:
     how many partitions are under-replicated and which brokers are missing from an ISR. A broker
     that is live but still copying what it missed while down is not in sync yet. None if no
     broker answers."""
-    import logging
-
-    from kafka import KafkaAdminClient
-    from kafka.errors import KafkaError
-
-    kafka_log = logging.getLogger("kafka")
-    level = kafka_log.level
-    kafka_log.setLevel(logging.CRITICAL)  # a dead node's refused connections are expected here
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap(cfg), request_timeout_ms=5000, **_security(cfg))
-        try:
-            topics = admin.describe_topics()
-        finally:
-            admin.close()
-    except (KafkaError, OSError, ValueError):
-        return None
-    finally:
-        kafka_log.setLevel(level)
-    return replication_summary(topics)
+    topics = broker.ask_quietly(bootstrap(cfg), lambda admin: admin.describe_topics(), 5000, _security(cfg))
+    return None if topics is None else replication_summary(topics)
 
 
 def replication_summary(topics: list[dict]) -> dict:
