@@ -165,6 +165,10 @@ def cluster():
            # Manual only: unpausing an @hourly DAG makes the scheduler start the last hour's run at once.
            "BRAIN__INDUSTRIES__ENERGY__SCHEDULE": "null"}
     env.pop("SPARK_CONNECT_MODE_ENABLED", None)
+    # The session pins in-process Spark on its own Connect port (tests/conftest.py); the cluster's
+    # drivers attach to its Connect server (cluster-local.yaml), which holds the workers' cores.
+    env.pop("BRAIN__SPARK__REMOTE", None)
+    env.pop("BRAIN__SPARK_CONNECT__PORT", None)
     cfg = config.load(environ=env)
     try:
         yield env, cfg, state
