@@ -370,7 +370,9 @@ def run_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane
                             f"in time (a busy machine?); starting the pass again ({attempt} of {attempts})")
                         time.sleep(2.0 * attempt)
                         continue
-                    lost = explain_data_loss(f"the {industry} topics ({subscription(cfg, industry)})",
+                    named = ", ".join(lane.topic for lane in lanes)
+                    lost = explain_data_loss(f"the {industry} topics ({named}, and its sites' topics: "
+                                             f"{subscription(cfg, industry)})",
                                              exc, f"the checkpoint {pass_checkpoint(cfg, industry)}")
                     if lost is not None:
                         raise lost from exc

@@ -224,11 +224,13 @@ def _reconcile_record_type(con, cfg: Config, report: Report, ind: str, rt: str, 
                            ends: dict[str, dict[int, int]]) -> list[str]:
     """Both equations for each topic of one record type (bronze and silver read once); its topics."""
     from brain.contracts.site_topics import record_type_of
-    from brain.lake.ledger_reads import load
+    from brain.lake.ledger_reads import column_names, load
 
     cp = read_checkpoint(pass_checkpoint(cfg, ind))
     has_bronze = load(con, "bronze", cfg, bronze_name, ["topic", "partition", "offset"])
-    has_silver = load(con, "silver", cfg, silver_name, ["_topic", "_partition", "_offset"])
+    # A silver table written outside the pass (no Kafka coordinates) has nothing to reconcile.
+    has_silver = ("_topic" in column_names(cfg, silver_name)
+                  and load(con, "silver", cfg, silver_name, ["_topic", "_partition", "_offset"]))
     try:
         found = {shared_topic} | set(ends)
         found |= {t for o in (cp.start, cp.committed, cp.planned) if isinstance(o, dict) for t in o}
@@ -514,7 +516,7 @@ def reconcile_ledger(cfg: Config, ledger: list[dict]) -> LedgerReport:
     import duckdb
 
     from brain.contracts.site_topics import record_type_of
-    from brain.lake.ledger_reads import load
+    from brain.lake.ledger_reads import column_names, load
     from brain.lake.tables import silver_table
 
     report = LedgerReport(acked=len(ledger))
@@ -527,7 +529,8 @@ def reconcile_ledger(cfg: Config, ledger: list[dict]) -> LedgerReport:
     try:
         places = []
         for i, name in enumerate(sorted(silver_names)):
-            if load(con, f"s{i}", cfg, name, ["_topic", "_partition", "_offset", "event_id"]):
+            if "_topic" in column_names(cfg, name) and load(con, f"s{i}", cfg, name,
+                                                            ["_topic", "_partition", "_offset", "event_id"]):
                 places.append(f"SELECT _topic, _partition, _offset, event_id, 'silver' FROM s{i}")
         for name, place in ((QUARANTINE, "quarantine"), (DUPLICATES, "duplicates")):
             if load(con, place, cfg, name, ["topic", "partition", "offset", "event_id"]
