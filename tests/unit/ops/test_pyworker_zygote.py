@@ -116,3 +116,10 @@ def test_an_edited_source_file_is_noticed_so_workers_start_with_the_code_on_disk
     assert changed_since(stamps) == []
     os.utime(ours, (time.time() + 5, time.time() + 5))
     assert changed_since(stamps) == [str(ours)]
+
+
+def test_the_launcher_and_the_kill_points_name_the_same_variable():
+    """pyworker_launch imports nothing from brain, so it spells brain.faults' name itself."""
+    from brain.faults import HOST_GROUP_ENV
+
+    assert pyworker_launch.HOST_GROUP_ENV == HOST_GROUP_ENV
