@@ -53,7 +53,11 @@ def duration_s(text: str) -> float:
 def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description, parser.epilog = SIMULATE_HELP, SIMULATE_EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    fleet = parser.add_argument_group("fleet (default: as in conf/assets.yaml; larger counts clone it)")
+    fleet = parser.add_argument_group(
+        "fleet (default: as in conf/assets.yaml; larger counts clone it)",
+        "Clones past the registry (rm-baotou-2, a fourth line, ...) are not registered assets:\n"
+        "the pipeline quarantines their records as unknown_asset:<level> (docs/quarantine.md).\n"
+        "Register them in conf/assets.yaml first to load-test the happy path.")
     fleet.add_argument("--industry", default="all",
                        help="all, or one or more of raw_materials, equipment_manufacturing, consumer_goods, "
                             "energy (comma-separated)")
