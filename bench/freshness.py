@@ -20,7 +20,9 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-SITE, DEVICE = "rm-baotou", "em-bench-probe"
+# A registered meter (conf/assets.yaml: rm-baotou's bf-1 electricity meter): a device the registry
+# does not have is quarantined unknown_asset:device, and no probe would ever reach gold.
+SITE, DEVICE = "rm-baotou", "em-main"
 GOLD = "gold.energy_daily_site_kwh"
 
 
