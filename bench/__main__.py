@@ -215,7 +215,11 @@ class Bench:
             except ImportError as exc:
                 return {"available": False, "reason": f"bench.quality_validation.measure_gx_share missing ({exc})"}
             return {"available": True, **measure_gx_share(spark, env.scoped(work, "gx"), rows=self.size["gx_rows"])}
-        self.measure("gx", gx)
+        res = self.measure("gx", gx)
+        if isinstance(res, dict) and res.get("available") and res.get("validated_rows") != res.get("rows"):
+            # A share of nothing is no figure: the rows were quarantined before the suite saw them.
+            self.errors["gx_rows"] = (f"{res.get('rows'):,} rows cleaned, {res.get('validated_rows')} validated: "
+                                      f"gx_share measures no validation")
 
     def _scaling(self, work, industries):
         from bench import throughput
@@ -253,6 +257,10 @@ class Bench:
         cfg = env.scoped(work, "fresh_continuous", env.new_prefix("fc"), **keys)
         self.measure("freshness_continuous", freshness.continuous, spark, cfg, s["probes"], s["probe_interval_s"],
                      s["freshness_timeout_s"], log=self.say)
+        for mode in ("scheduled", "continuous"):
+            seen = self.details.get(f"freshness_{mode}") or {}
+            if seen.get("unseen"):  # probes that never reached gold (quarantined, or a stalled stream)
+                self.errors[f"freshness_{mode}_unseen"] = f"{seen['unseen']} of {seen.get('probes')} probes never visible"
         env.delete_topics(cfg, cfg.get("kafka.topic_prefix"))
 
     def _edge(self, work):
