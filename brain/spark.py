@@ -34,6 +34,7 @@ def session_conf(cfg: Config) -> dict[str, str]:
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.warehouse.dir": str(storage.warehouse_dir(cfg)),
         "spark.sql.shuffle.partitions": str(cfg.get("spark.shuffle_partitions", type_=int)),
+        "spark.sql.adaptive.enabled": str(bool(cfg.get("spark.adaptive", False, type_=bool))).lower(),
         "spark.driver.memory": str(cfg.get("spark.driver_memory", "2g")),
         "spark.ui.enabled": str(bool(cfg.get("spark.ui_enabled", False))).lower(),
         "spark.ui.showConsoleProgress": "false",

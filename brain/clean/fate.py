@@ -708,6 +708,16 @@ def undeclared_fields(spec: RecordSpec) -> "Column":
     return F.coalesce(F.array_except(F.col("_keys"), declared), F.array_except(variant_keys, declared))
 
 
+def fate_columns(spec: RecordSpec) -> list[str]:
+    """The columns of a classified batch that ``to_silver`` and ``to_quarantine`` read (besides
+    ``reason``): what a batch needs to keep once it is judged. The decoded text, the key list and the
+    diagnosis's per-field JSON types are not among them, and materialising them would copy every
+    payload a second time."""
+    typed = [c for c in silver_columns(spec) if c not in LINEAGE and c != "source_unit"]
+    units = ["_std_value", "_std_unit"] if spec.unit_field and spec.value_field else []
+    return typed + units + ["reason", "_r", "payload", "key", "topic", "partition", "offset", "kafka_ts", "ingest_ts"]
+
+
 def to_silver(classified: "DataFrame", spec: RecordSpec) -> "DataFrame":
     """Valid rows, typed and normalised, with Kafka lineage."""
     from pyspark.sql import functions as F

@@ -52,6 +52,7 @@ from brain.ingest.bronze import (
     recovery_offsets,
 )
 from brain.lake.checkpoints import read_checkpoint
+from brain.lake.stats_columns import stats_property
 from brain.lake.streaming import trigger_options
 from brain.lake.tables import DUPLICATES, QUARANTINE, checkpoint_path, is_delta, pass_checkpoint, table_path
 from brain.lake.writers import table_lock
@@ -206,7 +207,8 @@ def write_batch(spark: "SparkSession", cfg: Config, lanes: list[Lane], kafka_bat
             for name in sorted(lane.silver for lane in busy):
                 held.enter_context(table_lock(cfg, name))
             started = time.perf_counter()
-            props = {"brain.layer": "bronze", "brain.owner": cfg.get("project.owner")}
+            props = {"brain.layer": "bronze", "brain.owner": cfg.get("project.owner"),
+                     **stats_property(cfg, "bronze", bronze.columns)}
             run_side_by_side([lambda lane=lane: append(spark, str(table_path(cfg, lane.bronze)),
                                                        rows_of(lane), ["ingest_date"],
                                                        props, txn) for lane in busy], workers)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from brain.config import Config
 from brain.lake.classified import stamp_created
+from brain.lake.stats_columns import stats_property
 from brain.lake.tables import DUPLICATES, QUARANTINE, TOUCHED, is_delta, table_path
 from brain.lake.writers import retry_conflicts
 
@@ -20,6 +21,8 @@ SHARED_TABLES = {
                  "offset long, counted_at timestamp", ["industry"]),
     TOUCHED: ("table string, event_date date, run_id string, recorded_at timestamp", []),
 }
+# lake.stats_columns' layer of each (the touched-days table is tiny: Delta's default)
+STATS_LAYER = {QUARANTINE: "quarantine", DUPLICATES: "duplicates"}
 
 
 def ensure_shared_tables(spark: "SparkSession", cfg: Config) -> None:
@@ -33,5 +36,6 @@ def ensure_shared_tables(spark: "SparkSession", cfg: Config) -> None:
                 empty = spark.createDataFrame([], ddl)
                 writer = empty.write.format("delta").mode("append")
                 (writer.partitionBy(*partition_by) if partition_by else writer).save(str(path))
-                stamp_created(spark, path, empty.columns, name)
+                stamp_created(spark, path, empty.columns, name,
+                              also=stats_property(cfg, STATS_LAYER.get(name, ""), empty.columns))
         retry_conflicts(create)

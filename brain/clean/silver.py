@@ -17,7 +17,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from brain.clean.dedupe import duplicates_frame, mark_duplicates, recent_silver, split_duplicates, stored_silver
-from brain.clean.fate import Limits, classify, decode, parse, to_quarantine, to_silver, undeclared_fields
+from brain.clean.fate import (
+    Limits,
+    classify,
+    decode,
+    QUARANTINE_COLUMNS,
+    fate_columns,
+    parse,
+    silver_columns,
+    to_quarantine,
+    to_silver,
+    undeclared_fields,
+)
 from brain.clean.pseudonym import load_key, personal_fields, pseudonymise, scrub_payload
 from brain.clean.schema_evolution import evolve
 from brain.clean.writes import not_recorded, record_touched, streaming_target_exists, write
@@ -25,6 +36,7 @@ from brain.concurrency import run_side_by_side
 from brain.config import Config
 from brain.contracts.specs import RecordSpec
 from brain.faults import kill_point
+from brain.lake.stats_columns import stats_property
 from brain.lake.tables import DUPLICATES, QUARANTINE, is_delta, table_path
 from brain.lake.writers import table_lock
 
@@ -106,7 +118,8 @@ def silver_properties(cfg: Config, spec: RecordSpec) -> dict[str, str]:
     """
     return {"brain.owner": cfg.get("project.owner"), "brain.industry": spec.industry,
             "brain.record_type": spec.record_type, "brain.contract_version": spec.contract_version,
-            "brain.layer": "silver", "delta.enableDeletionVectors": "true"}
+            "brain.layer": "silver", "delta.enableDeletionVectors": "true",
+            **stats_property(cfg, "silver", silver_columns(spec))}
 
 
 @dataclass
@@ -142,9 +155,9 @@ def judge(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str
 
     result = CleanResult(silver_name)
     clock = _PhaseClock(result.seconds)
-    judged = Judged(spec, result, _classified(cfg, spec, bronze_rows))
+    judged = Judged(spec, result, _classified(cfg, spec, bronze_rows, narrow=True))
     # Counts and the days valid rows fall on, in one job.
-    undeclared = undeclared_fields(spec)
+    undeclared = F.col("_undeclared")
     carried = F.col("reason").isNull() & (F.size(undeclared) > 0)
     per_day = judged.classified.groupBy("event_date").agg(F.count(F.lit(1)).alias("n"),
                                                           F.count("reason").alias("bad"),
@@ -219,7 +232,8 @@ def write_judged(spark: "SparkSession", cfg: Config, batch: list[Judged], run_id
         rows = _union([quarantine_rows(cfg, j.classified, j.spec) for j in batch])
         write(spark, str(table_path(cfg, QUARANTINE)), seen(QUARANTINE, rows),
               ["topic", "partition", "offset"], ["industry"],
-              {"brain.layer": "quarantine", "brain.owner": cfg.get("project.owner")}, txn)
+              {"brain.layer": "quarantine", "brain.owner": cfg.get("project.owner"),
+               **stats_property(cfg, "quarantine", QUARANTINE_COLUMNS)}, txn)
     if any(j.result.duplicates for j in batch) or not streaming_target_exists(cfg, DUPLICATES, txn):
         _write_duplicates(spark, cfg, seen(DUPLICATES, _union([duplicates_frame(j.rows(duplicate=True), j.spec)
                                                                for j in batch])), txn)
@@ -246,14 +260,22 @@ def process_batch(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_n
         judged.release()
 
 
-def _classified(cfg: Config, spec: RecordSpec, bronze_rows: "DataFrame") -> "DataFrame":
+def _classified(cfg: Config, spec: RecordSpec, bronze_rows: "DataFrame", narrow: bool = False) -> "DataFrame":
     """Every bronze row with its ``reason`` (null: valid), by today's spec and limits.
 
     Materialised once, lineage cut: classify's expressions are large, and every
     later job (counts, dedupe, writes) would otherwise re-optimise and re-print
     them (plan strings for each adaptive-execution update dominated batch time).
+    ``narrow``: only what the fates are written from (``fate_columns``) and ``_undeclared`` (the
+    undeclared keys of a valid row) are kept; without it (a quarantine replay) every column is.
     """
-    return classify(parse(decode(bronze_rows), spec), spec, limits(cfg)).localCheckpoint()
+    from pyspark.sql import functions as F
+
+    classified = classify(parse(decode(bronze_rows), spec), spec, limits(cfg))
+    if narrow:
+        classified = classified.select(
+            *fate_columns(spec), F.when(F.col("reason").isNull(), undeclared_fields(spec)).alias("_undeclared"))
+    return classified.localCheckpoint()
 
 
 def _valid(cfg: Config, classified: "DataFrame", spec: RecordSpec, run_id: str) -> "DataFrame":
@@ -283,7 +305,7 @@ def _write_duplicates(spark: "SparkSession", cfg: Config, rows: "DataFrame", txn
     """``quality.duplicates`` rows (brain.clean.dedupe.duplicates_frame) appended or merged; a streamed
     append's rows already cleared of coordinates the table holds (``not_recorded``)."""
     write(spark, str(table_path(cfg, DUPLICATES)), rows, ["topic", "partition", "offset"], ["industry"],
-          {"brain.layer": "quality"}, txn)
+          {"brain.layer": "quality", **stats_property(cfg, "duplicates", rows.columns)}, txn)
 
 
 @dataclass

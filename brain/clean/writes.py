@@ -42,6 +42,10 @@ def append(spark: "SparkSession", path: str, df: "DataFrame", partition_by: list
         writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
     if partition_by:
         writer = writer.partitionBy(*partition_by)
+    if created:  # Delta's own properties (e.g. which columns get statistics) apply to the first files too
+        for key, value in props.items():
+            if key.startswith("delta."):
+                writer = writer.option(key, value)
     writer.save(path)
     if created:  # every new table carries its columns' classification (brain.lake.classified)
         stamp_created(spark, path, df.columns, also=props)
