@@ -260,7 +260,8 @@ class Bench:
         for mode in ("scheduled", "continuous"):
             seen = self.details.get(f"freshness_{mode}") or {}
             if seen.get("unseen"):  # probes that never reached gold (quarantined, or a stalled stream)
-                self.errors[f"freshness_{mode}_unseen"] = f"{seen['unseen']} of {seen.get('probes')} probes never visible"
+                self.errors[f"freshness_{mode}_unseen"] = (f"{seen['unseen']} of {seen.get('probes')} probes "
+                                                           "never visible")
         env.delete_topics(cfg, cfg.get("kafka.topic_prefix"))
 
     def _edge(self, work):

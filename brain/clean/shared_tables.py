@@ -25,6 +25,12 @@ SHARED_TABLES = {
 STATS_LAYER = {QUARANTINE: "quarantine", DUPLICATES: "duplicates"}
 
 
+def shared_stats_property(cfg: Config, name: str, columns) -> dict[str, str]:
+    """The statistics columns of one shared table (brain.lake.stats_columns), whoever creates it:
+    ``ensure_shared_tables`` up front, or a writer that finds it missing."""
+    return stats_property(cfg, STATS_LAYER[name], columns) if name in STATS_LAYER else {}
+
+
 def ensure_shared_tables(spark: "SparkSession", cfg: Config) -> None:
     """Create the tables every record type appends to, before queries run in parallel
     (two writers creating one table at once would conflict)."""
@@ -37,5 +43,5 @@ def ensure_shared_tables(spark: "SparkSession", cfg: Config) -> None:
                 writer = empty.write.format("delta").mode("append")
                 (writer.partitionBy(*partition_by) if partition_by else writer).save(str(path))
                 stamp_created(spark, path, empty.columns, name,
-                              also=stats_property(cfg, STATS_LAYER.get(name, ""), empty.columns))
+                              also=shared_stats_property(cfg, name, empty.columns))
         retry_conflicts(create)

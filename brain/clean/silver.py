@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 from brain.clean.dedupe import duplicates_frame, mark_duplicates, recent_silver, split_duplicates, stored_silver
 from brain.clean.fate import (
+    QUARANTINE_COLUMNS,
     Limits,
     classify,
     decode,
-    QUARANTINE_COLUMNS,
     fate_columns,
     parse,
     silver_columns,
@@ -31,6 +31,7 @@ from brain.clean.fate import (
 )
 from brain.clean.pseudonym import load_key, personal_fields, pseudonymise, scrub_payload
 from brain.clean.schema_evolution import evolve
+from brain.clean.shared_tables import shared_stats_property
 from brain.clean.writes import not_recorded, record_touched, streaming_target_exists, write
 from brain.concurrency import run_side_by_side
 from brain.config import Config
@@ -233,7 +234,7 @@ def write_judged(spark: "SparkSession", cfg: Config, batch: list[Judged], run_id
         write(spark, str(table_path(cfg, QUARANTINE)), seen(QUARANTINE, rows),
               ["topic", "partition", "offset"], ["industry"],
               {"brain.layer": "quarantine", "brain.owner": cfg.get("project.owner"),
-               **stats_property(cfg, "quarantine", QUARANTINE_COLUMNS)}, txn)
+               **shared_stats_property(cfg, QUARANTINE, QUARANTINE_COLUMNS)}, txn)
     if any(j.result.duplicates for j in batch) or not streaming_target_exists(cfg, DUPLICATES, txn):
         _write_duplicates(spark, cfg, seen(DUPLICATES, _union([duplicates_frame(j.rows(duplicate=True), j.spec)
                                                                for j in batch])), txn)
@@ -305,7 +306,7 @@ def _write_duplicates(spark: "SparkSession", cfg: Config, rows: "DataFrame", txn
     """``quality.duplicates`` rows (brain.clean.dedupe.duplicates_frame) appended or merged; a streamed
     append's rows already cleared of coordinates the table holds (``not_recorded``)."""
     write(spark, str(table_path(cfg, DUPLICATES)), rows, ["topic", "partition", "offset"], ["industry"],
-          {"brain.layer": "quality", **stats_property(cfg, "duplicates", rows.columns)}, txn)
+          {"brain.layer": "quality", **shared_stats_property(cfg, DUPLICATES, rows.columns)}, txn)
 
 
 @dataclass
