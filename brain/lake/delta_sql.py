@@ -26,6 +26,11 @@ def table_ref(path) -> str:
     return "delta.`" + str(path).replace("`", "``") + "`"
 
 
+def sql_string(value: str) -> str:
+    """A Spark SQL string literal (backslash escapes are on by default)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def merge_sql(path, view: str, on: str, clauses: list[str]) -> str:
     """The MERGE statement: target ``t``, source ``s`` (pure)."""
     if not clauses:
@@ -42,6 +47,11 @@ def merge(path, source: "DataFrame", on: str, clauses: list[str]) -> None:
         session.sql(merge_sql(path, view, on, clauses))  # a command: runs here, on both kinds of session
     finally:
         session.catalog.dropTempView(view)
+
+
+def delete(spark: "SparkSession", path, where: str) -> None:
+    """``DELETE FROM`` the Delta table at ``path`` the rows where the SQL condition ``where`` holds."""
+    spark.sql(f"DELETE FROM {table_ref(path)} WHERE {where}")  # a command: runs here
 
 
 def properties(spark: "SparkSession", path) -> dict[str, str]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from brain.config import Config
 from brain.lake.classified import stamp_created
+from brain.lake.delta_sql import sql_string
 from brain.lake.frames import local_frame
 from brain.lake.tables import is_delta, table_path
 
@@ -34,11 +35,6 @@ def result_rows(outcome: ValidationOutcome) -> list[tuple]:
     return [(outcome.run_id, outcome.table_name, outcome.validated_at, r.name, r.column, r.policy,
              r.success, r.element_count, r.unexpected_count, list(r.unexpected_sample), outcome.suite_name)
             for r in outcome.results]
-
-
-def sql_string(value: str) -> str:
-    """A Spark SQL string literal (backslash escapes are on by default)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def record_results(spark: SparkSession, outcome: "ValidationOutcome | list[ValidationOutcome]", cfg: Config) -> int:

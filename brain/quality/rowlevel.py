@@ -121,7 +121,9 @@ def split(flagged: DataFrame, columns: Sequence[str]) -> tuple[DataFrame, DataFr
     has_reason = F.size(F.col(REASONS)) > 0
     passed = flagged.where(~has_reason).select(*columns)
     quarantined = flagged.where(has_reason).select(
-        *columns, F.col(REASONS)[0].alias(REASON), F.col(REASONS))
+        # get, not [0]: with no rules the array is an empty literal, and ANSI mode's constant folding
+        # would fail the plan on its first element even though the filter keeps no row.
+        *columns, F.get(F.col(REASONS), 0).alias(REASON), F.col(REASONS))
     return passed, quarantined
 
 

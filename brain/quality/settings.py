@@ -22,7 +22,7 @@ class QualitySettings:
     data_docs_runs_limit: int    # newest validation results listed on index.html
     sample_size: int             # failing rows' keys kept per expectation
     sample_column: str           # the key those samples are taken from
-    cache_batch: bool            # persist the batch before validating (GX makes several passes)
+    cache_batch: bool            # materialise the batch before validating (GX makes several passes)
     verify_quarantine: bool      # check quarantine row counts against GX (one extra pass)
 
     @classmethod
