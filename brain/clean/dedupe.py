@@ -18,13 +18,18 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 
-def mark_duplicates(valid: "DataFrame", existing: "DataFrame | None") -> "DataFrame":
+def mark_duplicates(valid: "DataFrame", existing: "DataFrame | None", small: bool = False) -> "DataFrame":
     """``valid`` with ``_dup`` (true: a duplicate), replays dropped. Pure given ``existing`` =
     silver's (event_id, coordinates); one pass, so a batch's fates cost one materialisation.
 
     Within the batch the lowest (topic, partition, offset) wins; against
     silver, a row whose event_id is stored under different coordinates is a
     duplicate, and one stored under the same coordinates is a replay (neither).
+
+    ``small``: the batch is small enough to broadcast. Silver is then first cut to the batch's
+    event_ids by a broadcast semi-join, so no silver row is shuffled; otherwise both sides are
+    shuffled on event_id (sort-merge), which at a few thousand rows against a month of silver
+    costs all of silver's ids.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -37,6 +42,9 @@ def mark_duplicates(valid: "DataFrame", existing: "DataFrame | None") -> "DataFr
     # One stored row per event_id (silver is keyed on it), so the join never multiplies rows.
     ex = existing.select(F.col("event_id").alias("_ex_id"), F.col("_topic").alias("_ex_topic"),
                          F.col("_partition").alias("_ex_partition"), F.col("_offset").alias("_ex_offset"))
+    if small:
+        ids = F.broadcast(valid.select(F.col("event_id").alias("_ex_id")))
+        ex = F.broadcast(ex.join(ids, "_ex_id", "left_semi"))  # at most one stored row per batch row
     joined = ranked.join(ex, ranked["event_id"] == ex["_ex_id"], "left")
     same = ((F.col("_ex_topic") == F.col("_topic")) & (F.col("_ex_partition") == F.col("_partition"))
             & (F.col("_ex_offset") == F.col("_offset")))
@@ -45,11 +53,12 @@ def mark_duplicates(valid: "DataFrame", existing: "DataFrame | None") -> "DataFr
             .select(*cols, ((F.col("_rank") > 1) | stored).alias("_dup")))
 
 
-def split_duplicates(valid: "DataFrame", existing: "DataFrame | None") -> tuple["DataFrame", "DataFrame"]:
+def split_duplicates(valid: "DataFrame", existing: "DataFrame | None",
+                     small: bool = False) -> tuple["DataFrame", "DataFrame"]:
     """(new rows, duplicate rows): mark_duplicates split in two."""
     from pyspark.sql import functions as F
 
-    marked = mark_duplicates(valid, existing)
+    marked = mark_duplicates(valid, existing, small)
     return marked.where(~F.col("_dup")).drop("_dup"), marked.where(F.col("_dup")).drop("_dup")
 
 

@@ -177,7 +177,8 @@ def judge(spark: "SparkSession", cfg: Config, spec: RecordSpec, silver_name: str
                              limits(cfg).late_horizon_days)
     # A record already in quarantine (e.g. moved there by an expectation)
     # stays there when bronze is reprocessed by a backfill.
-    fated = mark_duplicates(_valid(cfg, judged.classified, spec, run_id), existing)
+    small = result.bronze_rows <= int(cfg.get("pipeline.broadcast_batch_rows", 200000))
+    fated = mark_duplicates(_valid(cfg, judged.classified, spec, run_id), existing, small)
     judged.fated = (fated if known_new else _not_in_quarantine(spark, cfg, fated, spec.industry)).localCheckpoint()
     counts = {bool(r["_dup"]): int(r["n"])
               for r in judged.fated.groupBy("_dup").agg(F.count(F.lit(1)).alias("n")).collect()}

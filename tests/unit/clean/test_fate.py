@@ -127,19 +127,24 @@ def test_quarantine_rows_keep_payload_and_coordinates(spark):
         "malformed_json", b"junk", "energy.energy_meter", 0, 0)
 
 
-def test_duplicates_within_batch_and_against_silver(spark):
-    a, b = meter(), meter()
+@pytest.mark.parametrize("small", [False, True], ids=["shuffled", "broadcast"])
+def test_duplicates_within_batch_and_against_silver(spark, small):
+    from pyspark.sql import functions as F
+
+    a, b, other = meter(), meter(), meter()
     resent = enc(a)
     df = classify(parse(decode(bronze(spark, [enc(a), enc(b), resent])), ENERGY_METER), ENERGY_METER, LIMITS)
     valid = to_silver(df, ENERGY_METER)
-    new, dups = split_duplicates(valid, None)
+    new, dups = split_duplicates(valid, None, small)
     assert sorted(r["_offset"] for r in new.collect()) == [0, 1]
     assert [r["_offset"] for r in dups.collect()] == [2]
 
-    # Against silver: a stored under offset 0. Replaying offsets 0..2 inserts
-    # nothing, and only offset 2 is a duplicate (offset 0 is the same record).
-    stored = valid.where("_offset = 0")
-    new2, dups2 = split_duplicates(valid, stored)
+    # Against silver: a stored under offset 0 (and a record of another batch). Replaying offsets 0..2
+    # inserts nothing, and only offset 2 is a duplicate (offset 0 is the same record).
+    elsewhere = to_silver(classify(parse(decode(bronze(spark, [enc(other)])), ENERGY_METER), ENERGY_METER, LIMITS),
+                          ENERGY_METER).withColumn("_offset", F.lit(99).cast("long"))
+    stored = valid.where("_offset = 0").unionByName(elsewhere)
+    new2, dups2 = split_duplicates(valid, stored, small)
     assert sorted(r["_offset"] for r in new2.collect()) == [1]
     assert [r["_offset"] for r in dups2.collect()] == [2]
 
