@@ -44,8 +44,8 @@ def session_conf(cfg: Config) -> dict[str, str]:
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
         # Delta's log replay defaults to 50 partitions: far too many for small
-        # local tables, where it dominates every read.
-        "spark.databricks.delta.snapshotPartitions": str(cfg.get("spark.shuffle_partitions", type_=int)),
+        # local tables, where it dominates every read and every idempotent append.
+        "spark.databricks.delta.snapshotPartitions": str(cfg.get("spark.delta_snapshot_partitions", 1, type_=int)),
         # We rely on Delta schema evolution only where we ask for it explicitly.
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         "spark.sql.streaming.stopGracefullyOnShutdown": "true",

@@ -32,3 +32,9 @@ def test_user_java_options_reach_driver_and_executors(tmp_path):
     for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
         assert conf[key].split()[-2:] == ["-XX:+UseG1GC", "-Dx=1"]
         assert JIT in conf[key].split()
+
+
+def test_delta_log_replay_is_one_task_on_a_laptop_and_parallel_on_the_cluster(tmp_path):
+    assert _conf(tmp_path)["spark.databricks.delta.snapshotPartitions"] == "1"
+    cluster = _conf(tmp_path, BRAIN_ENV="cluster", BRAIN_S3_ACCESS_KEY="k", BRAIN_S3_SECRET_KEY="s")
+    assert int(cluster["spark.databricks.delta.snapshotPartitions"]) > 1
