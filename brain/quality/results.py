@@ -3,6 +3,8 @@
 Idempotent per (run_id, table_name): a write replaces that run's rows for
 that table atomically (Delta ``replaceWhere``), so a retried task or a
 re-recorded outcome never doubles rows and the last validation of a run wins.
+A run the table holds nothing of yet (the usual case, looked up without
+Spark) is appended instead, which costs a commit and no scan.
 (``txnAppId``/``txnVersion`` would instead silently keep the *first* write.)
 The table is partitioned by table_name, so concurrent tasks recording
 different tables do not conflict (Delta checks conflicts by partition).
@@ -58,8 +60,11 @@ def record_results(spark: SparkSession, outcome: "ValidationOutcome | list[Valid
     for attempt in range(_RETRIES):
         created = not is_delta(path)
         try:
-            (df.write.format("delta").mode("overwrite").option("replaceWhere", where)
-             .partitionBy("table_name").save(str(path)))
+            writer = df.write.format("delta").partitionBy("table_name")
+            if created or not _recorded(cfg, outcomes):
+                writer.mode("append").save(str(path))  # the usual case: nothing of these runs to replace
+            else:
+                writer.mode("overwrite").option("replaceWhere", where).save(str(path))
             break
         except (ConcurrentAppendException, ConcurrentWriteException, MetadataChangedException,
                 ProtocolChangedException):
@@ -72,6 +77,18 @@ def record_results(spark: SparkSession, outcome: "ValidationOutcome | list[Valid
         stamp_created(spark, path, df.columns, RESULTS_TABLE,
                       also={"brain.layer": "quality", "brain.owner": str(cfg.get("project.owner"))})
     return len(rows)
+
+
+def _recorded(cfg: Config, outcomes: list["ValidationOutcome"]) -> bool:
+    """Whether the results table holds rows of any of the outcomes' (table, run) pairs, read without
+    Spark: a replaceWhere overwrite scans, checks and rewrites where a first recording of a run
+    needs only an append."""
+    from brain.lake.ledger_reads import select, sql_list
+
+    pairs = " OR ".join(f"(table_name = {sql_list([o.table_name])} AND run_id = {sql_list([o.run_id])})"
+                        for o in outcomes)
+    return bool(select(cfg, RESULTS_TABLE, f"SELECT 1 FROM _ledger WHERE {pairs} LIMIT 1",
+                       scan=["table_name", "run_id"]))
 
 
 # Which silver runs' rows have been validated: validate picks up every run

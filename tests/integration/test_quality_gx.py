@@ -7,6 +7,7 @@ their own runs. GX stores, Data Docs, suites and the lake live in a temp dir.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -146,10 +147,12 @@ def test_fail_policy_blocks_with_expectations_and_sample_ids(spark, qcfg, monkey
 def test_results_table_one_row_per_expectation_per_run_and_idempotent(spark, qcfg, dirty):
     path = str(table_path(qcfg, RESULTS_TABLE))
     n = len(dirty.results)
-    record_results(spark, dirty, qcfg)
-    record_results(spark, dirty, qcfg)  # a retried task records the same run again
+    record_results(spark, dataclasses.replace(dirty, run_id="run-before"), qcfg)  # the table exists
+    record_results(spark, dirty, qcfg)  # a run it holds nothing of: appended
+    record_results(spark, dirty, qcfg)  # a retried task records the same run again: replaced
     df = spark.read.format("delta").load(path).where("run_id = 'run-dirty'")
     assert df.count() == n
+    assert spark.read.format("delta").load(path).where("run_id = 'run-before'").count() == n  # left alone
     assert df.select("expectation").distinct().count() == n
     assert df.columns == ["run_id", "table_name", "validated_at", "expectation", "column", "policy", "success",
                           "element_count", "unexpected_count", "unexpected_sample", "suite_name"]
