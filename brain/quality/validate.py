@@ -113,8 +113,14 @@ def validate_batch(spark: SparkSession, df: DataFrame, table_name: str, run_id: 
         # the writes once more each: materialising once is cheaper than recomputing upstream.
         # A local checkpoint, not persist(): building the compressed columnar cache took longer
         # than GX's own jobs (1 M silver rows: 6-7 s against 1.6-4 s, docs/benchmarks.md).
+        # Over Spark Connect, persist() as before: a client-side checkpoint's handle releases itself
+        # from __del__ with a blocking gRPC call, and with GX's frames over it that call hung the
+        # validate task (py-spy: MainThread in CachedRemoteRelation.__del__, waiting for a thread
+        # to start; tests/integration/test_pipeline_over_connect.py).
+        from brain.spark import is_connect
+
         t0 = time.perf_counter()
-        cached = df = df.localCheckpoint()
+        cached = df = df.persist() if is_connect(df.sparkSession) else df.localCheckpoint()
         timings["materialise"] = time.perf_counter() - t0
     try:
         outcome = _validate(settings, suite, df, table_name, run_id, timings, docs)
