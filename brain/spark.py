@@ -49,6 +49,12 @@ def session_conf(cfg: Config) -> dict[str, str]:
         # We rely on Delta schema evolution only where we ask for it explicitly.
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         "spark.sql.streaming.stopGracefullyOnShutdown": "true",
+        # PySpark wraps every functions/Column call to tell the JVM the Python call site (for
+        # "DataFrame query context" in error messages): 8-12 extra py4j round trips per call.
+        # The clean stage builds ~900 such calls per record type (~1 s of Python per record
+        # type in every process, holding the GIL); see spark.dataframe_call_sites.
+        "spark.python.sql.dataFrameDebugging.enabled": str(
+            bool(cfg.get("spark.dataframe_call_sites", False, type_=bool))).lower(),
         # Derby metastore files would otherwise land in the current directory.
         "spark.driver.extraJavaOptions": (
             f"-Dderby.system.home={cfg.path('paths.state') / 'derby'} "

@@ -38,3 +38,32 @@ def test_delta_log_replay_is_one_task_on_a_laptop_and_parallel_on_the_cluster(tm
     assert _conf(tmp_path)["spark.databricks.delta.snapshotPartitions"] == "1"
     cluster = _conf(tmp_path, BRAIN_ENV="cluster", BRAIN_S3_ACCESS_KEY="k", BRAIN_S3_SECRET_KEY="s")
     assert int(cluster["spark.databricks.delta.snapshotPartitions"]) > 1
+
+
+def test_python_call_sites_are_off_by_default_and_can_be_turned_on(tmp_path):
+    assert _conf(tmp_path)["spark.python.sql.dataFrameDebugging.enabled"] == "false"
+    on = _conf(tmp_path, BRAIN__SPARK__DATAFRAME_CALL_SITES="true")
+    assert on["spark.python.sql.dataFrameDebugging.enabled"] == "true"
+
+
+def test_building_expressions_makes_no_call_site_round_trips(spark, monkeypatch):
+    """Each Spark function call used to cost 8-12 py4j round trips telling the JVM its Python call
+    site; the clean stage's checks are ~900 such calls per record type."""
+    import py4j.clientserver
+    from pyspark.sql import functions as F
+
+    from brain.clean.fate import Limits, _classify_steps
+    from brain.industries.energy import ENERGY_METER
+
+    sent: list[str] = []
+    send = py4j.clientserver.ClientServerConnection.send_command
+
+    def counting(self, command):
+        sent.append(command)
+        return send(self, command)
+
+    monkeypatch.setattr(py4j.clientserver.ClientServerConnection, "send_command", counting)
+    _classify_steps(ENERGY_METER, Limits(1_048_576, 300, 30), F.col("ingest_ts"))
+    assert len(sent) > 1000  # the check table was built, through the JVM
+    assert not [c for c in sent if "PySparkCurrentOrigin" in c]
+    assert len(sent) < 10_000  # ~6,000 without the call sites, ~15,600 with them
