@@ -39,7 +39,18 @@ $(VENV)/.installed: setup.cfg constraints.txt pyproject.toml
 	$(BIN)/uv pip install --python $(BIN)/python -q -c constraints.txt -e ".[dev]"
 	@touch $@
 
-jars: .jars/spark/.resolved .jars/kafka/.resolved .jars/s3a/.resolved .jars/s3proxy/.resolved
+jars: .jars/spark/.resolved .jars/kafka/.resolved .jars/s3a/.resolved .jars/s3proxy/.resolved .jars/localfs/brain-localfs.jar
+
+# Our own few classes (jvm/localfs): Hadoop's local file system without a `chmod` or `readlink`
+# child process per call (brain.spark, spark.local_fs_without_forks). Compiled against the
+# Hadoop client pyspark ships, so the venv comes first.
+LOCALFS_SRC := $(wildcard jvm/localfs/src/org/enterprisebrain/fs/*.java)
+.jars/localfs/brain-localfs.jar: $(LOCALFS_SRC) $(VENV)/.installed
+	@rm -rf .jars/localfs && mkdir -p .jars/localfs/classes
+	javac -nowarn -Xlint:-deprecation -d .jars/localfs/classes \
+	  -cp "$$($(BIN)/python -c 'import pyspark, os; print(os.path.join(os.path.dirname(pyspark.__file__), "jars", "*"))')" \
+	  $(LOCALFS_SRC)
+	jar cf $@ -C .jars/localfs/classes . && rm -rf .jars/localfs/classes
 
 # Data Docs offline: GX's pages load jQuery, Bootstrap, bootstrap-table... from
 # CDNs. The same versions (web/package-lock.json) go into git-ignored

@@ -35,5 +35,11 @@ def spark_jars(cfg: Config) -> list[Path]:
     return jars(cfg, "spark", SPARK_REQUIRED)
 
 
+def local_fs_jar(cfg: Config) -> Path | None:
+    """Our Hadoop local file system without child processes (jvm/localfs, built by `make jars`), if built."""
+    jar = jar_dir(cfg, "localfs") / "brain-localfs.jar"
+    return jar if jar.is_file() else None
+
+
 def kafka_jars(cfg: Config) -> list[Path]:
     return jars(cfg, "kafka", KAFKA_REQUIRED)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from brain import storage
 from brain.config import Config
-from brain.jars import JarsMissing, jar_dir, spark_jars
+from brain.jars import JarsMissing, jar_dir, local_fs_jar, spark_jars
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -26,10 +26,13 @@ def session_conf(cfg: Config) -> dict[str, str]:
     jit = "-XX:-DontCompileHugeMethods" if cfg.get("spark.jit_huge_methods", type_=bool) else ""
     lineage = bool(cfg.get("lineage.enabled", False, type_=bool))
     jvm_flags = f"{jit} {cfg.get('spark.java_options', '') or ''}".strip()
+    master = cfg.get("spark.master", type_=str)
+    jars = [j for j in spark_jars(cfg) if lineage or not j.name.startswith(LINEAGE_JAR)]
+    local_fs = local_file_system(cfg, master)
     conf = {
-        "spark.master": cfg.get("spark.master", type_=str),
+        "spark.master": master,
         "spark.app.name": str(cfg.get("spark.app_name", "enterprise-brain")),
-        "spark.jars": ",".join(str(j) for j in spark_jars(cfg) if lineage or not j.name.startswith(LINEAGE_JAR)),
+        "spark.jars": ",".join(str(j) for j in jars),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.warehouse.dir": str(storage.warehouse_dir(cfg)),
@@ -66,6 +69,10 @@ def session_conf(cfg: Config) -> dict[str, str]:
             f"-Dlog4j2.configurationFile={cfg.root / 'conf' / 'spark-log4j2.properties'} {jvm_flags}").strip(),
         "spark.executor.extraJavaOptions": jvm_flags,
     }
+    if local_fs:  # on the JVM's own class path: spark-submit reads local files before spark.jars load
+        conf["spark.driver.extraClassPath"] = str(local_fs)
+        conf["spark.hadoop.fs.file.impl"] = "org.enterprisebrain.fs.NoForkLocalFileSystem"
+        conf["spark.hadoop.fs.AbstractFileSystem.file.impl"] = "org.enterprisebrain.fs.NoForkLocalFs"
     # s3a:// lake or checkpoints: the connector's jars and the object store's address and keys.
     conf.update(storage.spark_conf(cfg))
     if lineage:
@@ -77,6 +84,18 @@ def session_conf(cfg: Config) -> dict[str, str]:
     for key, value in (cfg.get("spark.extra_conf", {}) or {}).items():
         conf[str(key)] = str(value)
     return conf
+
+
+def local_file_system(cfg: Config, master: str):
+    """The jar of our local file system (jvm/localfs) when Spark runs in this host's JVM, else None.
+
+    Without Hadoop's native library (pip's pyspark has none), Hadoop's own runs `chmod` for each
+    file it creates and `readlink` for each rename: ~25 child processes of the driver per Delta
+    append, ~3.4 ms each (docs/benchmarks.md). Executors of a real cluster would need the jar on
+    their class path before any task ran, so there Hadoop's stays (and the lake is on s3a)."""
+    if not cfg.get("spark.local_fs_without_forks", True, type_=bool) or not str(master).startswith("local"):
+        return None
+    return local_fs_jar(cfg)
 
 
 def lineage_conf(cfg: Config) -> dict[str, str]:

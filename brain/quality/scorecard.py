@@ -72,6 +72,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from brain.config import Config
+from brain.lake.frames import local_frame
 from brain.lake.tables import DUPLICATES, QUARANTINE, is_delta, silver_table, table_path
 
 if TYPE_CHECKING:
@@ -437,8 +438,9 @@ def build_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: Ite
     if streams:
         s = streams[0] if len(streams) == 1 else streams[0].unionByName(streams[1])
         wanted = expected_streams(industry, silver)
-        expected = (spark.createDataFrame(wanted, "site string, stream string, period_s double") if wanted
-                    else None)
+        # Literals, not createDataFrame: in-process that parallelises pickled rows, and reading them
+        # starts a Python worker (seconds, the first time in each Airflow task's process).
+        expected = local_frame(spark, wanted, "site string, stream string, period_s double") if wanted else None
         parts.append(completeness(s, expected))
 
     checks = {}

@@ -93,3 +93,51 @@ def test_vacuum_of_a_small_table_runs_a_few_tasks(spark, tmp_path):
     tasks = sum(tracker.getStageInfo(s).numTasks for s in stages)
     assert stages and tasks < 500, tasks
     assert spark.read.format("delta").load(path).count() == 30
+
+
+def test_local_spark_uses_the_local_file_system_without_child_processes(tmp_path):
+    from brain.jars import local_fs_jar
+
+    jar = local_fs_jar(config.load())
+    assert jar is not None, "make jars builds .jars/localfs/brain-localfs.jar"
+    conf = _conf(tmp_path)
+    assert conf["spark.hadoop.fs.file.impl"] == "org.enterprisebrain.fs.NoForkLocalFileSystem"
+    assert conf["spark.hadoop.fs.AbstractFileSystem.file.impl"] == "org.enterprisebrain.fs.NoForkLocalFs"
+    assert conf["spark.driver.extraClassPath"] == str(jar)
+    off = _conf(tmp_path, BRAIN__SPARK__LOCAL_FS_WITHOUT_FORKS="false")
+    cluster = _conf(tmp_path, BRAIN__SPARK__MASTER="spark://10.0.0.5:7077")
+    for c in (off, cluster):  # a cluster's executors would not have the jar: Hadoop's own stays
+        assert "spark.hadoop.fs.file.impl" not in c and "spark.driver.extraClassPath" not in c
+
+
+def test_files_and_renames_through_the_local_file_system(spark, tmp_path):
+    """What Hadoop's local file system did with `chmod` and `readlink`, done in the JVM: new files 0644 and
+    directories 0755 (umask 022), renames through FileContext (Delta's log, streaming checkpoints), links."""
+    import os
+    import stat
+
+    jvm = spark._jvm
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()
+    fs = jvm.org.apache.hadoop.fs.FileSystem.get(jvm.java.net.URI("file:///"), hadoop)
+    assert fs.getRawFileSystem().getClass().getName() == "org.enterprisebrain.fs.NoForkRawLocalFileSystem"
+
+    table = tmp_path / "t"
+    for _ in range(2):
+        spark.range(5).write.format("delta").mode("append").save(str(table))
+    assert spark.read.format("delta").load(str(table)).count() == 10
+    data = [p for p in table.iterdir() if p.suffix == ".parquet"]
+    assert data and all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in data)
+    assert stat.S_IMODE((table / "_delta_log").stat().st_mode) == 0o755
+    assert sorted(p.name for p in (table / "_delta_log").glob("*.json")) == [
+        "00000000000000000000.json", "00000000000000000001.json"]
+
+    fc = jvm.org.apache.hadoop.fs.FileContext.getFileContext(hadoop)
+    assert fc.getDefaultFileSystem().getClass().getName() == "org.enterprisebrain.fs.NoForkLocalFs"
+    Path = jvm.org.apache.hadoop.fs.Path
+    (tmp_path / "a.tmp").write_text("x")
+    no_options = spark.sparkContext._gateway.new_array(jvm.org.apache.hadoop.fs.Options.Rename, 0)
+    fc.rename(Path(f"file://{tmp_path}/a.tmp"), Path(f"file://{tmp_path}/a"), no_options)
+    assert (tmp_path / "a").read_text() == "x" and not (tmp_path / "a.tmp").exists()
+
+    os.symlink(table, tmp_path / "link")  # a table reached through a symbolic link reads the same
+    assert spark.read.format("delta").load(str(tmp_path / "link")).count() == 10
