@@ -49,47 +49,56 @@ def _struct(row: tuple, schema: "StructType") -> str:
 def sql_literal(value: Any, data_type) -> str:
     """``value`` as a Spark SQL expression of exactly ``data_type`` (pure), the way PySpark would
     convert it: a naive datetime is local time, an aware one its instant."""
-    import math
-    from datetime import timezone
+    if value is None:
+        return f"CAST(NULL AS {data_type.simpleString()})"
+    for kinds, render in _renderers():
+        if isinstance(data_type, kinds):
+            return render(value, data_type)
+    raise TypeError(f"no SQL literal for a {data_type.simpleString()} value ({value!r})")
 
+
+@lru_cache(maxsize=1)
+def _renderers() -> tuple:
+    """(data type classes, value -> SQL text) in the order they are tried."""
     from pyspark.sql import types as T
 
     from brain.lake.delta_sql import sql_string
 
-    type_sql = data_type.simpleString()
-    if value is None:
-        return f"CAST(NULL AS {type_sql})"
-    if isinstance(data_type, T.StringType):
-        return sql_string(str(value))
-    if isinstance(data_type, T.BooleanType):
-        return "true" if value else "false"
-    if isinstance(data_type, (T.ByteType, T.ShortType, T.IntegerType, T.LongType)):
-        return f"CAST({int(value)} AS {type_sql})"
-    if isinstance(data_type, (T.DoubleType, T.FloatType)):
-        v = float(value)
-        text = "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity") if math.isinf(v) else repr(v)
-        return f"CAST('{text}' AS {type_sql})"
-    if isinstance(data_type, T.DecimalType):
-        return f"CAST('{value}' AS {type_sql})"
-    if isinstance(data_type, T.DateType):
-        return f"DATE'{value.isoformat()}'"
-    if isinstance(data_type, T.TimestampType):
-        instant = (value if value.tzinfo else value.astimezone()).astimezone(timezone.utc)
-        return f"TIMESTAMP'{instant.replace(tzinfo=None).isoformat(sep=' ')}+00:00'"
-    if isinstance(data_type, T.TimestampNTZType):
-        return f"TIMESTAMP_NTZ'{value.isoformat(sep=' ')}'"
-    if isinstance(data_type, T.BinaryType):
-        return f"X'{bytes(value).hex()}'"
-    if isinstance(data_type, T.ArrayType):
-        items = ", ".join(sql_literal(v, data_type.elementType) for v in value)
-        return f"CAST(array({items}) AS {type_sql})"
-    if isinstance(data_type, T.MapType):
-        pairs = ", ".join(f"{sql_literal(k, data_type.keyType)}, {sql_literal(v, data_type.valueType)}"
-                          for k, v in value.items())
-        return f"CAST(map({pairs}) AS {type_sql})"
-    if isinstance(data_type, T.StructType):
-        return _struct(tuple(value), data_type)
-    raise TypeError(f"no SQL literal for a {type_sql} value ({value!r})")
+    def cast(text: str, t) -> str:
+        return f"CAST({text} AS {t.simpleString()})"
+
+    return (
+        (T.StringType, lambda v, t: sql_string(str(v))),
+        (T.BooleanType, lambda v, t: "true" if v else "false"),
+        ((T.ByteType, T.ShortType, T.IntegerType, T.LongType), lambda v, t: cast(str(int(v)), t)),
+        ((T.DoubleType, T.FloatType), lambda v, t: cast(f"'{_float_text(float(v))}'", t)),
+        (T.DecimalType, lambda v, t: cast(f"'{v}'", t)),
+        (T.DateType, lambda v, t: f"DATE'{v.isoformat()}'"),
+        (T.TimestampType, lambda v, t: f"TIMESTAMP'{_utc_text(v)}+00:00'"),
+        (T.TimestampNTZType, lambda v, t: f"TIMESTAMP_NTZ'{v.isoformat(sep=' ')}'"),
+        (T.BinaryType, lambda v, t: f"X'{bytes(v).hex()}'"),
+        (T.ArrayType, lambda v, t: cast(f"array({', '.join(sql_literal(x, t.elementType) for x in v)})", t)),
+        (T.MapType, lambda v, t: cast("map(" + ", ".join(
+            f"{sql_literal(k, t.keyType)}, {sql_literal(x, t.valueType)}" for k, x in v.items()) + ")", t)),
+        (T.StructType, lambda v, t: _struct(tuple(v), t)),
+    )
+
+
+def _float_text(v: float) -> str:
+    import math
+
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    return repr(v)
+
+
+def _utc_text(value) -> str:
+    from datetime import timezone
+
+    instant = (value if value.tzinfo else value.astimezone()).astimezone(timezone.utc)
+    return instant.replace(tzinfo=None).isoformat(sep=" ")
 
 
 def _schema(spark: "SparkSession", ddl: str) -> "StructType":
