@@ -60,7 +60,22 @@ def _jars(cfg: Config) -> tuple[str, str]:
                                f"this group alone: `make .jars/{group}/.resolved`)")
     if missing:
         raise JarsMissing("; ".join(missing))
-    return ", ".join(found), ""
+    listed, warning = local_fs_note(cfg)
+    return ", ".join(found + ([listed] if listed else [])), warning
+
+
+def local_fs_note(cfg: Config) -> tuple[str, str]:
+    """(what doctor lists, a warning) about our local file system (jvm/localfs): listed when it serves
+    this config's local Spark, a warning when it should and is not built, neither when it does not apply."""
+    from brain.jars import local_fs_jar
+
+    master = str(cfg.get("spark.master", type_=str))
+    if not cfg.get("spark.local_fs_without_forks", True, type_=bool) or not master.startswith("local"):
+        return "", ""
+    if local_fs_jar(cfg) is not None:
+        return "the local file system without child processes", ""
+    return "", ("jvm/localfs is not built, so Hadoop runs `chmod` and `readlink` processes for every file Spark "
+                "writes here (slower, not wrong): `make .jars/localfs/brain-localfs.jar`")
 
 
 def needed_jar_groups(cfg: Config) -> list[tuple[str, tuple[str, ...], str, str]]:

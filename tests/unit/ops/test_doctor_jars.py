@@ -74,3 +74,17 @@ def test_the_managed_store_needs_s3proxy_and_every_missing_group_is_named(tmp_pa
     _jars(tmp_path, "s3proxy", ["s3proxy-4.1.0.jar"])
     check = _check(cfg)
     assert check.ok and "1 s3proxy jars" in check.detail
+
+
+def test_local_spark_without_our_local_file_system_is_a_warning_naming_the_make_target(tmp_path):
+    _base(tmp_path)
+    check = _check(_cfg(tmp_path))
+    assert check.ok and "jvm/localfs is not built" in check.warning
+    assert "make .jars/localfs/brain-localfs.jar" in check.warning
+    _jars(tmp_path, "localfs", ["brain-localfs.jar"])
+    check = _check(_cfg(tmp_path))
+    assert check.ok and not check.warning and "the local file system without child processes" in check.detail
+    # A cluster master does not use it: nothing to say.
+    (tmp_path / "jars" / "localfs" / "brain-localfs.jar").unlink()
+    check = _check(_cfg(tmp_path, BRAIN__SPARK__MASTER="spark://10.0.0.5:7077"))
+    assert check.ok and not check.warning and "local file system" not in check.detail
