@@ -82,6 +82,8 @@ def session_conf(cfg: Config) -> dict[str, str]:
                               "run `make jars` (jvm/spark/pom.xml lists it)")
         conf.update(lineage_conf(cfg))
     for key, value in (cfg.get("spark.extra_conf", {}) or {}).items():
+        if key == "spark.driver.extraClassPath" and local_fs:  # a user's class path joins ours, not replaces it
+            value = f"{local_fs}{os.pathsep}{value}"
         conf[str(key)] = str(value)
     return conf
 
@@ -93,9 +95,13 @@ def local_file_system(cfg: Config, master: str):
     file it creates and `readlink` for each rename: ~25 child processes of the driver per Delta
     append, ~3.4 ms each (docs/benchmarks.md). Executors of a real cluster would need the jar on
     their class path before any task ran, so there Hadoop's stays (and the lake is on s3a)."""
-    if not cfg.get("spark.local_fs_without_forks", True, type_=bool) or not str(master).startswith("local"):
-        return None
-    return local_fs_jar(cfg)
+    return local_fs_jar(cfg) if local_fs_wanted(cfg, master) else None
+
+
+def local_fs_wanted(cfg: Config, master: str) -> bool:
+    """spark.local_fs_without_forks, and every executor is this JVM (not local-cluster[...]) (pure)."""
+    in_this_jvm = master == "local" or str(master).startswith("local[")
+    return in_this_jvm and bool(cfg.get("spark.local_fs_without_forks", True, type_=bool))
 
 
 def lineage_conf(cfg: Config) -> dict[str, str]:

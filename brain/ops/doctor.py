@@ -68,9 +68,9 @@ def local_fs_note(cfg: Config) -> tuple[str, str]:
     """(what doctor lists, a warning) about our local file system (jvm/localfs): listed when it serves
     this config's local Spark, a warning when it should and is not built, neither when it does not apply."""
     from brain.jars import local_fs_jar
+    from brain.spark import local_fs_wanted
 
-    master = str(cfg.get("spark.master", type_=str))
-    if not cfg.get("spark.local_fs_without_forks", True, type_=bool) or not master.startswith("local"):
+    if not local_fs_wanted(cfg, str(cfg.get("spark.master", type_=str))):
         return "", ""
     if local_fs_jar(cfg) is not None:
         return "the local file system without child processes", ""

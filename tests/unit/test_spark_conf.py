@@ -141,3 +141,13 @@ def test_files_and_renames_through_the_local_file_system(spark, tmp_path):
 
     os.symlink(table, tmp_path / "link")  # a table reached through a symbolic link reads the same
     assert spark.read.format("delta").load(str(tmp_path / "link")).count() == 10
+
+
+def test_a_users_driver_class_path_joins_the_local_file_systems(tmp_path):
+    """Replacing it would leave fs.file.impl naming a class the JVM cannot load: no session at all."""
+    from brain.jars import local_fs_jar
+
+    conf = _conf(tmp_path, BRAIN__SPARK__EXTRA_CONF='{"spark.driver.extraClassPath": "/opt/x.jar"}')
+    assert conf["spark.driver.extraClassPath"] == f"{local_fs_jar(config.load())}{os.pathsep}/opt/x.jar"
+    # local-cluster[...] runs executors in JVMs of their own, without the jar: not used there.
+    assert "spark.hadoop.fs.file.impl" not in _conf(tmp_path, BRAIN__SPARK__MASTER="local-cluster[2,1,1024]")
