@@ -69,12 +69,13 @@ def session_conf(cfg: Config) -> dict[str, str]:
             f"-Dlog4j2.configurationFile={cfg.root / 'conf' / 'spark-log4j2.properties'} {jvm_flags}").strip(),
         "spark.executor.extraJavaOptions": jvm_flags,
     }
-    if local_fs:  # on the JVM's own class path: spark-submit reads local files before spark.jars load
-        conf["spark.driver.extraClassPath"] = str(local_fs)
-        conf["spark.hadoop.fs.file.impl"] = "org.enterprisebrain.fs.NoForkLocalFileSystem"
-        conf["spark.hadoop.fs.AbstractFileSystem.file.impl"] = "org.enterprisebrain.fs.NoForkLocalFs"
     # s3a:// lake or checkpoints: the connector's jars and the object store's address and keys.
     conf.update(storage.spark_conf(cfg))
+    if local_fs:  # on the JVM's own class path (with s3a's, if any): spark-submit reads local files before
+        # spark.jars load
+        conf["spark.driver.extraClassPath"] = _class_path(local_fs, conf.get("spark.driver.extraClassPath"))
+        conf["spark.hadoop.fs.file.impl"] = "org.enterprisebrain.fs.NoForkLocalFileSystem"
+        conf["spark.hadoop.fs.AbstractFileSystem.file.impl"] = "org.enterprisebrain.fs.NoForkLocalFs"
     if lineage:
         if not any(j.name.startswith(LINEAGE_JAR) for j in spark_jars(cfg)):
             # Spark would fail later with a bare ClassNotFoundException for the listener.
@@ -83,7 +84,7 @@ def session_conf(cfg: Config) -> dict[str, str]:
         conf.update(lineage_conf(cfg))
     for key, value in (cfg.get("spark.extra_conf", {}) or {}).items():
         if key == "spark.driver.extraClassPath" and local_fs:  # a user's class path joins ours, not replaces it
-            value = f"{local_fs}{os.pathsep}{value}"
+            value = _class_path(conf.get(key), value)
         conf[str(key)] = str(value)
     return conf
 
@@ -96,6 +97,10 @@ def local_file_system(cfg: Config, master: str):
     append, ~3.4 ms each (docs/benchmarks.md). Executors of a real cluster would need the jar on
     their class path before any task ran, so there Hadoop's stays (and the lake is on s3a)."""
     return local_fs_jar(cfg) if local_fs_wanted(cfg, master) else None
+
+
+def _class_path(*parts) -> str:
+    return os.pathsep.join(str(p) for p in parts if p)
 
 
 def local_fs_wanted(cfg: Config, master: str) -> bool:

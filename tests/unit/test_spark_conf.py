@@ -151,3 +151,15 @@ def test_a_users_driver_class_path_joins_the_local_file_systems(tmp_path):
     assert conf["spark.driver.extraClassPath"] == f"{local_fs_jar(config.load())}{os.pathsep}/opt/x.jar"
     # local-cluster[...] runs executors in JVMs of their own, without the jar: not used there.
     assert "spark.hadoop.fs.file.impl" not in _conf(tmp_path, BRAIN__SPARK__MASTER="local-cluster[2,1,1024]")
+
+
+def test_a_lake_on_s3a_keeps_both_class_paths(tmp_path, monkeypatch):
+    """The s3a connector's jars go on the driver's class path too; neither may replace the other."""
+    from brain.jars import local_fs_jar
+
+    monkeypatch.setenv("BRAIN_S3_ACCESS_KEY", "k")
+    monkeypatch.setenv("BRAIN_S3_SECRET_KEY", "s")
+    conf = _conf(tmp_path, BRAIN__LAKE__ROOT="s3a://b/lake", BRAIN__OBJECT_STORE__ENDPOINT="http://127.0.0.1:1")
+    entries = conf["spark.driver.extraClassPath"].split(os.pathsep)
+    assert entries[0] == str(local_fs_jar(config.load()))
+    assert len(entries) > 1 and conf["spark.hadoop.fs.file.impl"].startswith("org.enterprisebrain.")
