@@ -28,7 +28,7 @@ def session_conf(cfg: Config) -> dict[str, str]:
     jvm_flags = f"{jit} {cfg.get('spark.java_options', '') or ''}".strip()
     master = cfg.get("spark.master", type_=str)
     jars = [j for j in spark_jars(cfg) if lineage or not j.name.startswith(LINEAGE_JAR)]
-    local_fs = local_file_system(cfg, master)
+    local_fs = local_fs_jar(cfg) if local_fs_wanted(cfg, master) else None
     conf = {
         "spark.master": master,
         "spark.app.name": str(cfg.get("spark.app_name", "enterprise-brain")),
@@ -71,8 +71,7 @@ def session_conf(cfg: Config) -> dict[str, str]:
     }
     # s3a:// lake or checkpoints: the connector's jars and the object store's address and keys.
     conf.update(storage.spark_conf(cfg))
-    if local_fs:  # on the JVM's own class path (with s3a's, if any): spark-submit reads local files before
-        # spark.jars load
+    if local_fs:  # on the JVM's class path (with s3a's): spark-submit reads local files before spark.jars load
         conf["spark.driver.extraClassPath"] = _class_path(local_fs, conf.get("spark.driver.extraClassPath"))
         conf["spark.hadoop.fs.file.impl"] = "org.enterprisebrain.fs.NoForkLocalFileSystem"
         conf["spark.hadoop.fs.AbstractFileSystem.file.impl"] = "org.enterprisebrain.fs.NoForkLocalFs"
@@ -89,22 +88,18 @@ def session_conf(cfg: Config) -> dict[str, str]:
     return conf
 
 
-def local_file_system(cfg: Config, master: str):
-    """The jar of our local file system (jvm/localfs) when Spark runs in this host's JVM, else None.
-
-    Without Hadoop's native library (pip's pyspark has none), Hadoop's own runs `chmod` for each
-    file it creates and `readlink` for each rename: ~25 child processes of the driver per Delta
-    append, ~3.4 ms each (docs/benchmarks.md). Executors of a real cluster would need the jar on
-    their class path before any task ran, so there Hadoop's stays (and the lake is on s3a)."""
-    return local_fs_jar(cfg) if local_fs_wanted(cfg, master) else None
-
-
 def _class_path(*parts) -> str:
     return os.pathsep.join(str(p) for p in parts if p)
 
 
 def local_fs_wanted(cfg: Config, master: str) -> bool:
-    """spark.local_fs_without_forks, and every executor is this JVM (not local-cluster[...]) (pure)."""
+    """Whether Spark should use our local file system (jvm/localfs): spark.local_fs_without_forks, and
+    every executor is this JVM (pure).
+
+    Without Hadoop's native library (pip's pyspark has none), Hadoop's own runs `chmod` for each
+    file it creates and `readlink` for each rename: ~25 child processes of the driver per Delta
+    append, ~3.4 ms each (docs/benchmarks.md). Executors in JVMs of their own (a cluster,
+    local-cluster[...]) would need the jar before their first task, so there Hadoop's stays."""
     in_this_jvm = master == "local" or str(master).startswith("local[")
     return in_this_jvm and bool(cfg.get("spark.local_fs_without_forks", True, type_=bool))
 

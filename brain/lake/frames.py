@@ -12,6 +12,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from brain.lake.delta_sql import sql_string
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
@@ -40,8 +42,6 @@ def local_frame(spark: "SparkSession", rows: list[tuple[Any, ...]], ddl: str) ->
 
 
 def _struct(row: tuple, schema: "StructType") -> str:
-    from brain.lake.delta_sql import sql_string
-
     return "named_struct(" + ", ".join(f"{sql_string(f.name)}, {sql_literal(v, f.dataType)}"
                                        for v, f in zip(row, schema.fields)) + ")"
 
@@ -61,8 +61,6 @@ def sql_literal(value: Any, data_type) -> str:
 def _renderers() -> tuple:
     """(data type classes, value -> SQL text) in the order they are tried."""
     from pyspark.sql import types as T
-
-    from brain.lake.delta_sql import sql_string
 
     def cast(text: str, t) -> str:
         return f"CAST({text} AS {t.simpleString()})"

@@ -34,7 +34,8 @@ def test_command_runs_the_connect_server_class_with_pyspark_launcher(cfg):
     cmd = svc.command(cfg, LAUNCHER)
     assert cmd[:3] == [str(LAUNCHER), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
     # No application jar: spark-submit knows the class (its jar is in pyspark/jars).
-    assert not any(a.endswith(".jar") for a in cmd if "=" not in a)  # jars in --conf values are not one
+    # Jars named in --conf values (spark.jars, the driver's class path for jvm/localfs) are not one.
+    assert not any(a.endswith(".jar") for a in cmd if not a.startswith(("spark.jars=", "spark.driver.extraClassPath=")))
 
 
 def test_command_carries_every_in_process_session_setting(cfg):
