@@ -95,6 +95,9 @@ def raw_schema(spec: RecordSpec):
 # string, so the quick view does not vouch for it (the diagnosis sees the JSON type); any
 # other text can only have come from a JSON string.
 OTHER_JSON_TEXT = r'^(-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false|[\[{"][\s\S]*)$'
+# The characters such text starts with: a cheap test first, so the regex (which makes a Java String
+# of the value) runs only on the few values that could match it.
+_OTHER_JSON_FIRST = tuple("-0123456789tf[{\"")
 SURROGATE_ESCAPE = r"\\u[dD][89a-fA-F]"
 # from_json typed: a JSON value of another type makes the row corrupt (1.5 or "1" for an int,
 # "true" for a boolean, "" for a number), so these need no VARIANT. Strict JSON: no NaN/Infinity,
@@ -343,25 +346,42 @@ class _Quick(_View):
         from pyspark.sql import functions as F
 
         keys = F.col("_keys")
-        declared = F.array(*[F.lit(n) for n in self.fields])
         bad = (F.col("_text").isNull() | F.col("_p").isNull() | F.col("_p._corrupt").isNotNull()
                | keys.isNull()  # not a JSON object
-               | (F.size(keys) != F.size(F.array_distinct(keys)))  # a key twice: the variant parse refuses it
-               # An undeclared key's value is skipped unread by from_json; the variant parse reads it.
-               | (F.size(F.array_except(keys, declared)) > 0)
+               # A key twice (the variant parse refuses it) or an undeclared one (from_json skips its
+               # value unread; the variant parse reads it).
+               | ~_declared_once(keys, list(self.fields))
                | (F.col("_size") > QUICK_MAX_BYTES)
                # A lone surrogate ("\ud800") reads as "?" into a string, but makes the variant parse
                # fail; any surrogate escape (emoji written as a pair included) goes to the diagnosis.
                | (F.col("_text").contains("\\u") & F.col("_text").rlike(SURROGATE_ESCAPE)))
         for f in self.fields.values():
             if f.type == "string" and not needs_variant(f):
-                bad = bad | F.col(f"_p.{f.name}").rlike(OTHER_JSON_TEXT)
+                bad = bad | _other_json_text(F.col(f"_p.{f.name}"))
             if f.type == "array<string>":
-                bad = bad | F.exists(F.col(f"_p.{f.name}"), lambda item: item.rlike(OTHER_JSON_TEXT))
+                bad = bad | F.exists(F.col(f"_p.{f.name}"), _other_json_text)
             if f.type == "double":  # 1e400 parses as Infinity; the diagnosis says what it is
                 v = F.col(f"_p.{f.name}")
                 bad = bad | F.isnan(v) | (v == float("inf")) | (v == float("-inf"))
         return bad
+
+
+def _declared_once(keys: "Column", declared: list[str]) -> "Column":
+    """Whether ``keys`` are distinct and each one of ``declared``: then, and only then, the declared
+    names found among them are as many as the keys (a repeat or an undeclared key leaves the count
+    short). Not array_distinct/array_except: those build a hash set per row and, in Spark 4.2, make a
+    new SQLConf for every element they read (a fifth of classify's CPU in a profile)."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    found = reduce(lambda a, b: a + b, [F.array_contains(keys, n).cast("int") for n in declared])
+    return F.size(keys) == found
+
+
+def _other_json_text(value: "Column") -> "Column":
+    """Whether a string value reads like another JSON type's text (OTHER_JSON_TEXT)."""
+    return value.substr(1, 1).isin(*_OTHER_JSON_FIRST) & value.rlike(OTHER_JSON_TEXT)
 
 
 def _lookup(mapping: dict) -> "Column":
@@ -393,16 +413,33 @@ def _typed(raw: "Column", type_: str) -> "Column":
     return raw.try_cast(type_)
 
 
-# JSON types (as Spark's schema_of_variant names them) each field type accepts.
-JSON_TYPES = {
-    "string": r"^STRING$",
-    "timestamp": r"^(STRING|BIGINT|INT|SMALLINT|TINYINT)$",
-    "double": r"^(BIGINT|INT|SMALLINT|TINYINT|DOUBLE|FLOAT|DECIMAL\(\d+,\d+\))$",
-    "long": r"^(BIGINT|INT|SMALLINT|TINYINT|DECIMAL\(\d+,0\))$",
-    "int": r"^(BIGINT|INT|SMALLINT|TINYINT|DECIMAL\(\d+,0\))$",
-    "boolean": r"^BOOLEAN$",
-    "array<string>": r"^ARRAY<(STRING|VOID)>$",
+# JSON types (as Spark's schema_of_variant names them) each field type accepts, and which DECIMAL(p,s)
+# it takes: "any" scale (a double), only scale 0 (an integer), or none.
+_INTEGRAL = ("BIGINT", "INT", "SMALLINT", "TINYINT")
+JSON_TYPES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "string": (("STRING",), None),
+    "timestamp": (("STRING", *_INTEGRAL), None),
+    "double": ((*_INTEGRAL, "DOUBLE", "FLOAT"), "any"),
+    "long": (_INTEGRAL, "integral"),
+    "int": (_INTEGRAL, "integral"),
+    "boolean": (("BOOLEAN",), None),
+    "array<string>": (("ARRAY<STRING>", "ARRAY<VOID>"), None),
 }
+
+
+def json_type_ok(jtype: "Column", type_: str) -> "Column":
+    """Whether a field of ``type_`` accepts a value of JSON type ``jtype``.
+
+    Compared by name rather than matched with a regex: every regex in a Spark expression
+    makes a Java String of its input, per row, and this runs for each field of each record.
+    """
+    names, decimals = JSON_TYPES[type_]
+    ok = jtype.isin(*names)
+    if decimals == "any":
+        ok = ok | jtype.startswith("DECIMAL(")
+    elif decimals == "integral":
+        ok = ok | (jtype.startswith("DECIMAL(") & jtype.endswith(",0)"))
+    return ok
 
 
 def _is_blank(raw: "Column") -> "Column":
@@ -470,7 +507,7 @@ def check_table() -> tuple[Check, ...]:
 
     def wrong_json_type(x: _Judged, f: Field) -> "Column":
         jtype = x.view.jtype(f.name)
-        wrong = ~jtype.rlike(JSON_TYPES[f.type])
+        wrong = ~json_type_ok(jtype, f.type)
         if f.type == "timestamp":  # epoch milliseconds must be a JSON number, not a quoted one
             wrong = wrong | ((jtype == "STRING") & F.trim(x.r(f.name)).rlike(EPOCH_MS_RE))
         return x.r(f.name).isNotNull() & (jtype != "VOID") & wrong
@@ -705,7 +742,9 @@ def undeclared_fields(spec: RecordSpec) -> "Column":
     # The keys parse already listed, for every row (a row carrying one never passes the quick view,
     # so the variant parse below exists for it too, and is the answer where the list could not be made).
     variant_keys = F.map_keys(F.try_variant_get(F.col("_v"), "$", "map<string,variant>"))
-    return F.coalesce(F.array_except(F.col("_keys"), declared), F.array_except(variant_keys, declared))
+    found = F.coalesce(F.array_except(F.col("_keys"), declared), F.array_except(variant_keys, declared))
+    # A row the quick view passed has only declared keys (_declared_once): no per-row set to build.
+    return F.when(F.col("_fast"), F.array().cast("array<string>")).otherwise(found)
 
 
 def fate_columns(spec: RecordSpec) -> list[str]:
