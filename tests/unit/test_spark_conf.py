@@ -95,6 +95,30 @@ def test_vacuum_of_a_small_table_runs_a_few_tasks(spark, tmp_path):
     assert spark.read.format("delta").load(path).count() == 30
 
 
+def test_compiled_classes_kept_are_many_more_than_sparks_default(tmp_path):
+    assert _conf(tmp_path)["spark.sql.codegen.cache.maxEntries"] == "2000"
+    assert _conf(tmp_path, BRAIN__SPARK__CODEGEN_CACHE_ENTRIES="300")["spark.sql.codegen.cache.maxEntries"] == "300"
+
+
+def test_a_query_seen_before_is_not_compiled_again_after_a_hundred_others(spark):
+    """Spark keeps 100 compiled classes by default; one cycle of the four industries needs ~1,400,
+    and a warm session recompiled ~3,600 per cycle. 150 queries of different code, then the first
+    ones again: with the default they would all compile a second time."""
+    metrics = getattr(spark._jvm, "org.apache.spark.metrics.source.CodegenMetrics")
+
+    def run(i: int) -> None:  # an int literal is written into the generated code: each i is new code
+        spark.range(3).selectExpr(f"id * {i + 7} + {i * 3 + 11} AS x").collect()
+
+    for i in range(150):
+        run(i)
+    before = metrics.METRIC_COMPILATION_TIME().getCount()
+    for i in range(10):
+        run(i)
+    assert metrics.METRIC_COMPILATION_TIME().getCount() == before
+    run(10_001)  # the count does move for new code
+    assert metrics.METRIC_COMPILATION_TIME().getCount() > before
+
+
 def test_local_spark_uses_the_local_file_system_without_child_processes(tmp_path):
     from brain.jars import local_fs_jar
 
