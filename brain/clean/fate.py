@@ -346,24 +346,24 @@ class _Quick(_View):
         from pyspark.sql import functions as F
 
         keys = F.col("_keys")
-        bad = (F.col("_text").isNull() | F.col("_p").isNull() | F.col("_p._corrupt").isNotNull()
-               | keys.isNull()  # not a JSON object
+        bad = [F.col("_text").isNull(), F.col("_p").isNull(), F.col("_p._corrupt").isNotNull(),
+               keys.isNull(),  # not a JSON object
                # A key twice (the variant parse refuses it) or an undeclared one (from_json skips its
                # value unread; the variant parse reads it).
-               | ~_declared_once(keys, list(self.fields))
-               | (F.col("_size") > QUICK_MAX_BYTES)
+               ~_declared_once(keys, list(self.fields)),
+               F.col("_size") > QUICK_MAX_BYTES,
                # A lone surrogate ("\ud800") reads as "?" into a string, but makes the variant parse
                # fail; any surrogate escape (emoji written as a pair included) goes to the diagnosis.
-               | (F.col("_text").contains("\\u") & F.col("_text").rlike(SURROGATE_ESCAPE)))
+               F.col("_text").contains("\\u") & F.col("_text").rlike(SURROGATE_ESCAPE)]
         for f in self.fields.values():
             if f.type == "string" and not needs_variant(f):
-                bad = bad | _other_json_text(F.col(f"_p.{f.name}"))
+                bad.append(_other_json_text(F.col(f"_p.{f.name}")))
             if f.type == "array<string>":
-                bad = bad | F.exists(F.col(f"_p.{f.name}"), _other_json_text)
+                bad.append(F.exists(F.col(f"_p.{f.name}"), _other_json_text))
             if f.type == "double":  # 1e400 parses as Infinity; the diagnosis says what it is
                 v = F.col(f"_p.{f.name}")
-                bad = bad | F.isnan(v) | (v == float("inf")) | (v == float("-inf"))
-        return bad
+                bad.append(F.isnan(v) | (v == float("inf")) | (v == float("-inf")))
+        return _balanced(lambda a, b: a | b, bad)
 
 
 def _declared_once(keys: "Column", declared: list[str]) -> "Column":
@@ -371,12 +371,18 @@ def _declared_once(keys: "Column", declared: list[str]) -> "Column":
     names found among them are as many as the keys (a repeat or an undeclared key leaves the count
     short). Not array_distinct/array_except: those build a hash set per row and, in Spark 4.2, make a
     new SQLConf for every element they read (a fifth of classify's CPU in a profile)."""
-    from functools import reduce
-
     from pyspark.sql import functions as F
 
-    found = reduce(lambda a, b: a + b, [F.array_contains(keys, n).cast("int") for n in declared])
+    found = _balanced(lambda a, b: a + b, [F.array_contains(keys, n).cast("int") for n in declared])
     return F.size(keys) == found
+
+
+def _balanced(op: Callable[["Column", "Column"], "Column"], terms: list["Column"]) -> "Column":
+    """``terms`` combined pairwise into a balanced tree: a chain of one operator per term nests as
+    deep as it is long, and Spark Connect refuses a plan nested over 100 levels (protobuf's limit)."""
+    while len(terms) > 1:
+        terms = [op(terms[i], terms[i + 1]) if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
+    return terms[0]
 
 
 def _other_json_text(value: "Column") -> "Column":
