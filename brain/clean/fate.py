@@ -735,7 +735,8 @@ def silver_columns(spec: RecordSpec) -> list[str]:
 
 
 def undeclared_fields(spec: RecordSpec) -> "Column":
-    """The record's top-level keys its spec does not declare (null when it is not a JSON object).
+    """The record's top-level keys its spec does not declare (null when it is not a JSON object), in a
+    batch ``classify`` judged (it reads ``_fast``).
 
     Silver has a column per declared field only, so these are not in it; the
     record itself is valid (the newest contract of its major judges it) and
