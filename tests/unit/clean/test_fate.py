@@ -186,3 +186,27 @@ def test_columns_built_once_per_spec_are_reused_but_never_across_limits_specs_or
     monkeypatch.setitem(units.CARRIER_UNITS, "electricity", (*units.CARRIER_UNITS["electricity"], "GWh"))
     df = classify(parse(decode(bronze(spark, [gwh])), ENERGY_METER), ENERGY_METER, LIMITS)
     assert [(r["reason"], r["_std_value"]) for r in df.select("reason", "_std_value").collect()] == [(None, 2000.0)]
+
+
+def test_json_types_each_field_type_accepts(spark):
+    """What schema_of_variant may name a value, per field type: numbers of any width for a double (a
+    decimal of any scale too), whole numbers only for an integer (a decimal of scale 0: 12.0 written
+    as 12.0 is a DECIMAL(3,1), refused), strings only for a string."""
+    import re
+
+    from pyspark.sql import functions as F
+
+    from brain.clean.fate import json_type_ok
+
+    spec = {  # the rule as regexes over the whole name: an independent statement of it
+        "string": r"STRING", "boolean": r"BOOLEAN", "array<string>": r"ARRAY<(STRING|VOID)>",
+        "timestamp": r"STRING|BIGINT|INT|SMALLINT|TINYINT",
+        "double": r"BIGINT|INT|SMALLINT|TINYINT|DOUBLE|FLOAT|DECIMAL\(\d+,\d+\)",
+        "long": r"BIGINT|INT|SMALLINT|TINYINT|DECIMAL\(\d+,0\)", "int": r"BIGINT|INT|SMALLINT|TINYINT|DECIMAL\(\d+,0\)"}
+    names = ["STRING", "BOOLEAN", "BIGINT", "INT", "SMALLINT", "TINYINT", "DOUBLE", "FLOAT", "DECIMAL(3,1)",
+             "DECIMAL(20,0)", "DECIMAL(12,10)", "ARRAY<STRING>", "ARRAY<VOID>", "ARRAY<BIGINT>", "OBJECT<a: INT>",
+             "VOID", "DATE", "STRINGS", "XSTRING"]
+    row = spark.range(1).select(*[json_type_ok(F.lit(n), t).alias(f"{t}|{n}") for t in spec for n in names]).first()
+    got = {k: v for k, v in row.asDict().items()}
+    want = {f"{t}|{n}": bool(re.fullmatch(spec[t], n)) for t in spec for n in names}
+    assert got == want
