@@ -18,6 +18,7 @@ checks log in as the admin, and ``up`` creates the service principals and their 
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -112,6 +113,18 @@ def replication_summary(topics: list[dict]) -> dict:
     return {"partitions": partitions, "under_replicated": under, "lagging_brokers": sorted(lagging)}
 
 
+def startup_failure(server_log: Path, lines: int = 4) -> str:
+    """The last error lines of a node's log (Kafka logs why it gave up at ERROR or FATAL, the
+    exception on the line after): what an operator reads first when a node will not start."""
+    try:
+        text = server_log.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    picked = [i for i, line in enumerate(text) if " FATAL " in line or " ERROR " in line]
+    keep = sorted({j for i in picked[-lines:] for j in (i, i + 1) if j < len(text)})
+    return "\n".join(text[j][:500] for j in keep)
+
+
 def up(cfg: Config, log=print) -> list[ProcessStatus]:
     """Start the nodes that do not run (all before waiting: a controller needs a quorum to
     finish starting), then wait until every node is a live broker."""
@@ -131,18 +144,38 @@ def up(cfg: Config, log=print) -> list[ProcessStatus]:
             f"(data {node_paths(cfg, node).data})")
     count = len(nodes(cfg))
     timeout = float(cfg.get("cluster.kafka.start_timeout_s", 120))
-
-    def ready() -> bool:
-        return (all(p.poll() is None for _, p in launched)
-                and broker.answers(bootstrap(cfg), brokers=count, security=_security(cfg)))
-
-    if not wait_until_ready(ready, timeout, every=1.0):
-        logs = "\n".join(f"--- node {n.node_id}:\n{tail(node_paths(cfg, n).logs / 'server.log', 10)}"
-                         for n, _ in launched)
+    # A node that was killed can give up while rejoining on a loaded machine (it must register
+    # and catch up with the quorum within Kafka's own startup deadlines, then exits): start it
+    # again, as a service manager's restart-on-failure would, a bounded number of times.
+    attempts = int(cfg.get("cluster.kafka.start_attempts", 3))
+    started = {node.node_id: 1 for node, _ in launched}
+    deadline = time.monotonic() + timeout
+    try:
+        while not broker.answers(bootstrap(cfg), brokers=count, security=_security(cfg)):
+            for i, (node, proc) in enumerate(launched):
+                code = proc.poll()
+                if code is None:
+                    continue
+                server_log = node_paths(cfg, node).logs / "server.log"
+                why = startup_failure(server_log)
+                if started[node.node_id] >= attempts:
+                    raise KafkaClusterError(f"kafka node {node.node_id} exited while starting (exit code {code}), "
+                                            f"{attempts} times; its log {server_log} says:\n{why}")
+                log(f"kafka: node {node.node_id} exited while starting (exit code {code}); starting it again. "
+                    f"Its log says:\n{why or '(nothing at ERROR)'}")
+                launched[i] = (node, broker.launch(cfg, node_paths(cfg, node), node, cluster_id))
+                started[node.node_id] += 1
+                deadline = time.monotonic() + timeout
+            if time.monotonic() > deadline:
+                logs = "\n".join(f"--- node {n.node_id}:\n{tail(node_paths(cfg, n).logs / 'server.log', 10)}"
+                                 for n, _ in launched)
+                raise KafkaClusterError(f"the Kafka cluster did not report {count} live brokers within "
+                                        f"{timeout:.0f}s; last log lines:\n{logs}")
+            time.sleep(1.0)
+    except KafkaClusterError:
         for _, proc in launched:
             terminate(proc.pid, 10)
-        raise KafkaClusterError(f"the Kafka cluster did not report {count} live brokers within {timeout:.0f}s; "
-                                f"last log lines:\n{logs}")
+        raise
     log(f"kafka: {count} brokers live at {bootstrap(cfg)}")
     if launched:
         # A node that was down rejoins every ISR only once it has copied what it missed; until then

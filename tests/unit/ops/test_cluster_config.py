@@ -80,3 +80,24 @@ def test_replication_summary_names_the_brokers_missing_from_an_isr():
                   {"partition_index": 0, "replica_nodes": [1, 2, 3], "isr_nodes": [3, 2, 1]}]}]
     assert replication_summary(topics) == {"partitions": 4, "under_replicated": 2, "lagging_brokers": [2, 3]}
     assert replication_summary([]) == {"partitions": 0, "under_replicated": 0, "lagging_brokers": []}
+
+
+def test_a_node_that_gave_up_starting_is_explained_by_its_last_errors(tmp_path):
+    log = tmp_path / "server.log"
+    log.write_text(
+        "[2026-12-06 07:47:01,000] INFO [BrokerServer id=3] Transition from SHUTDOWN to STARTING\n"
+        "[2026-12-06 07:47:02,000] ERROR [QuorumController id=3] Exceptionally slow controller event took 3502 ms.\n"
+        "[2026-12-06 07:47:02,100] INFO [MetadataLoader id=3] catching up\n"
+        "[2026-12-06 07:48:55,800] ERROR [BrokerServer id=3] Fatal error during broker startup. Prepare to shutdown\n"
+        "java.util.concurrent.TimeoutException: the controller did not acknowledge that we are caught up\n"
+        "[2026-12-06 07:48:55,900] FATAL Exiting Kafka due to fatal exception during startup.\n"
+        "[2026-12-06 07:48:55,906] INFO [MetadataLoader id=3] closed event queue.\n")
+    why = kafka_cluster.startup_failure(log, lines=2).splitlines()
+    # The two last error lines, each with the line after it (where Kafka prints the exception).
+    assert why == ["[2026-12-06 07:48:55,800] ERROR [BrokerServer id=3] Fatal error during broker startup. "
+                   "Prepare to shutdown",
+                   "java.util.concurrent.TimeoutException: the controller did not acknowledge that we are caught up",
+                   "[2026-12-06 07:48:55,900] FATAL Exiting Kafka due to fatal exception during startup.",
+                   "[2026-12-06 07:48:55,906] INFO [MetadataLoader id=3] closed event queue."]
+    assert kafka_cluster.startup_failure(tmp_path / "missing.log") == ""
+
