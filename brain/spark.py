@@ -24,8 +24,13 @@ def session_conf(cfg: Config) -> dict[str, str]:
     # bytecode; HotSpot never JIT-compiles a method over 8 kB unless told to, so the stage
     # ran interpreted (2-3 x slower). Executors run that code on a cluster, drivers locally.
     jit = "-XX:-DontCompileHugeMethods" if cfg.get("spark.jit_huge_methods", type_=bool) else ""
+    # Every query compiles classes of its own, so metaspace keeps growing; from the JVM's default
+    # threshold (~21 MB) up, each step of that growth triggered a collection with class
+    # unloading, which threw away compiled code to be JIT-compiled again.
+    metaspace = cfg.get("spark.metaspace_size", "", type_=str) or ""
+    metaspace = f"-XX:MetaspaceSize={metaspace}" if metaspace else ""
     lineage = bool(cfg.get("lineage.enabled", False, type_=bool))
-    jvm_flags = f"{jit} {cfg.get('spark.java_options', '') or ''}".strip()
+    jvm_flags = " ".join(f for f in (jit, metaspace, cfg.get("spark.java_options", "") or "") if f)
     master = cfg.get("spark.master", type_=str)
     jars = [j for j in spark_jars(cfg) if lineage or not j.name.startswith(LINEAGE_JAR)]
     local_fs = local_fs_jar(cfg) if local_fs_wanted(cfg, master) else None

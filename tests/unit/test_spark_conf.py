@@ -34,6 +34,22 @@ def test_user_java_options_reach_driver_and_executors(tmp_path):
         assert JIT in conf[key].split()
 
 
+
+def test_metaspace_threshold_reaches_driver_and_executors_and_can_be_left_to_the_jvm(tmp_path):
+    conf = _conf(tmp_path)
+    for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
+        assert "-XX:MetaspaceSize=512m" in conf[key].split()
+    for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
+        assert "MetaspaceSize" not in _conf(tmp_path, BRAIN__SPARK__METASPACE_SIZE="")[key]
+
+
+def test_the_session_jvm_runs_with_the_metaspace_threshold(spark):
+    """What the flag is for: the driver JVM's first metaspace-triggered GC waits for 512 MB."""
+    jvm = spark._jvm
+    bean = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
+        jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean"))
+    assert int(bean.getVMOption("MetaspaceSize").getValue()) == 512 * 1024 * 1024
+
 def test_delta_log_replay_is_one_task_on_a_laptop_and_parallel_on_the_cluster(tmp_path):
     assert _conf(tmp_path)["spark.databricks.delta.snapshotPartitions"] == "1"
     cluster = _conf(tmp_path, BRAIN_ENV="cluster", BRAIN_S3_ACCESS_KEY="k", BRAIN_S3_SECRET_KEY="s")
