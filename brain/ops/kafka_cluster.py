@@ -150,8 +150,15 @@ def up(cfg: Config, log=print) -> list[ProcessStatus]:
     attempts = int(cfg.get("cluster.kafka.start_attempts", 3))
     started = {node.node_id: 1 for node, _ in launched}
     deadline = time.monotonic() + timeout
+    def ready() -> bool:
+        # A node opens its port only once it has finished starting, and the brokers' metadata can
+        # still list a node killed seconds ago (until its session times out): both must hold.
+        return (all(p.poll() is None for _, p in launched)
+                and all(node_status(cfg, n).reachable for n, _ in launched)
+                and broker.answers(bootstrap(cfg), brokers=count, security=_security(cfg)))
+
     try:
-        while not broker.answers(bootstrap(cfg), brokers=count, security=_security(cfg)):
+        while not ready():
             for i, (node, proc) in enumerate(launched):
                 code = proc.poll()
                 if code is None:
