@@ -24,7 +24,7 @@ help:
 	@echo "make doctor     check every part of the stack (brain doctor)"
 	@echo "make airflow    Airflow UI on http://127.0.0.1:8080 (airflow standalone)"
 	@echo "make cluster    the loopback cluster: 3 Kafka brokers, Spark master + 2 workers, Connect, s3proxy (docs/cluster.md);"
-	@echo "                and Airflow's scheduler on PostgreSQL (UI http://127.0.0.1:38280);"
+	@echo "                and Airflow's scheduler on PostgreSQL (UI http://127.0.0.1:28280);"
 	@echo "                use it with BRAIN_ENV=cluster-local; make cluster-down stops it"
 	@echo "make test-cluster  the cluster tests (-m cluster): Airflow's real scheduler runs brain_energy"
 	@echo "make lint       ruff"

@@ -54,7 +54,7 @@ def split_uri(uri: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class S3Settings:
-    endpoint: str          # http://127.0.0.1:38333
+    endpoint: str          # http://127.0.0.1:28333
     region: str
     path_style: bool
     access_key: str

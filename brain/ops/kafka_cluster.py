@@ -125,19 +125,27 @@ def startup_failure(server_log: Path, lines: int = 4) -> str:
     return "\n".join(text[j][:500] for j in keep)
 
 
+def _ports_held(node: broker.KafkaNode) -> bool:
+    return port_open(HOST, node.port) or port_open(HOST, node.controller_port)
+
+
 def up(cfg: Config, log=print) -> list[ProcessStatus]:
     """Start the nodes that do not run (all before waiting: a controller needs a quorum to
     finish starting), then wait until every node is a live broker."""
     launched = []
     cluster_id = _cluster_id(cfg)
+    release_s = float(cfg.get("cluster.kafka.port_release_s", 10))
     for node in nodes(cfg):
         st = node_status(cfg, node)
         if st.running:
             log(f"kafka: node {node.node_id} already running (pid {st.pid}) on {node.bootstrap}")
             continue
-        if st.reachable or port_open(HOST, node.controller_port):
+        # A node SIGKILLed a moment ago is gone from the process table (a zombie) before all its
+        # threads have exited and closed its sockets: give its ports that moment.
+        if not wait_until_ready(lambda n=node: not _ports_held(n), release_s, every=0.2):
             raise KafkaClusterError(f"port {node.port} or {node.controller_port} on {HOST} is taken by another "
-                                    f"process; stop it or change cluster.kafka.ports / controller_ports")
+                                    f"process (still after {release_s:.0f}s); stop it or change "
+                                    "cluster.kafka.ports / controller_ports")
         proc = broker.launch(cfg, node_paths(cfg, node), node, cluster_id)
         launched.append((node, proc))
         log(f"kafka: starting node {node.node_id} pid {proc.pid} on {node.bootstrap} "

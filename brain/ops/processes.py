@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,11 +65,23 @@ class ProcessHome:
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    """Whether something listens on host:port. On loopback, with nothing listening, the kernel can
+    give the probe the very port it dials as its own source port, and TCP then connects the socket
+    to itself: that is not a listener, and closed normally it would hold the port in TIME_WAIT for a
+    minute, so the service about to bind it fails with "Address already in use"."""
     try:
-        with socket.create_connection((host, port), timeout=timeout):
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            if connected_to_itself(sock):
+                # An RST instead of a FIN: no TIME_WAIT left behind on the port.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return False
             return True
     except OSError:
         return False
+
+
+def connected_to_itself(sock: socket.socket) -> bool:
+    return sock.getsockname() == sock.getpeername()
 
 
 def pid_alive(pid: int) -> bool:

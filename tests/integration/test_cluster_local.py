@@ -23,9 +23,9 @@ from brain.ops.processes import pid_alive, port_open
 
 pytestmark = [pytest.mark.cluster, pytest.mark.integration, pytest.mark.slow]
 
-KAFKA_PORTS, CONTROLLER_PORTS = [39092, 39094, 39096], [39093, 39095, 39097]
-MASTER, MASTER_UI, WORKER_BASE, CONNECT = 37077, 38080, 37100, 35002
-S3 = 38333  # object_store.port: s3proxy holding the s3a:// lake
+KAFKA_PORTS, CONTROLLER_PORTS = [29092, 29094, 29096], [29093, 29095, 29097]
+MASTER, MASTER_UI, WORKER_BASE, CONNECT = 27077, 28080, 27100, 25002
+S3 = 28333  # object_store.port: s3proxy holding the s3a:// lake
 
 
 @pytest.fixture

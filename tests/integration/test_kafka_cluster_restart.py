@@ -21,7 +21,7 @@ from brain.ops.processes import pid_alive
 pytestmark = [pytest.mark.cluster, pytest.mark.integration, pytest.mark.slow]
 
 # Not the other cluster tests' ports: a run they left behind cannot answer for these brokers.
-KAFKA_PORTS, CONTROLLER_PORTS = [39192, 39194, 39196], [39193, 39195, 39197]
+KAFKA_PORTS, CONTROLLER_PORTS = [29192, 29194, 29196], [29193, 29195, 29197]
 
 
 @pytest.fixture
@@ -62,10 +62,10 @@ def test_up_starts_again_a_node_that_exits_while_starting(cfg):
     runner.start()
     # The node `up` starts again dies before it has rejoined.
     deadline = time.monotonic() + 60
-    while broker.read_pid(paths) in (None, first) and time.monotonic() < deadline:
+    while broker.read_pid(paths) in (None, first) and runner.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     second = broker.read_pid(paths)
-    assert second not in (None, first), lines
+    assert second not in (None, first), (failed, lines)
     os.kill(second, signal.SIGKILL)
     runner.join(timeout=400)
 

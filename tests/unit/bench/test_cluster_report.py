@@ -6,7 +6,7 @@ from __future__ import annotations
 from bench import cluster, report
 
 RESULTS = {"when": "2026-12-05T10:00:00Z", "total_s": 400.0, "records": 20000, "industry": "energy",
-           "spark_master": "spark://127.0.0.1:37077", "machine": {"cpus": 2, "ram_gib": 23.0},
+           "spark_master": "spark://127.0.0.1:27077", "machine": {"cpus": 2, "ram_gib": 23.0},
            "pipeline_1": {"rps": 800.0, "records": 20000, "seconds": 25.0, "executors": 1, "driver_s": 30.0},
            "pipeline_2": {"rps": 1000.0, "records": 20000, "seconds": 20.0, "executors": 2, "driver_s": 31.0},
            "two_vs_one_worker": 1.25,

@@ -30,8 +30,8 @@ def test_cluster_local_nodes_are_three_voters_with_replicated_defaults():
     assert cfg.get("kafka.bootstrap_servers") == kafka_cluster.bootstrap(cfg)
     props = _props(broker.node_properties(nodes[1], Path("/tmp/d")))
     assert props["node.id"] == "2"
-    assert props["controller.quorum.voters"] == "1@127.0.0.1:39093,2@127.0.0.1:39095,3@127.0.0.1:39097"
-    assert props["listeners"] == "PLAINTEXT://127.0.0.1:39094,CONTROLLER://127.0.0.1:39095"
+    assert props["controller.quorum.voters"] == "1@127.0.0.1:29093,2@127.0.0.1:29095,3@127.0.0.1:29097"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:29094,CONTROLLER://127.0.0.1:29095"
     assert (props["default.replication.factor"], props["min.insync.replicas"]) == ("3", "2")
     assert (props["offsets.topic.replication.factor"], props["transaction.state.log.min.isr"]) == ("3", "2")
     assert kafka_io.topic_settings(cfg) == (3, {"min.insync.replicas": "2"})
@@ -55,16 +55,16 @@ def test_min_isr_above_replication_is_refused():
 def test_spark_daemons_are_a_master_and_two_one_core_workers():
     cfg = _cluster_cfg()
     master, *workers = spark_standalone.daemons(cfg)
-    assert cfg.get("spark.master") == spark_standalone.master_url(cfg) == "spark://127.0.0.1:37077"
-    assert (master.port, master.webui_port) == (37077, 38080)
-    assert [(w.port, w.webui_port) for w in workers] == [(37100, 37101), (37102, 37103)]
-    assert all(w.args[-1] == "spark://127.0.0.1:37077" and "--cores" in w.args for w in workers)
+    assert cfg.get("spark.master") == spark_standalone.master_url(cfg) == "spark://127.0.0.1:27077"
+    assert (master.port, master.webui_port) == (27077, 28080)
+    assert [(w.port, w.webui_port) for w in workers] == [(27100, 27101), (27102, 27103)]
+    assert all(w.args[-1] == "spark://127.0.0.1:27077" and "--cores" in w.args for w in workers)
 
 
 def test_up_refuses_a_config_that_points_elsewhere():
     with pytest.raises(cluster.ClusterError, match="cluster-local"):
         cluster.check_config(config.load())
-    moved = _cluster_cfg(BRAIN__CLUSTER__KAFKA__PORTS="[49092, 49094, 49096]")
+    moved = _cluster_cfg(BRAIN__CLUSTER__KAFKA__PORTS="[23992, 23994, 23996]")
     with pytest.raises(cluster.ClusterError, match="kafka.bootstrap_servers"):
         cluster.check_config(moved)
 

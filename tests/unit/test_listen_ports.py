@@ -1,0 +1,51 @@
+"""Every port a configured service listens on, or that a client is told to dial on loopback, lies
+outside Linux's default ephemeral range (32768-60999). Inside it, any outgoing connection on the
+machine can hold the port as its source port, and the service restarting on it fails to bind;
+this is what made a restarted Kafka node of `brain cluster up` die with "Address already in use"."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from brain import config
+
+EPHEMERAL = range(32768, 61000)
+LOOPBACK_URL = re.compile(r"(?:127\.0\.0\.1|localhost):(\d+)")
+ENVS = ["local"] + sorted(p.stem for p in (Path(config.project_root()) / "conf" / "env").glob("*.yaml"))
+
+
+def ports(node, where=""):
+    """(key, port) for every *port / *ports key and every loopback host:port in a string."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            path = f"{where}.{key}" if where else str(key)
+            if str(key).endswith(("port", "ports")):
+                for p in value if isinstance(value, list) else [value]:
+                    if isinstance(p, int) or (isinstance(p, str) and p.isdigit()):
+                        yield path, int(p)
+            else:
+                yield from ports(value, path)
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from ports(item, f"{where}[{i}]")
+    elif isinstance(node, str):
+        for m in LOOPBACK_URL.finditer(node):
+            yield where, int(m.group(1))
+
+
+@pytest.mark.parametrize("env", sorted(set(ENVS)))
+def test_no_configured_port_is_in_the_ephemeral_range(env):
+    cfg = config.load(env=env, environ={})
+    found = list(ports(cfg.data))
+    assert ("kafka.embedded.port", 9092) in found  # the walk sees the config at all
+    inside = [(key, port) for key, port in found if port in EPHEMERAL]
+    assert not inside, f"{env}: ports inside {EPHEMERAL.start}-{EPHEMERAL.stop - 1}: {inside}"
+
+
+def test_the_spark_workers_ports_stay_below_the_range():
+    cfg = config.load(env="cluster-local", environ={})
+    base, workers = cfg.get("cluster.spark.worker_base_port", type_=int), cfg.get("cluster.spark.workers", type_=int)
+    assert base + 2 * workers - 1 < EPHEMERAL.start
