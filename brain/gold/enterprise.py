@@ -39,7 +39,7 @@ from brain.config import Config
 from brain.gold.kpi import formulas as kpi
 from brain.gold.kpi.columns import kpi_column
 from brain.gold.rollup import rollup_components, with_ratios
-from brain.lake.classified import stamp_created
+from brain.lake.day_writes import replace_days
 from brain.lake.tables import is_delta, table_path
 
 if TYPE_CHECKING:
@@ -280,16 +280,4 @@ def publish_enterprise(spark: "SparkSession", cfg: Config, lines: dict[str, str]
 
 def _write_days(cfg: Config, name: str, df: "DataFrame", days: list[date]) -> int:
     """Replace ``days`` of table ``name`` with ``df``'s rows; returns how many."""
-    out = df.localCheckpoint()
-    path = table_path(cfg, name)
-    writer = out.write.format("delta").partitionBy("event_date")
-    created = not is_delta(path)
-    if not created:
-        in_list = ", ".join(f"DATE'{d.isoformat()}'" for d in days)
-        writer = writer.mode("overwrite").option("replaceWhere", f"event_date IN ({in_list})")
-    else:
-        writer = writer.mode("append")
-    writer.save(str(path))
-    if created:
-        stamp_created(out.sparkSession, path, out.columns, name)
-    return out.count()
+    return replace_days(df, table_path(cfg, name), days, ["event_date"], grades_as=name)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from brain.concurrency import run_side_by_side
 from brain.config import Config
-from brain.lake.classified import stamp_created
+from brain.lake.day_writes import replace_days
 from brain.lake.frames import local_frame
 from brain.lake.tables import TOUCHED, is_delta, table_path
 
@@ -172,28 +172,15 @@ def publish(spark: "SparkSession", cfg: Config, gold_name: str, sources: dict[st
                 return PublishResult(gold_name, (), 0)  # a source has no data yet
             frames.append(spark.read.format("delta").load(str(path)).where(F.col("event_date").isin(wanted)))
         computed = transform(*frames)
-    out = (computed.where(F.col("event_date").isin(days))
-           .withColumn("computed_at", F.current_timestamp()).localCheckpoint())
-    if kept is not None:
+    out = computed.where(F.col("event_date").isin(days)).withColumn("computed_at", F.current_timestamp())
+    if kept is not None:  # a roll-up reads these rows after the table is overwritten
+        out = out.localCheckpoint()
         kept[gold_name] = out
-    path = str(table_path(cfg, gold_name))
-    scope = scope or {}
-    if any("'" in str(v) or "\\" in str(v) for v in scope.values()):
-        raise ValueError(f"publish scope values must not contain quotes or backslashes: {scope}")
     # mergeSchema: a KPI column added in a new release lands in an existing table
     # (older partitions read it as null until their days are recomputed).
-    writer = out.write.format("delta").partitionBy("event_date", *scope).option("mergeSchema", "true")
-    created = not is_delta(table_path(cfg, gold_name))
-    if not created:
-        in_list = ", ".join(f"DATE'{d.isoformat()}'" for d in days)
-        where = f"event_date IN ({in_list})" + "".join(f" AND {k} = '{v}'" for k, v in scope.items())
-        writer = writer.mode("overwrite").option("replaceWhere", where)
-    else:
-        writer = writer.mode("append")
-    writer.save(path)
-    if created:  # its columns' grades (a KPI column added later: `brain catalog --stamp`)
-        stamp_created(spark, path, out.columns, gold_name)
-    return PublishResult(gold_name, tuple(days), out.count())
+    rows = replace_days(out, table_path(cfg, gold_name), days, ["event_date", *(scope or {})], scope,
+                        merge_schema="always", grades_as=gold_name)
+    return PublishResult(gold_name, tuple(days), rows)
 
 
 def read_sources(spark: "SparkSession", cfg: Config, wanted: dict[str, set[date]]) -> dict[str, "DataFrame"]:

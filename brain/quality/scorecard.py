@@ -72,6 +72,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from brain.config import Config
+from brain.lake.day_writes import replace_days
 from brain.lake.frames import local_frame
 from brain.lake.tables import DUPLICATES, QUARANTINE, is_delta, silver_table, table_path
 
@@ -504,19 +505,10 @@ def publish_scorecard(spark: "SparkSession", cfg: Config, industry: str, days: I
     df = build_scorecard(spark, cfg, industry, days, silver)
     if df is None:
         return 0
-    out = df.withColumn("computed_at", F.current_timestamp()).localCheckpoint()
-    path = table_path(cfg, SCORECARD)
-    writer = out.write.format("delta").partitionBy("event_date")
-    if is_delta(path):
-        in_list = ", ".join(f"DATE'{d.isoformat()}'" for d in days)
-        ind = industry.replace("'", "")
-        writer = (writer.mode("overwrite").option("replaceWhere", f"industry = '{ind}' AND event_date IN ({in_list})")
-                  # A table from before historical_rows existed gains the column (older rows: null).
-                  .option("mergeSchema", "true"))
-    else:
-        writer = writer.mode("append")
-    writer.save(str(path))
-    return out.count()
+    # mergeSchema on an existing table: one from before historical_rows existed gains the column
+    # (older rows: null).
+    return replace_days(df.withColumn("computed_at", F.current_timestamp()), table_path(cfg, SCORECARD), days,
+                        ["event_date"], {"industry": industry}, merge_schema="overwrite")
 
 
 def read_scorecard(spark: "SparkSession", cfg: Config, industry: str | None = None,

@@ -63,6 +63,10 @@ def test_energy_cycle_over_connect_lands_every_record_and_reconciles(connect_cfg
     for r in rows(cfg, "gold.energy_daily_site_kwh"):
         gold[r["site"]] += r["electricity_kwh"]
     assert dict(gold) == pytest.approx(dict(kwh)) and len(gold) == 3
+    # The rows each publish reports written (counted while the write ran, over Connect) are the rows
+    # its table holds: a fresh lake, this run's days only.
+    published = [p for p in out["industries"]["energy"]["publish"] if p.get("days")]
+    assert published and all(len(rows(cfg, p["table"])) == p["rows"] > 0 for p in published), published
 
     recon = report(brain("reconcile", "--industry", "energy", "--json"))
     assert recon["ok"], json.dumps(recon)[:3000]
