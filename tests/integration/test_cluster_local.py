@@ -23,7 +23,7 @@ from brain.ops.processes import pid_alive, port_open
 
 pytestmark = [pytest.mark.cluster, pytest.mark.integration, pytest.mark.slow]
 
-KAFKA_PORTS, CONTROLLER_PORTS = [29092, 29094, 29096], [29093, 29095, 29097]
+KAFKA_PORTS, CONTROLLER_PORTS = [24092, 24094, 24096], [24093, 24095, 24097]
 MASTER, MASTER_UI, WORKER_BASE, CONNECT = 27077, 28080, 27100, 25002
 S3 = 28333  # object_store.port: s3proxy holding the s3a:// lake
 

@@ -21,7 +21,7 @@ from brain.ops.processes import pid_alive
 pytestmark = [pytest.mark.cluster, pytest.mark.integration, pytest.mark.slow]
 
 # Not the other cluster tests' ports: a run they left behind cannot answer for these brokers.
-KAFKA_PORTS, CONTROLLER_PORTS = [29192, 29194, 29196], [29193, 29195, 29197]
+KAFKA_PORTS, CONTROLLER_PORTS = [24192, 24194, 24196], [24193, 24195, 24197]
 
 
 @pytest.fixture

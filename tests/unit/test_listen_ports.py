@@ -45,6 +45,42 @@ def test_no_configured_port_is_in_the_ephemeral_range(env):
     assert not inside, f"{env}: ports inside {EPHEMERAL.start}-{EPHEMERAL.stop - 1}: {inside}"
 
 
+def listening(cfg) -> dict[int, str]:
+    """Port -> the key of the service that listens on it (the *port / *ports keys; a worker's two)."""
+    out: dict[int, list[str]] = {}
+    for key, port in ports(cfg.data):
+        if key.endswith(("port", "ports")):
+            out.setdefault(port, []).append(key)
+    base, workers = cfg.get("cluster.spark.worker_base_port", type_=int), cfg.get("cluster.spark.workers", type_=int)
+    for p in range(base, base + 2 * workers):
+        out.setdefault(p, []).append("cluster.spark.worker_base_port")
+    return out
+
+
+@pytest.mark.parametrize("env", sorted(set(ENVS)))
+def test_no_two_services_listen_on_one_port(env):
+    cfg = config.load(env=env, environ={})
+    shared = {p: keys for p, keys in listening(cfg).items() if len(set(keys)) > 1}
+    # The embedded broker's port may be named twice (itself, and a client's default) but by no other service.
+    assert not shared, f"{env}: ports claimed by more than one setting: {shared}"
+
+
+def test_the_benchs_and_the_tests_own_brokers_miss_every_configured_service():
+    """`make bench-quick` and `make test` start their own Kafka (and MQTT) beside whatever runs; a
+    cluster left up by `make test-cluster` must not sit on their ports, nor they on its."""
+    from bench import bridge
+    from bench import env as bench_env
+    from tests import conftest
+
+    own = {bench_env.BENCH_PORT, bench_env.BENCH_PORT + 1, bridge.MQTT_PORT,
+           conftest.TEST_KAFKA_PORT, conftest.TEST_KAFKA_PORT + 1, conftest.TEST_SPARK_PORT}
+    for env in sorted(set(ENVS)):
+        cfg = config.load(env=env, environ={})
+        clash = {p: keys for p, keys in listening(cfg).items() if p in own and not
+                 any(k.startswith(("kafka.embedded", "mqtt.", "spark_connect.")) for k in keys)}
+        assert not clash, f"{env}: the bench's or the tests' own services use {clash}"
+
+
 def test_the_spark_workers_ports_stay_below_the_range():
     cfg = config.load(env="cluster-local", environ={})
     base, workers = cfg.get("cluster.spark.worker_base_port", type_=int), cfg.get("cluster.spark.workers", type_=int)

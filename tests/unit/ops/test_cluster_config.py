@@ -30,8 +30,8 @@ def test_cluster_local_nodes_are_three_voters_with_replicated_defaults():
     assert cfg.get("kafka.bootstrap_servers") == kafka_cluster.bootstrap(cfg)
     props = _props(broker.node_properties(nodes[1], Path("/tmp/d")))
     assert props["node.id"] == "2"
-    assert props["controller.quorum.voters"] == "1@127.0.0.1:29093,2@127.0.0.1:29095,3@127.0.0.1:29097"
-    assert props["listeners"] == "PLAINTEXT://127.0.0.1:29094,CONTROLLER://127.0.0.1:29095"
+    assert props["controller.quorum.voters"] == "1@127.0.0.1:24093,2@127.0.0.1:24095,3@127.0.0.1:24097"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:24094,CONTROLLER://127.0.0.1:24095"
     assert (props["default.replication.factor"], props["min.insync.replicas"]) == ("3", "2")
     assert (props["offsets.topic.replication.factor"], props["transaction.state.log.min.isr"]) == ("3", "2")
     assert kafka_io.topic_settings(cfg) == (3, {"min.insync.replicas": "2"})
