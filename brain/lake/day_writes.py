@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MERGE_SCHEMA = ("always", "overwrite", "never")
+
 
 def replace_where(days: Iterable[date], scope: dict[str, str] | None = None) -> str:
     """The predicate naming exactly ``days`` (and ``scope``'s column values) (pure)."""
@@ -46,6 +48,8 @@ def replace_days(df: "DataFrame", path, days: Iterable[date], partition_by: list
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
+    if merge_schema not in MERGE_SCHEMA:
+        raise ValueError(f"merge_schema must be one of {', '.join(MERGE_SCHEMA)}, not {merge_schema!r}")
     where = replace_where(days, scope)  # refuses a bad scope before anything is written
     seen = Observation(f"rows_written_{uuid.uuid4().hex}")
     counted = df.observe(seen, F.count(F.lit(1)).alias("rows"))

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from brain.lake.day_writes import replace_where
+from brain.lake.day_writes import replace_days, replace_where
 
 
 def test_the_predicate_names_each_day_once_in_order_and_the_scope():
@@ -20,3 +20,8 @@ def test_the_predicate_names_each_day_once_in_order_and_the_scope():
 def test_a_scope_value_that_could_break_out_of_the_predicate_is_refused(value):
     with pytest.raises(ValueError, match="quotes or backslashes"):
         replace_where([date(2026, 3, 1)], {"site": value})
+
+
+def test_an_unknown_merge_schema_mode_is_refused_before_spark_is_touched():
+    with pytest.raises(ValueError, match="merge_schema must be one of always, overwrite, never"):
+        replace_days(None, "/nowhere", [date(2026, 3, 1)], ["event_date"], merge_schema="sometimes")
