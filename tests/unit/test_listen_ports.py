@@ -14,7 +14,7 @@ from brain import config
 
 EPHEMERAL = range(32768, 61000)
 LOOPBACK_URL = re.compile(r"(?:127\.0\.0\.1|localhost):(\d+)")
-ENVS = ["local"] + sorted(p.stem for p in (Path(config.project_root()) / "conf" / "env").glob("*.yaml"))
+ENVS = sorted({"local"} | {p.stem for p in (Path(config.project_root()) / "conf" / "env").glob("*.yaml")})
 
 
 def ports(node, where=""):
@@ -36,16 +36,7 @@ def ports(node, where=""):
             yield where, int(m.group(1))
 
 
-@pytest.mark.parametrize("env", sorted(set(ENVS)))
-def test_no_configured_port_is_in_the_ephemeral_range(env):
-    cfg = config.load(env=env, environ={})
-    found = list(ports(cfg.data))
-    assert ("kafka.embedded.port", 9092) in found  # the walk sees the config at all
-    inside = [(key, port) for key, port in found if port in EPHEMERAL]
-    assert not inside, f"{env}: ports inside {EPHEMERAL.start}-{EPHEMERAL.stop - 1}: {inside}"
-
-
-def listening(cfg) -> dict[int, str]:
+def listening(cfg) -> dict[int, list[str]]:
     """Port -> the key of the service that listens on it (the *port / *ports keys; a worker's two)."""
     out: dict[int, list[str]] = {}
     for key, port in ports(cfg.data):
@@ -57,11 +48,19 @@ def listening(cfg) -> dict[int, str]:
     return out
 
 
-@pytest.mark.parametrize("env", sorted(set(ENVS)))
+@pytest.mark.parametrize("env", ENVS)
+def test_no_configured_port_is_in_the_ephemeral_range(env):
+    cfg = config.load(env=env, environ={})
+    found = list(ports(cfg.data)) + [(keys[0], port) for port, keys in listening(cfg).items()]
+    assert ("kafka.embedded.port", 9092) in found  # the walk sees the config at all
+    inside = sorted({(key, port) for key, port in found if port in EPHEMERAL})
+    assert not inside, f"{env}: ports inside {EPHEMERAL.start}-{EPHEMERAL.stop - 1}: {inside}"
+
+
+@pytest.mark.parametrize("env", ENVS)
 def test_no_two_services_listen_on_one_port(env):
     cfg = config.load(env=env, environ={})
     shared = {p: keys for p, keys in listening(cfg).items() if len(set(keys)) > 1}
-    # The embedded broker's port may be named twice (itself, and a client's default) but by no other service.
     assert not shared, f"{env}: ports claimed by more than one setting: {shared}"
 
 
@@ -74,14 +73,8 @@ def test_the_benchs_and_the_tests_own_brokers_miss_every_configured_service():
 
     own = {bench_env.BENCH_PORT, bench_env.BENCH_PORT + 1, bridge.MQTT_PORT,
            conftest.TEST_KAFKA_PORT, conftest.TEST_KAFKA_PORT + 1, conftest.TEST_SPARK_PORT}
-    for env in sorted(set(ENVS)):
+    for env in ENVS:
         cfg = config.load(env=env, environ={})
         clash = {p: keys for p, keys in listening(cfg).items() if p in own and not
                  any(k.startswith(("kafka.embedded", "mqtt.", "spark_connect.")) for k in keys)}
         assert not clash, f"{env}: the bench's or the tests' own services use {clash}"
-
-
-def test_the_spark_workers_ports_stay_below_the_range():
-    cfg = config.load(env="cluster-local", environ={})
-    base, workers = cfg.get("cluster.spark.worker_base_port", type_=int), cfg.get("cluster.spark.workers", type_=int)
-    assert base + 2 * workers - 1 < EPHEMERAL.start
