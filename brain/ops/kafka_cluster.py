@@ -158,15 +158,8 @@ def up(cfg: Config, log=print) -> list[ProcessStatus]:
     attempts = int(cfg.get("cluster.kafka.start_attempts", 3))
     started = {node.node_id: 1 for node, _ in launched}
     deadline = time.monotonic() + timeout
-    def ready() -> bool:
-        # A node opens its port only once it has finished starting, and the brokers' metadata can
-        # still list a node killed seconds ago (until its session times out): both must hold.
-        return (all(p.poll() is None for _, p in launched)
-                and all(node_status(cfg, n).reachable for n, _ in launched)
-                and broker.answers(bootstrap(cfg), brokers=count, security=_security(cfg)))
-
     try:
-        while not ready():
+        while True:
             for i, (node, proc) in enumerate(launched):
                 code = proc.poll()
                 if code is None:
@@ -181,6 +174,12 @@ def up(cfg: Config, log=print) -> list[ProcessStatus]:
                 launched[i] = (node, broker.launch(cfg, node_paths(cfg, node), node, cluster_id))
                 started[node.node_id] += 1
                 deadline = time.monotonic() + timeout
+            # Every node is alive here (one that had exited was just started again). A node opens its
+            # port only once it has finished starting, and the brokers' metadata can still list a node
+            # killed seconds ago (until its session times out): both must hold.
+            if (all(port_open(HOST, n.port) for n, _ in launched)
+                    and broker.answers(bootstrap(cfg), brokers=count, security=_security(cfg))):
+                break
             if time.monotonic() > deadline:
                 logs = "\n".join(f"--- node {n.node_id}:\n{tail(node_paths(cfg, n).logs / 'server.log', 10)}"
                                  for n, _ in launched)
