@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from brain import storage
@@ -63,6 +65,10 @@ def session_conf(cfg: Config) -> dict[str, str]:
         # ~1,400 different ones (each record type's checks, Delta's and GX's queries), so a warm
         # session or the Spark service recompiled ~3,600 classes with Janino every cycle.
         "spark.sql.codegen.cache.maxEntries": str(cfg.get("spark.codegen_cache_entries", 2000, type_=int)),
+        # Most queries see few rows (gold days, ledgers, Delta's own log queries): they run
+        # interpreted; a batch of spark.compiled_from_rows rows or more switches to compiled code
+        # (codegen_for).
+        **codegen_conf(compiles(cfg, 0)),
         # Delta 4 re-derives a small table's whole file list after every commit, to check the list
         # it keeps in the .crc file, whenever the JVM's time zone is not UTC (our session's is; the
         # machine's may be anything). That is a state rebuild, a Spark job, per append: 0.6-0.8 s
@@ -100,6 +106,46 @@ def session_conf(cfg: Config) -> dict[str, str]:
             value = _class_path(conf.get(key), value)
         conf[str(key)] = str(value)
     return conf
+
+
+# Whole-stage code generation, and the per-expression code generators' interpreted fallback.
+# ``factoryMode`` is marked internal in Spark (its tests set it), but it is the only switch that
+# makes projections, predicates and orderings interpreted too; an unknown value fails loudly.
+_CODEGEN_KEYS = ("spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode")
+
+
+def codegen_conf(compiled: bool) -> dict[str, str]:
+    """The session settings for compiled (Spark's default) or interpreted query execution (pure)."""
+    return dict(zip(_CODEGEN_KEYS, ("true", "FALLBACK") if compiled else ("false", "NO_CODEGEN"), strict=True))
+
+
+def compiles(cfg: Config, rows: int | None) -> bool:
+    """Whether a workload of ``rows`` rows (None: not known, e.g. an analyst's query over whole tables)
+    runs compiled: from spark.compiled_from_rows on; 0 compiles everything (pure).
+
+    Compiling costs per query (generated Java, Janino, then the JIT warming the new classes), and
+    literals (days, timestamps) make most of a cycle's queries new code every cycle: a warm cycle of
+    5,000 records ran 71-75 s interpreted against 86-102 s compiled. Per row, compiled code wins:
+    classifying 150 k rows took 2.3-3.0 s compiled and 6.9-8.0 s interpreted (docs/benchmarks.md).
+    """
+    threshold = int(cfg.get("spark.compiled_from_rows", 20000, type_=int))
+    return threshold <= 0 or rows is None or rows >= threshold
+
+
+@contextmanager
+def codegen_for(spark: "SparkSession", cfg: Config, rows: int | None) -> Iterator[bool]:
+    """Run the block's queries on ``spark`` compiled or interpreted as ``compiles`` decides for ``rows``
+    (yields which); afterwards the session goes back to the configured default, not to what it was
+    before, so two threads switching one session cannot leave it stuck in the other's mode. The
+    results are the same either way; only their cost differs."""
+    compiled = compiles(cfg, rows)
+    for key, value in codegen_conf(compiled).items():
+        spark.conf.set(key, value)
+    try:
+        yield compiled
+    finally:
+        for key, value in codegen_conf(compiles(cfg, 0)).items():
+            spark.conf.set(key, value)
 
 
 def _class_path(*parts) -> str:

@@ -56,6 +56,7 @@ from brain.lake.stats_columns import stats_property
 from brain.lake.streaming import trigger_options
 from brain.lake.tables import DUPLICATES, QUARANTINE, checkpoint_path, is_delta, pass_checkpoint, table_path
 from brain.lake.writers import table_lock
+from brain.spark import codegen_for
 from brain.storage import S3Path, location
 
 if TYPE_CHECKING:
@@ -195,44 +196,53 @@ def write_batch(spark: "SparkSession", cfg: Config, lanes: list[Lane], kafka_bat
                   .collect()}
         routes = route(cfg, lanes, counts)  # record type -> this batch's topics of it, shared and per site
         busy = [lane for lane in lanes if routes.get(lane.record_type)]
-
-        def rows_of(lane: Lane) -> "DataFrame":
-            return bronze.where(F.col("topic").isin(*routes[lane.record_type]))
-        workers = int(cfg.get("pipeline.pass_writers", 2))
-        with ExitStack() as held:
-            # Taken before bronze is written: a backfill or a quarantine move (they take the same
-            # locks) then sees this batch's bronze rows only once their fates are committed too,
-            # which is what lets a new batch skip looking for them in quarantine and duplicates.
-            # Sorted, so two writers that each need several of these locks cannot deadlock.
-            for name in sorted(lane.silver for lane in busy):
-                held.enter_context(table_lock(cfg, name))
-            started = time.perf_counter()
-            props = {"brain.layer": "bronze", "brain.owner": cfg.get("project.owner"),
-                     **stats_property(cfg, "bronze", bronze.columns)}
-            run_side_by_side([lambda lane=lane: append(spark, str(table_path(cfg, lane.bronze)),
-                                                       rows_of(lane), ["ingest_date"],
-                                                       props, txn) for lane in busy], workers)
-            bronze_s = round(time.perf_counter() - started, 3)
-            kill_point("pass.after_bronze")  # fault suite: bronze committed, nothing cleaned yet
-            judged: list = []  # every Judged made, released even when another failed
-
-            def judge_lane(lane: Lane):
-                judged.append(judge(spark, cfg, lane.spec, lane.silver, rows_of(lane), run_id,
-                                    known_new=not replay))
-                return judged[-1]
-
-            try:
-                batch = run_side_by_side([lambda lane=lane: judge_lane(lane) for lane in busy], workers)
-                write_judged(spark, cfg, batch, run_id, txn, workers, known_new=not replay)
-            finally:
-                for j in judged:
-                    j.release()
-        results = [j.result for j in batch]
-        if results:  # bronze's write is timed on the batch's first record type, like the shared writes
-            results[0].seconds["write_bronze"] = bronze_s
-        totals.record(counts, results)
+        with codegen_for(bronze.sparkSession, cfg, sum(counts.values())):
+            _write_lanes(spark, cfg, busy, bronze, routes, counts, run_id, txn, totals, replay)
     finally:
         bronze.unpersist()
+
+
+def _write_lanes(spark: "SparkSession", cfg: Config, busy: list[Lane], bronze: "DataFrame",
+                 routes: dict[str, list[str]], counts: dict[str, int], run_id: str, txn: tuple[str, int],
+                 totals: PassTotals, replay: bool) -> None:
+    """The batch's bronze appends and fates, every lane with records in it (``busy``)."""
+    from pyspark.sql import functions as F
+
+    def rows_of(lane: Lane) -> "DataFrame":
+        return bronze.where(F.col("topic").isin(*routes[lane.record_type]))
+    workers = int(cfg.get("pipeline.pass_writers", 2))
+    with ExitStack() as held:
+        # Taken before bronze is written: a backfill or a quarantine move (they take the same
+        # locks) then sees this batch's bronze rows only once their fates are committed too,
+        # which is what lets a new batch skip looking for them in quarantine and duplicates.
+        # Sorted, so two writers that each need several of these locks cannot deadlock.
+        for name in sorted(lane.silver for lane in busy):
+            held.enter_context(table_lock(cfg, name))
+        started = time.perf_counter()
+        props = {"brain.layer": "bronze", "brain.owner": cfg.get("project.owner"),
+                 **stats_property(cfg, "bronze", bronze.columns)}
+        run_side_by_side([lambda lane=lane: append(spark, str(table_path(cfg, lane.bronze)),
+                                                   rows_of(lane), ["ingest_date"],
+                                                   props, txn) for lane in busy], workers)
+        bronze_s = round(time.perf_counter() - started, 3)
+        kill_point("pass.after_bronze")  # fault suite: bronze committed, nothing cleaned yet
+        judged: list = []  # every Judged made, released even when another failed
+
+        def judge_lane(lane: Lane):
+            judged.append(judge(spark, cfg, lane.spec, lane.silver, rows_of(lane), run_id,
+                                known_new=not replay))
+            return judged[-1]
+
+        try:
+            batch = run_side_by_side([lambda lane=lane: judge_lane(lane) for lane in busy], workers)
+            write_judged(spark, cfg, batch, run_id, txn, workers, known_new=not replay)
+        finally:
+            for j in judged:
+                j.release()
+    results = [j.result for j in batch]
+    if results:  # bronze's write is timed on the batch's first record type, like the shared writes
+        results[0].seconds["write_bronze"] = bronze_s
+    totals.record(counts, results)
 
 
 def start_pass(spark: "SparkSession", cfg: Config, industry: str, lanes: list[Lane], run_id: str,

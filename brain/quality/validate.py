@@ -29,6 +29,7 @@ from brain.quality.rowlevel import (
 )
 from brain.quality.settings import QualitySettings
 from brain.quality.suites import Rule, Suite, load_suite
+from brain.spark import codegen_for
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -126,7 +127,10 @@ def validate_batch(spark: SparkSession, df: DataFrame, table_name: str, run_id: 
             cached = df = df.localCheckpoint()
             timings["materialise"] = time.perf_counter() - t0
     try:
-        outcome = _validate(settings, suite, df, table_name, run_id, timings, docs)
+        # GX's aggregates over a large batch pay back compiling them; a small one's do not (brain.spark).
+        rows = df.count() if cached is not None else None
+        with codegen_for(df.sparkSession, cfg, rows):
+            outcome = _validate(settings, suite, df, table_name, run_id, timings, docs)
     except BaseException:
         if cached is not None:
             cached.unpersist()

@@ -153,7 +153,7 @@ def _duckdb(sql: str, refs: list[TableRef], paths: dict[str, Path]) -> Result:
 
 
 def _spark(cfg: Config, sql: str, refs: list[TableRef], paths: dict[str, Path]) -> Result:
-    from brain.spark import get_session
+    from brain.spark import codegen_for, get_session
 
     def delta_ref(ref: TableRef) -> str:
         text = "delta.`" + str(paths[ref.name]).replace("`", "``") + "`"
@@ -163,8 +163,10 @@ def _spark(cfg: Config, sql: str, refs: list[TableRef], paths: dict[str, Path]) 
             return f"{text} TIMESTAMP AS OF '{_as_of(ref.timestamp).strftime('%Y-%m-%d %H:%M:%S.%f')}'"
         return text
 
-    df = get_session(cfg).sql(rewrite(sql, refs, {r.key: delta_ref(r) for r in refs}))
-    rows = [tuple(_plain(v) for v in row) for row in df.collect()]
+    spark = get_session(cfg)
+    with codegen_for(spark, cfg, None):  # an analyst's query may scan whole tables: compiled
+        df = spark.sql(rewrite(sql, refs, {r.key: delta_ref(r) for r in refs}))
+        rows = [tuple(_plain(v) for v in row) for row in df.collect()]
     return list(df.columns), rows, "spark"
 
 

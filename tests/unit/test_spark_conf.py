@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from brain import config
-from brain.spark import session_conf
+from brain.spark import codegen_conf, codegen_for, compiles, session_conf
 
 JIT = "-XX:-DontCompileHugeMethods"
 
@@ -125,14 +125,57 @@ def test_a_query_seen_before_is_not_compiled_again_after_a_hundred_others(spark)
     def run(i: int) -> None:  # an int literal is written into the generated code: each i is new code
         spark.range(3).selectExpr(f"id * {i + 7} + {i * 3 + 11} AS x").collect()
 
-    for i in range(150):
-        run(i)
-    before = metrics.METRIC_COMPILATION_TIME().getCount()
-    for i in range(10):
-        run(i)
-    assert metrics.METRIC_COMPILATION_TIME().getCount() == before
-    run(10_001)  # the count does move for new code
-    assert metrics.METRIC_COMPILATION_TIME().getCount() > before
+    with codegen_for(spark, config.load(), None):  # compiled, as a large batch runs
+        for i in range(150):
+            run(i)
+        before = metrics.METRIC_COMPILATION_TIME().getCount()
+        for i in range(10):
+            run(i)
+        assert metrics.METRIC_COMPILATION_TIME().getCount() == before
+        run(10_001)  # the count does move for new code
+        assert metrics.METRIC_COMPILATION_TIME().getCount() > before
+
+
+def test_small_workloads_run_interpreted_and_large_ones_compiled(tmp_path):
+    cfg = config.load(environ={**os.environ, "BRAIN__PATHS__STATE": str(tmp_path)})
+    assert cfg.get("spark.compiled_from_rows") == 20000
+    assert not compiles(cfg, 0) and not compiles(cfg, 19_999)
+    assert compiles(cfg, 20_000) and compiles(cfg, 1_000_000)
+    assert compiles(cfg, None)  # size unknown (an analyst's query): compiled
+    always = config.load(environ={**os.environ, "BRAIN__SPARK__COMPILED_FROM_ROWS": "0"})
+    assert compiles(always, 0) and compiles(always, 5)
+    # The session starts in the mode of a small workload; 0 leaves Spark's default.
+    assert {k: v for k, v in _conf(tmp_path).items() if k in codegen_conf(True)} == codegen_conf(False)
+    assert {k: v for k, v in _conf(tmp_path, BRAIN__SPARK__COMPILED_FROM_ROWS="0").items()
+            if k in codegen_conf(True)} == {"spark.sql.codegen.wholeStage": "true",
+                                            "spark.sql.codegen.factoryMode": "FALLBACK"}
+
+
+def test_an_interpreted_query_compiles_nothing_and_the_session_goes_back_to_its_default(spark):
+    """The switch must reach Spark: a query of new code compiles classes only in compiled mode."""
+    from pyspark.sql import functions as F
+
+    cfg = config.load()
+    metrics = getattr(spark._jvm, "org.apache.spark.metrics.source.CodegenMetrics")
+
+    def compiled_by(i: int) -> int:  # new literals: new code, never in the cache
+        before = metrics.METRIC_COMPILATION_TIME().getCount()
+        out = (spark.range(50).where(F.col("id") % 7 != i).groupBy((F.col("id") * i) % 3)
+               .agg(F.sum("id")).collect())
+        assert len(out) == 3
+        return metrics.METRIC_COMPILATION_TIME().getCount() - before
+
+    with codegen_for(spark, cfg, 10) as compiled:
+        assert not compiled
+        interpreted = compiled_by(1_000_003)
+    with codegen_for(spark, cfg, 50_000) as compiled:
+        assert compiled and spark.conf.get("spark.sql.codegen.wholeStage") == "true"
+        compiled_n = compiled_by(1_000_004)
+    # Measured 1 against 7: the aggregate still generates one class that has no interpreted form.
+    assert interpreted <= 1 and compiled_n >= 3 * max(interpreted, 1)
+    # Back to the configured default, whatever the block set.
+    assert {k: spark.conf.get(k) for k in codegen_conf(False)} == codegen_conf(compiles(cfg, 0))
+    assert compiled_by(1_000_006) <= 1
 
 
 def test_local_spark_uses_the_local_file_system_without_child_processes(tmp_path):
