@@ -55,6 +55,15 @@ def _add(profile: dict, stage: str, seconds: dict) -> None:
 
 
 def raw_copy(spark, cfg, topics: list[str], records: int) -> dict:
+    """The plainest good Spark job, on Spark's own defaults: compiled code (the session's default is
+    interpreted below spark.compiled_from_rows; the query copies the session's settings at start)."""
+    from brain.spark import codegen_for
+
+    with codegen_for(spark, cfg, None):
+        return _raw_copy(spark, cfg, topics, records)
+
+
+def _raw_copy(spark, cfg, topics: list[str], records: int) -> dict:
     from brain.lake.tables import table_path
 
     out = str(table_path(cfg, "bronze.raw_copy"))
